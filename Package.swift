@@ -1,0 +1,40 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "mixmc",
+    products: [
+        .executable(name: "mixmc", targets: ["mixmc"]),
+        .library(name: "MixmcCore", targets: ["Linalg", "ModelSpec", "PenalizedLS", "ChainIO", "Diagnostics"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+    ],
+    targets: [
+        // C libraries: OpenBLAS linked before GSL so every cblas_* binds to OpenBLAS (docs/decisions.md).
+        .systemLibrary(name: "CNumerics", pkgConfig: "openblas",
+                       providers: [.apt(["libgsl-dev", "libopenblas-dev", "liblapacke-dev"])]),
+
+        // Library modules, in dependency order.
+        .target(name: "Linalg", dependencies: ["CNumerics"]),
+        .target(name: "ModelSpec", dependencies: ["Linalg", "CNumerics", .product(name: "CSV", package: "CSV.swift")]),
+        .target(name: "PenalizedLS", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
+        .target(name: "ChainIO"),
+        .target(name: "Diagnostics", dependencies: ["ChainIO", "CNumerics"]),
+
+        // The command-line tool.
+        .executableTarget(name: "mixmc", dependencies: [
+            "Linalg", "ModelSpec", "PenalizedLS", "ChainIO", "Diagnostics",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .testTarget(name: "LinalgTests", dependencies: ["Linalg", "TestSupport"]),
+        .testTarget(name: "ModelSpecTests", dependencies: ["ModelSpec", "TestSupport"]),
+        .testTarget(name: "PenalizedLSTests", dependencies: ["PenalizedLS", "ModelSpec", "TestSupport"]),
+        .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "ChainIO", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+    ]
+)

@@ -1,0 +1,1 @@
+// Module ChainIO: see ../shared/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// Module Diagnostics: see ../shared/ARCHITECTURE.md.

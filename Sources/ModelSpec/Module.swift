@@ -1,0 +1,1 @@
+// Module ModelSpec: see ../shared/ARCHITECTURE.md.

@@ -1,0 +1,1 @@
+// Module PenalizedLS: see ../shared/ARCHITECTURE.md.
