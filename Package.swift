@@ -14,7 +14,7 @@ let package = Package(
     targets: [
         // C libraries: OpenBLAS linked before GSL so every cblas_* binds to OpenBLAS (docs/decisions.md).
         .systemLibrary(name: "CNumerics", pkgConfig: "openblas",
-                       providers: [.apt(["libgsl-dev", "libopenblas-dev", "liblapacke-dev"])]),
+                       providers: [.apt(["libgsl-dev", "libopenblas-dev", "liblapacke-dev", "libnlopt-dev"])]),
 
         // Library modules, in dependency order.
         .target(name: "Linalg", dependencies: ["CNumerics"]),

@@ -15,6 +15,7 @@
 #include <gsl/gsl_fft_real.h>
 #include <gsl/gsl_fft_complex.h>
 #include <gsl/gsl_fft_halfcomplex.h>
+#include <nlopt.h>
 
 // Swift 6 refuses to read C globals; these accessors hand the generator types over safely.
 static inline const gsl_rng_type *mixmc_rng_mt19937(void) { return gsl_rng_mt19937; }
