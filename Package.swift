@@ -10,6 +10,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // C libraries: OpenBLAS linked before GSL so every cblas_* binds to OpenBLAS (docs/decisions.md).
@@ -18,7 +19,7 @@ let package = Package(
 
         // Library modules, in dependency order.
         .target(name: "Linalg", dependencies: ["CNumerics"]),
-        .target(name: "ModelSpec", dependencies: ["Linalg", "CNumerics", .product(name: "CSV", package: "CSV.swift")]),
+        .target(name: "ModelSpec", dependencies: ["Linalg", "CNumerics", .product(name: "CSV", package: "CSV.swift"), "TOMLKit"]),
         .target(name: "PenalizedLS", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
         .target(name: "ChainIO"),
         .target(name: "Diagnostics", dependencies: ["ChainIO", "CNumerics"]),

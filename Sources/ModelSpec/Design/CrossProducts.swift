@@ -1,0 +1,138 @@
+import Linalg
+
+/// The cross-product blocks of `[Z X y]ᵀ[Z X y]`, in the blocked layout the Cholesky factor uses:
+/// the first random-effects term's block-diagonal `ZᵀZ` blocks, its sparse column blocks against
+/// everything else, and a dense block for the other terms, X and y (docs/math.md, eq. 3).
+///
+/// Built once from the data; every θ evaluation, Gibbs sweep and log-density call works from these
+/// alone, so their cost does not grow with the number of observations.
+public struct CrossProducts: Sendable {
+    /// Where each block's nonzeros sit (the same layout the factor uses).
+    public let layout: BlockedLayout
+    /// Z₁ᵀZ₁, one k₁ x k₁ block per group of the first term.
+    public let diagonal: [Double]
+    /// [Z₂..Z_t X y]ᵀ Z₁ on the layout's pattern.
+    public let offDiagonal: [Double]
+    /// [Z₂..Z_t X y]ᵀ[Z₂..Z_t X y], full (both triangles).
+    public let dense: Matrix
+    /// Start of each random-effects term's columns in dense coordinates (term 0 has none: -1).
+    public let termStarts: [Int]
+    /// Start of X's columns in dense coordinates; y's column is the last one.
+    public let fixedStart: Int
+    public let fixedCount: Int
+    public let observationCount: Int
+    /// For each dense row, the random-effects term it belongs to, or -1 for X and y.
+    public let termOfDenseRow: [Int32]
+
+    public var responseIndex: Int { layout.denseDimension - 1 }
+
+    /// Builds the blocks. `response` is y minus any offset.
+    public init(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double]) {
+        precondition(!terms.isEmpty)
+        let n = response.count
+        let first = terms[0]
+        let k1 = first.size
+        let p = fixed.columns
+        var starts = [-1]
+        var position = 0
+        var termOfRow: [Int32] = []
+        for (j, term) in terms.enumerated().dropFirst() {
+            starts.append(position)
+            position += term.effectCount
+            termOfRow += Array(repeating: Int32(j), count: term.effectCount)
+        }
+        let fixedStart = position
+        let m = position + p + 1
+        termOfRow += Array(repeating: -1, count: p + 1)
+
+        // Pattern: for each group of the first term, the groups of every other term it shares an
+        // observation with (all k_j rows of each), then every X and y row.
+        var pairsPerTerm: [[Int]] = Array(repeating: [], count: first.levelCount)
+        for (j, term) in terms.enumerated().dropFirst() {
+            var keys = [Int](repeating: 0, count: n)
+            let levels = term.levelCount
+            for i in 0..<n { keys[i] = Int(first.groupCodes[i]) * levels + Int(term.groupCodes[i]) }
+            keys.sort()
+            var previous = -1
+            for key in keys where key != previous {
+                previous = key
+                let g = key / levels, h = key % levels
+                for c in 0..<term.size { pairsPerTerm[g].append(starts[j] + h * term.size + c) }
+            }
+        }
+        var offsets = [0]
+        var rows: [Int32] = []
+        rows.reserveCapacity(first.levelCount * (p + 1))
+        for g in 0..<first.levelCount {
+            for r in pairsPerTerm[g] { rows.append(Int32(r)) }
+            for r in fixedStart..<m { rows.append(Int32(r)) }
+            offsets.append(rows.count)
+        }
+        pairsPerTerm = []
+        let layout = BlockedLayout(groupCount: first.levelCount, groupSize: k1, denseDimension: m, patternOffsets: offsets, patternRows: rows)
+
+        var diagonal = Array(repeating: 0.0, count: first.levelCount * k1 * k1)
+        var offDiagonal = Array(repeating: 0.0, count: rows.count * k1)
+        var dense = Matrix(rows: m, columns: m)
+        // Per observation: the dense rows it touches and their values.
+        let touched = terms.dropFirst().reduce(0) { $0 + $1.size } + p + 1
+        var touchedRows = [Int](repeating: 0, count: touched)
+        var touchedValues = [Double](repeating: 0, count: touched)
+        var z1 = [Double](repeating: 0, count: k1)
+        for i in 0..<n {
+            let g = Int(first.groupCodes[i])
+            for c in 0..<k1 { z1[c] = first.modelRows[i, c] }
+            for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += z1[r] * z1[c] } }
+            var t = 0
+            for (j, term) in terms.enumerated().dropFirst() {
+                let base = starts[j] + Int(term.groupCodes[i]) * term.size
+                for c in 0..<term.size {
+                    touchedRows[t] = base + c
+                    touchedValues[t] = term.modelRows[i, c]
+                    t += 1
+                }
+            }
+            for c in 0..<p {
+                touchedRows[t] = fixedStart + c
+                touchedValues[t] = fixed[i, c]
+                t += 1
+            }
+            touchedRows[t] = m - 1
+            touchedValues[t] = response[i]
+            // Off-diagonal block of group g: find each touched row in the group's sorted pattern.
+            let start = offsets[g], count = offsets[g + 1] - start
+            for a in 0..<touched {
+                let index = Self.search(rows, from: start, count: count, for: Int32(touchedRows[a]))
+                for c in 0..<k1 { offDiagonal[start * k1 + c * count + index] += touchedValues[a] * z1[c] }
+            }
+            for a in 0..<touched {
+                let va = touchedValues[a]
+                if va == 0 { continue }
+                for b in 0...a { dense[touchedRows[a], touchedRows[b]] += va * touchedValues[b] }
+            }
+        }
+        // Rows within an observation are increasing, so the loop above filled the lower triangle.
+        for c in 0..<m { for r in (c + 1)..<max(m, c + 1) { dense[c, r] = dense[r, c] } }
+
+        self.layout = layout
+        self.diagonal = diagonal
+        self.offDiagonal = offDiagonal
+        self.dense = dense
+        self.termStarts = starts
+        self.fixedStart = fixedStart
+        self.fixedCount = p
+        self.observationCount = n
+        self.termOfDenseRow = termOfRow
+    }
+
+    /// Position (relative to `from`) of `value` in the sorted slice; the pattern holds it by construction.
+    private static func search(_ rows: [Int32], from start: Int, count: Int, for value: Int32) -> Int {
+        var low = 0, high = count
+        while low < high {
+            let mid = (low + high) / 2
+            if rows[start + mid] < value { low = mid + 1 } else { high = mid }
+        }
+        precondition(low < count && rows[start + low] == value, "row missing from pattern")
+        return low
+    }
+}

@@ -1,0 +1,163 @@
+import Linalg
+
+/// A linear mixed model's design: the rows used, y, offset, X, and the random-effects terms in
+/// the order lme4 and MixedModels.jl use (decreasing number of levels), with the cross-product
+/// blocks built once.
+public struct Design: Sendable {
+    public let formula: Formula
+    public let dataSource: String
+    public let responseName: String
+    /// y of the rows used.
+    public let response: [Double]
+    /// Σ offset(o) terms of the rows used (zeros without any).
+    public let offset: [Double]
+    public let fixed: ModelMatrix
+    public let terms: [RandomEffectsTerm]
+    /// Rows dropped because a column the model uses is missing there (lme4's `na.omit`).
+    public let rowsDropped: Int
+    public let crossProducts: CrossProducts
+
+    public var observationCount: Int { response.count }
+    public var fixedCount: Int { fixed.columnNames.count }
+    public var thetaCount: Int { terms.reduce(0) { $0 + $1.thetaCount } }
+    /// Where each term's slice of θ starts.
+    public var thetaOffsets: [Int] {
+        var offsets: [Int] = []
+        var position = 0
+        for term in terms { offsets.append(position); position += term.thetaCount }
+        return offsets
+    }
+    public var thetaNames: [String] { terms.flatMap(\.thetaNames) }
+    public var thetaLowerBounds: [Double] { terms.flatMap(\.thetaLowerBounds) }
+    public var thetaStart: [Double] { terms.flatMap(\.thetaStart) }
+
+    /// Each term's relative covariance factor T_j for a θ vector (lme4 order).
+    public func relativeCovarianceFactors(theta: [Double]) -> [[Double]] {
+        precondition(theta.count == thetaCount)
+        var factors: [[Double]] = []
+        var position = 0
+        for term in terms {
+            factors.append(term.relativeCovarianceFactor(theta: theta[position ..< position + term.thetaCount]))
+            position += term.thetaCount
+        }
+        return factors
+    }
+
+    /// Variables a formula reads, with the ones used as grouping factors (always categorical).
+    public static func variables(of formula: Formula) -> (all: [String], grouping: Set<String>) {
+        var names: [String] = []
+        func add(_ name: String) { if !names.contains(name) { names.append(name) } }
+        if let response = formula.response { add(response) }
+        formula.fixedTerms.flatMap(\.variables).forEach(add)
+        formula.offsets.forEach(add)
+        var grouping = Set<String>()
+        for term in formula.randomTerms {
+            term.effects.flatMap(\.variables).forEach(add)
+            term.grouping.forEach { add($0); grouping.insert($0) }
+        }
+        return (names, grouping)
+    }
+
+    /// Builds the design from data read with the formula's grouping variables declared categorical.
+    public static func build(data fullData: DataTable, formula: Formula) throws -> Design {
+        let (variables, grouping) = variables(of: formula)
+        for name in variables where fullData.column(name) == nil {
+            throw FormulaError(formula: formula.source, position: formula.position(of: name) ?? 0,
+                               message: "unknown column '\(name)'; columns in \(fullData.source) are: \(fullData.columnNames.joined(separator: ", "))")
+        }
+        for name in grouping {
+            if case .numeric = fullData.column(name) {
+                throw FormulaError(formula: formula.source, position: formula.position(of: name) ?? 0,
+                                   message: "grouping factor '\(name)' must be read as categorical; read the data with it in `categorical`")
+            }
+        }
+        guard let responseName = formula.response else {
+            throw FormulaError(formula: formula.source, position: 0, message: "the formula has no response; write it as `y ~ ...`")
+        }
+        guard !formula.randomTerms.isEmpty else {
+            throw FormulaError(formula: formula.source, position: formula.source.count,
+                               message: "the formula has no random-effects term such as (1 | group); a mixed model needs at least one")
+        }
+        let (kept, dropped) = fullData.completeRows(in: variables)
+        guard !kept.isEmpty else {
+            throw DesignError.noCompleteRows(source: fullData.source, columns: variables)
+        }
+        let data = dropped > 0 ? fullData.subset(rows: kept) : fullData
+
+        let response = try data.numericColumn(responseName)
+        var offset = Array(repeating: 0.0, count: data.rowCount)
+        for name in formula.offsets {
+            let values = try data.numericColumn(name)
+            for i in 0..<offset.count { offset[i] += values[i] }
+        }
+        let fixed = try ModelMatrix.build(intercept: formula.fixedIntercept, terms: formula.fixedTerms, data: data, formula: formula)
+
+        var terms: [RandomEffectsTerm] = []
+        for term in formula.randomTerms {
+            let model = try ModelMatrix.build(intercept: term.intercept, terms: term.effects, data: data, formula: formula)
+            guard !model.columnNames.isEmpty else {
+                throw FormulaError(formula: formula.source, position: formula.position(of: term.grouping[0]) ?? 0,
+                                   message: "random-effects term for '\(term.groupingName)' has no coefficients; write (1 | \(term.groupingName)) for an intercept")
+            }
+            let (levels, codes) = groupingFactor(term.grouping, data: data)
+            if levels.count < 2 {
+                throw FormulaError(formula: formula.source, position: formula.position(of: term.grouping[0]) ?? 0,
+                                   message: "grouping factor '\(term.groupingName)' has only \(levels.count) level in the rows used; a random effect needs at least 2")
+            }
+            terms.append(RandomEffectsTerm(groupingName: term.groupingName, levels: levels, groupCodes: codes,
+                                           coefficientNames: model.columnNames, modelRows: model.matrix))
+        }
+        // lme4 (mkReTrms) and MixedModels.jl order terms by decreasing number of levels; the sort is stable.
+        let order = terms.indices.sorted { a, b in
+            terms[a].levelCount != terms[b].levelCount ? terms[a].levelCount > terms[b].levelCount : a < b
+        }
+        terms = order.map { terms[$0] }
+
+        let adjusted = zip(response, offset).map { $0 - $1 }
+        let crossProducts = CrossProducts(terms: terms, fixed: fixed.matrix, response: adjusted)
+        return Design(formula: formula, dataSource: fullData.source, responseName: responseName, response: response,
+                      offset: offset, fixed: fixed, terms: terms, rowsDropped: dropped, crossProducts: crossProducts)
+    }
+
+    /// The grouping factor of `a:b:…`: combined labels in R's `a:b` order (levels of the first
+    /// variable vary slowest), unused combinations dropped.
+    static func groupingFactor(_ variables: [String], data: DataTable) -> (levels: [String], codes: [Int32]) {
+        var factors: [Factor] = []
+        for name in variables {
+            if case .categorical(let factor)? = data.column(name) { factors.append(factor) }
+        }
+        precondition(factors.count == variables.count, "grouping factors are checked categorical before")
+        if factors.count == 1 { return dropUnused(levels: factors[0].levels, codes: factors[0].codes) }
+        var levels = [""]
+        var codes = Array(repeating: 0, count: data.rowCount)
+        for factor in factors {
+            let count = factor.levels.count
+            levels = levels.flatMap { prefix in factor.levels.map { prefix.isEmpty ? $0 : prefix + ":" + $0 } }
+            for i in 0..<codes.count { codes[i] = codes[i] * count + Int(factor.codes[i]) }
+        }
+        return dropUnused(levels: levels, codes: codes.map { Int32($0) })
+    }
+
+    static func dropUnused(levels: [String], codes: [Int32]) -> (levels: [String], codes: [Int32]) {
+        var used = Array(repeating: false, count: levels.count)
+        for code in codes { used[Int(code)] = true }
+        var newIndex = Array(repeating: Int32(-1), count: levels.count)
+        var kept: [String] = []
+        for (index, level) in levels.enumerated() where used[index] {
+            newIndex[index] = Int32(kept.count)
+            kept.append(level)
+        }
+        return (kept, codes.map { newIndex[Int($0)] })
+    }
+}
+
+public enum DesignError: Error, CustomStringConvertible, Equatable {
+    case noCompleteRows(source: String, columns: [String])
+
+    public var description: String {
+        switch self {
+        case .noCompleteRows(let source, let columns):
+            return "\(source): no row has all of the model's columns (\(columns.joined(separator: ", "))) present; check for NA or empty cells"
+        }
+    }
+}

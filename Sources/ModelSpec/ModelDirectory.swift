@@ -1,0 +1,69 @@
+import Foundation
+import TOMLKit
+
+/// A model kept as a directory (`models/NAME/`): `model.toml` names the data file, the formula,
+/// the columns to read as categorical, and the priors file, so one path stands in for the flags.
+///
+/// ```toml
+/// data = "data.csv"                       # relative to the directory
+/// formula = "Reaction ~ Days + (Days | Subject)"
+/// categorical = []                        # numeric columns to treat as factors
+/// priors = "priors.toml"                  # optional
+/// ```
+public struct ModelDirectory: Sendable, Equatable {
+    public let path: String
+    public let dataPath: String
+    public let formula: String
+    public let categorical: [String]
+    public let priorsPath: String?
+
+    public static let fileName = "model.toml"
+
+    public static func load(path: String) throws -> ModelDirectory {
+        let directory = URL(fileURLWithPath: path)
+        let file = directory.appendingPathComponent(fileName).path
+        guard FileManager.default.fileExists(atPath: file) else {
+            throw ModelDirectoryError(file: file, message: "no \(fileName) here; a model directory holds model.toml with `data` and `formula` keys")
+        }
+        let text: String
+        do { text = try String(contentsOfFile: file, encoding: .utf8) } catch {
+            throw ModelDirectoryError(file: file, message: "cannot read the file: \(error.localizedDescription)")
+        }
+        let table: TOMLTable
+        do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
+            throw ModelDirectoryError(file: file, message: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
+        }
+        let known: Set<String> = ["data", "formula", "categorical", "priors"]
+        for key in table.keys where !known.contains(key) {
+            throw ModelDirectoryError(file: file, message: "unknown key '\(key)'; the keys are: data, formula, categorical, priors")
+        }
+        func string(_ key: String, required: Bool) throws -> String? {
+            guard let value = table[key] else {
+                if required { throw ModelDirectoryError(file: file, message: "missing key '\(key)'") }
+                return nil
+            }
+            guard let text = value.string else { throw ModelDirectoryError(file: file, message: "'\(key)' must be a string") }
+            return text
+        }
+        var categorical: [String] = []
+        if let value = table["categorical"] {
+            guard let array = value.array, array.allSatisfy({ $0.string != nil }) else {
+                throw ModelDirectoryError(file: file, message: "'categorical' must be an array of column names, e.g. categorical = [\"Days\"]")
+            }
+            categorical = array.compactMap(\.string)
+        }
+        let data = try string("data", required: true)!
+        return ModelDirectory(
+            path: path,
+            dataPath: directory.appendingPathComponent(data).path,
+            formula: try string("formula", required: true)!,
+            categorical: categorical,
+            priorsPath: try string("priors", required: false).map { directory.appendingPathComponent($0).path })
+    }
+}
+
+public struct ModelDirectoryError: Error, CustomStringConvertible, Equatable {
+    public let file: String
+    public let message: String
+    public var description: String { "\(file): \(message)" }
+}

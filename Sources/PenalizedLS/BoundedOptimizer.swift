@@ -1,0 +1,56 @@
+import CNumerics
+
+/// Derivative-free minimization under lower bounds with NLopt's BOBYQA: the optimizer lme4 uses
+/// by default (`nloptwrap`), so boundary fits land exactly on the bound as lme4's do.
+public struct BoundedOptimizer: Sendable {
+    public struct Options: Sendable {
+        /// lme4's `nloptwrap` uses 1e-8 for both; we ask for tighter so that our optimum is
+        /// closer to the true one than the reference's tolerance (docs/decisions.md).
+        public var absoluteParameterTolerance = 1e-10
+        public var absoluteObjectiveTolerance = 1e-12
+        public var maximumEvaluations = 100_000
+        public init() {}
+    }
+
+    public struct Result: Sendable {
+        public var minimizer: [Double]
+        public var minimum: Double
+        public var evaluations: Int
+        /// NLopt's return code (positive: converged by one of its criteria).
+        public var status: Int32
+        public var converged: Bool { status > 0 }
+    }
+
+    public var options = Options()
+    public init(options: Options = Options()) { self.options = options }
+
+    public func minimize(_ objective: @escaping ([Double]) -> Double, start: [Double], lowerBounds: [Double]) -> Result {
+        let n = start.count
+        final class Context {
+            let objective: ([Double]) -> Double
+            var evaluations = 0
+            init(_ objective: @escaping ([Double]) -> Double) { self.objective = objective }
+        }
+        let context = Context(objective)
+        let optimizer = nlopt_create(NLOPT_LN_BOBYQA, UInt32(n))
+        defer { nlopt_destroy(optimizer) }
+        var lower = lowerBounds
+        nlopt_set_lower_bounds(optimizer, &lower)
+        nlopt_set_xtol_abs1(optimizer, options.absoluteParameterTolerance)
+        nlopt_set_ftol_abs(optimizer, options.absoluteObjectiveTolerance)
+        nlopt_set_maxeval(optimizer, Int32(options.maximumEvaluations))
+        let unmanaged = Unmanaged.passRetained(context)
+        defer { unmanaged.release() }
+        nlopt_set_min_objective(optimizer, { count, x, _, data in
+            let context = Unmanaged<Context>.fromOpaque(data!).takeUnretainedValue()
+            context.evaluations += 1
+            let value = context.objective(Array(UnsafeBufferPointer(start: x, count: Int(count))))
+            // BOBYQA cannot take ∞; a large finite value steers it away from non-PD points.
+            return value.isFinite ? value : Double.greatestFiniteMagnitude / 1e10
+        }, unmanaged.toOpaque())
+        var x = start
+        var minimum = 0.0
+        let status = nlopt_optimize(optimizer, &x, &minimum)
+        return Result(minimizer: x, minimum: minimum, evaluations: context.evaluations, status: status.rawValue)
+    }
+}

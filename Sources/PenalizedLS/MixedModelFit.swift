@@ -1,0 +1,101 @@
+import Foundation
+import CNumerics
+import Linalg
+import ModelSpec
+
+/// A REML or ML fit: the numbers `summary(lmer(...))` prints.
+public struct MixedModelFit: Sendable {
+    public struct FixedEffect: Sendable {
+        public let name: String
+        public let estimate: Double
+        public let standardError: Double
+        public var tValue: Double { estimate / standardError }
+    }
+
+    /// One random-effects term's estimated covariance, σ² T Tᵀ.
+    public struct VarianceComponent: Sendable {
+        public let group: String
+        public let names: [String]
+        public let standardDeviations: [Double]
+        /// Row-major k x k correlation matrix.
+        public let correlations: [[Double]]
+    }
+
+    /// Conditional modes of one term's random effects and their conditional SDs (lme4's
+    /// `ranef(condVar = TRUE)`), per level and coefficient.
+    public struct RandomEffects: Sendable {
+        public let group: String
+        public let coefficientNames: [String]
+        public let levels: [String]
+        public let modes: [[Double]]
+        public let conditionalStandardDeviations: [[Double]]
+    }
+
+    public let method: EstimationMethod
+    /// REML criterion or ML deviance at the optimum.
+    public let objective: Double
+    public let theta: [Double]
+    public let thetaNames: [String]
+    public let sigma: Double
+    public let fixedEffects: [FixedEffect]
+    public let varianceComponents: [VarianceComponent]
+    public let randomEffects: [RandomEffects]
+    /// Var(β̂), row-major.
+    public let fixedEffectsCovariance: [[Double]]
+    public let scaledResiduals: [Double]
+    public let observationCount: Int
+    public let rowsDropped: Int
+    public let optimizerEvaluations: Int
+    public let converged: Bool
+    public let seconds: Double
+
+    public var logLikelihood: Double { -objective / 2 }
+    /// Parameters counted by AIC/BIC: β, θ and σ.
+    public var degreesOfFreedom: Int { fixedEffects.count + theta.count + 1 }
+    public var aic: Double { objective + 2 * Double(degreesOfFreedom) }
+    public var bic: Double { objective + log(Double(observationCount)) * Double(degreesOfFreedom) }
+    /// lme4's `isSingular`: some term's covariance is on the boundary (a zero diagonal entry of T).
+    public var isSingular: Bool { zip(theta, lowerBounds).contains { $0.0 == $0.1 && $0.1 == 0 } }
+    let lowerBounds: [Double]
+}
+
+public enum FitError: Error, CustomStringConvertible {
+    case rankDeficientFixedEffects(names: [String])
+    case failed(String)
+
+    public var description: String {
+        switch self {
+        case .rankDeficientFixedEffects(let names):
+            return "the fixed-effects columns (\(names.joined(separator: ", "))) are linearly dependent; remove a redundant term from the formula"
+        case .failed(let message): return message
+        }
+    }
+}
+
+extension MixedModelFit {
+    /// Fits by minimizing the profiled objective over θ with BOBYQA from lme4's start (T = I).
+    public static func fit(_ design: Design, method: EstimationMethod = .reml, options: BoundedOptimizer.Options = .init()) throws -> MixedModelFit {
+        let clock = ContinuousClock.now
+        let objective = ProfiledObjective(design: design, method: method)
+        let lower = design.thetaLowerBounds
+        let result = BoundedOptimizer(options: options).minimize({ objective($0) }, start: design.thetaStart, lowerBounds: lower)
+        let theta = result.minimizer
+        let value = objective(theta)
+        guard value.isFinite else {
+            throw FitError.rankDeficientFixedEffects(names: design.fixed.columnNames)
+        }
+        let solution = try PenalizedSolution(objective: objective, theta: theta)
+        let elapsed = ContinuousClock.now - clock
+        return MixedModelFit(
+            method: method, objective: value, theta: theta, thetaNames: design.thetaNames, sigma: solution.sigma,
+            fixedEffects: zip(design.fixed.columnNames, zip(solution.beta, solution.betaStandardErrors)).map {
+                FixedEffect(name: $0.0, estimate: $0.1.0, standardError: $0.1.1)
+            },
+            varianceComponents: solution.varianceComponents, randomEffects: solution.randomEffects,
+            fixedEffectsCovariance: solution.fixedEffectsCovariance, scaledResiduals: solution.scaledResiduals,
+            observationCount: design.observationCount, rowsDropped: design.rowsDropped,
+            optimizerEvaluations: result.evaluations, converged: result.converged,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
+            lowerBounds: lower)
+    }
+}

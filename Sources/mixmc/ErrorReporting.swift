@@ -1,0 +1,19 @@
+import ArgumentParser
+import Foundation
+
+func printError(_ message: String) {
+    FileHandle.standardError.write(Data((message + "\n").utf8))
+}
+
+/// Runs a command body; a user-facing error (bad data, formula, model file) is printed as its own
+/// message, without a stack of wrappers, and the command exits with status 1.
+func runReportingErrors(_ body: () throws -> Void) throws {
+    do {
+        try body()
+    } catch let error as ValidationError {
+        throw error
+    } catch {
+        printError("error: \(error)")
+        throw ExitCode.failure
+    }
+}
