@@ -1,0 +1,177 @@
+import CSV
+import Foundation
+
+/// Reading CSV files into a `DataTable`.
+///
+/// Typing rules, chosen to match what R's `read.csv` followed by lme4 would see:
+/// - The first row is the header; the other rows are data. Blank lines are skipped, as R does.
+/// - A cell is **missing** if it is empty or `NA` (surrounding spaces ignored).
+/// - A column is **numeric** if every non-missing cell is a decimal number (`parseNumber`);
+///   quotes do not matter (R's `read.csv` reads `"308"` as a number too).
+/// - A column is **categorical** if any non-missing cell is not a number, or if the caller lists
+///   it in `categorical` (grouping factors, or columns a model file declares as factors). Its
+///   levels are ordered by `Factor.sortLevels`, which reproduces R's level order.
+extension DataTable {
+    /// Reads a CSV file with a header row. See the extension's comment for the typing rules.
+    /// `categorical`: columns the caller declares categorical even if their values are numbers;
+    /// names that are not columns are ignored (the formula stage reports unknown names).
+    /// Throws `DataError` for a missing, unreadable or empty file and for malformed contents.
+    public static func read(path: String, categorical: Set<String> = []) throws -> DataTable {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw DataError(file: path, message: "data file not found",
+                            fix: "check the path (relative paths start at the current directory: \(FileManager.default.currentDirectoryPath))")
+        }
+        guard !isDirectory.boolValue else {
+            throw DataError(file: path, message: "is a directory, not a data file",
+                            fix: "give the path of a CSV file")
+        }
+        guard let bytes = FileManager.default.contents(atPath: path) else {
+            throw DataError(file: path, message: "data file cannot be read",
+                            fix: "check the file's permissions")
+        }
+        guard let text = String(data: bytes, encoding: .utf8) else {
+            throw DataError(file: path, message: "data file is not UTF-8 text",
+                            fix: "save the file as CSV in UTF-8 encoding")
+        }
+        return try parse(text: text, source: path, categorical: categorical)
+    }
+
+    /// Parses CSV text with a header row; `source` names the text in messages.
+    public static func parse(text: String, source: String, categorical: Set<String> = []) throws -> DataTable {
+        // A UTF-8 byte-order mark (spreadsheet exports) would otherwise end up in the first name.
+        let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        guard body.contains(where: { !$0.isWhitespace }) else {
+            throw DataError(file: source, message: "data file is empty",
+                            fix: "the file needs a header row naming the columns, then one row per observation")
+        }
+        let reader: CSVReader
+        do {
+            reader = try CSVReader(string: body, hasHeaderRow: false)
+        } catch {
+            throw DataError(file: source, message: "cannot parse as CSV (\(error))",
+                            fix: "save the file as comma-separated values")
+        }
+
+        // Skip blank lines before the header too.
+        var line = 0
+        var headerFields: [String]?
+        while let fields = reader.next() {
+            line += 1 + embeddedLineBreaks(fields)
+            if !isBlank(fields) { headerFields = fields; break }
+        }
+        guard let header = headerFields else {
+            throw DataError(file: source, message: "data file is empty",
+                            fix: "the file needs a header row naming the columns, then one row per observation")
+        }
+        let headerLine = line
+        try checkHeader(header, source: source, line: headerLine)
+
+        var builders = header.map { _ in ColumnBuilder() }
+        var rowLines: [Int] = []
+        while let fields = reader.next() {
+            let recordLine = line + 1
+            line += 1 + embeddedLineBreaks(fields)
+            if isBlank(fields) { continue }
+            guard fields.count == header.count else {
+                throw DataError(file: source, line: recordLine,
+                                message: "line \(recordLine) has \(fields.count) field\(fields.count == 1 ? "" : "s"), the header has \(header.count)",
+                                fix: "check line \(recordLine) for a missing or extra comma; quote fields that contain commas")
+            }
+            for (index, field) in fields.enumerated() { builders[index].append(field) }
+            rowLines.append(recordLine)
+        }
+        if let error = reader.error {
+            throw DataError(file: source, line: line + 1, message: "cannot read the file after line \(line) (\(error))",
+                            fix: "save the file as CSV in UTF-8 encoding")
+        }
+
+        let columns = zip(header, builders).map { name, builder in
+            builder.finish(declaredCategorical: categorical.contains(name))
+        }
+        return DataTable(source: source, columnNames: header, columns: columns, rowLines: rowLines)
+    }
+
+    private static func checkHeader(_ header: [String], source: String, line: Int) throws {
+        var firstPosition: [String: Int] = [:]
+        for (index, name) in header.enumerated() {
+            let number = index + 1
+            if name.trimmingSpaces().isEmpty {
+                throw DataError(file: source, line: line, column: "#\(number)",
+                                message: "column \(number) has no name in the header",
+                                fix: "give every column a name in the first row")
+            }
+            if let earlier = firstPosition[name] {
+                throw DataError(file: source, line: line, column: name,
+                                message: "duplicate column name '\(name)' (columns \(earlier) and \(number))",
+                                fix: "rename one of the columns so that every name is unique")
+            }
+            firstPosition[name] = number
+        }
+    }
+
+    /// A blank line comes back from the reader as a single empty field.
+    private static func isBlank(_ fields: [String]) -> Bool {
+        fields.count == 1 && fields[0].trimmingSpaces().isEmpty
+    }
+
+    /// Line breaks inside quoted fields, so that line numbers in messages stay those of the file.
+    private static func embeddedLineBreaks(_ fields: [String]) -> Int {
+        var count = 0
+        for field in fields {
+            var previous: UInt8 = 0
+            for byte in field.utf8 {
+                // CRLF counts once: count LF, and CR only when no LF follows.
+                if byte == 10 { count += 1 } else if previous == 13 { count += 1 }
+                previous = byte
+            }
+            if previous == 13 { count += 1 }
+        }
+        return count
+    }
+}
+
+/// Accumulates one column: each distinct cell text is interned once, so numbers are parsed and
+/// labels sorted once per distinct value rather than once per row.
+private struct ColumnBuilder {
+    var codes: [Int32] = []
+    var lookup: [String: Int32] = [:]
+    var labels: [String] = []
+
+    mutating func append(_ field: String) {
+        if let code = lookup[field] {
+            codes.append(code)
+        } else {
+            let code = Int32(labels.count)
+            lookup[field] = code
+            labels.append(field)
+            codes.append(code)
+        }
+    }
+
+    func finish(declaredCategorical: Bool) -> Column {
+        let missing = labels.map { label -> Bool in
+            let trimmed = label.trimmingSpaces()
+            return trimmed.isEmpty || trimmed == "NA"
+        }
+        if !declaredCategorical {
+            var numbers = [Double](repeating: .nan, count: labels.count)
+            var allNumeric = true
+            for index in labels.indices where !missing[index] {
+                guard let value = parseNumber(labels[index]) else { allNumeric = false; break }
+                numbers[index] = value
+            }
+            if allNumeric {
+                return .numeric(codes.map { numbers[Int($0)] })
+            }
+        }
+        let present = labels.indices.filter { !missing[$0] }.map { labels[$0] }
+        let levels = Factor.sortLevels(present)
+        var levelOf: [String: Int32] = [:]
+        for (index, label) in levels.enumerated() { levelOf[label] = Int32(index) }
+        let recode = labels.indices.map { index -> Int32 in
+            missing[index] ? -1 : (levelOf[labels[index]] ?? -1)
+        }
+        return .categorical(Factor(levels: levels, codes: codes.map { recode[Int($0)] }))
+    }
+}

@@ -1,0 +1,114 @@
+/// A parsed lme4 model formula, e.g. `Reaction ~ Days + (Days | Subject)`.
+///
+/// Terms are expanded as R's `terms()` and lme4 expand them, so names and order match lme4:
+/// - fixed terms: `a*b` = `a + b + a:b`, `a/b` = `a + a:b`, `(a + b)^2` = `a + b + a:b`,
+///   `a - b` removes `b`; duplicates removed; ordered by degree, then by appearance.
+///   The variables inside a term are ordered by their first appearance in the formula (as R
+///   does: `y ~ a + b:a` has the term `a:b`).
+/// - the intercept is implicit; `0 +`, `+ 0` or `- 1` remove it, `1 +` restores it.
+/// - `offset(o)` adds column `o` to the linear predictor with coefficient 1.
+/// - random terms, in the order written: `(x || g)` becomes `(1 | g) + (0 + x | g)` (one
+///   uncorrelated term per effect, intercept first), then `(x | a/b)` becomes `(x | a) + (x | a:b)`.
+public struct Formula: Sendable, Equatable {
+    /// The text as given.
+    public let source: String
+    /// The column on the left of `~`; nil for a one-sided formula `~ x`.
+    public let response: String?
+    /// False after `0 +`, `+ 0` or `- 1`.
+    public let fixedIntercept: Bool
+    /// Fixed-effects terms, expanded and ordered as R orders them.
+    public let fixedTerms: [Interaction]
+    /// Columns named in `offset(…)`, in the order written.
+    public let offsets: [String]
+    /// Random-effects terms after expanding `||` and `/`, in the order written.
+    public let randomTerms: [RandomTerm]
+
+    /// Byte offset of the first mention of each variable (function names excluded).
+    let variablePositions: [String: Int]
+    /// Every variable in order of first mention.
+    public let variables: [String]
+
+    /// Byte offset (0-based, in `source`) of the first mention of a variable, so later stages
+    /// (unknown column, wrong type) can point at it.
+    public func position(of variable: String) -> Int? {
+        variablePositions[variable]
+    }
+
+    /// The names of all columns the fixed part, offsets, response and random terms use.
+    /// (`variables` in first-mention order; useful for `DataTable.completeRows(in:)`.)
+    public var columnsUsed: [String] { variables }
+
+    /// Grouping-factor columns (they must be read as categorical).
+    public var groupingColumns: Set<String> {
+        Set(randomTerms.flatMap(\.grouping))
+    }
+
+    /// Parses `text`; throws `FormulaError` pointing at the offending position.
+    public static func parse(_ text: String) throws -> Formula {
+        var parser = try FormulaParser(text: text)
+        let (responseExpression, termsExpression) = try parser.parseFormula()
+        let expander = TermExpander(text: text)
+
+        var response: String?
+        if let responseExpression {
+            guard case .variable(let name, _) = responseExpression else {
+                throw FormulaError(formula: text, position: responseExpression.position,
+                                   message: "the response must be a single column name; put transformed values (e.g. log(y)) in a new column")
+            }
+            response = name
+        }
+
+        let pieces = try expander.splitTopLevel(termsExpression)
+        let fixed = try expander.fixedTerms(pieces.fixed, response: response)
+        let random = try pieces.random.flatMap { try expander.randomTerms($0) }
+
+        // First mention of every variable, from the tokens (names followed by '(' are functions).
+        var positions: [String: Int] = [:]
+        var variables: [String] = []
+        for (index, token) in parser.tokens.enumerated() {
+            guard case .identifier(let name) = token.kind else { continue }
+            if index + 1 < parser.tokens.count, parser.tokens[index + 1].kind == .leftParen { continue }
+            if positions[name] == nil {
+                positions[name] = token.start
+                variables.append(name)
+            }
+        }
+
+        return Formula(source: text, response: response, fixedIntercept: fixed.intercept,
+                       fixedTerms: fixed.terms, offsets: pieces.offsets, randomTerms: random,
+                       variablePositions: positions, variables: variables)
+    }
+}
+
+/// A fixed or random-effects term: a product of variables (a main effect has one).
+public struct Interaction: Sendable, Hashable {
+    /// In the order R prints them (first appearance in the formula).
+    public let variables: [String]
+    /// R's label, e.g. `a:b`.
+    public var name: String { variables.joined(separator: ":") }
+
+    public init(variables: [String]) {
+        self.variables = variables
+    }
+
+    public init(_ variables: String...) {
+        self.variables = variables
+    }
+}
+
+/// One random-effects term `(effects | grouping)` after expansion.
+public struct RandomTerm: Sendable, Equatable {
+    /// Implicit 1 unless `0 +` / `- 1` is written on the left of `|`.
+    public let intercept: Bool
+    /// Non-intercept effects of the left side, in R order (by degree, then appearance).
+    public let effects: [Interaction]
+    /// The grouping factor's columns; `["dept", "service"]` for `dept:service`.
+    public let grouping: [String]
+    public var groupingName: String { grouping.joined(separator: ":") }
+
+    public init(intercept: Bool, effects: [Interaction], grouping: [String]) {
+        self.intercept = intercept
+        self.effects = effects
+        self.grouping = grouping
+    }
+}

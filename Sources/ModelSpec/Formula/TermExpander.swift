@@ -1,0 +1,249 @@
+/// Expands formula syntax trees into terms with R's `terms()` algebra (see `Formula`).
+struct TermExpander {
+    let text: String
+
+    /// A set of terms plus what the expression says about the intercept: `true` after a `1`,
+    /// `false` after a `0` or `- 1`, nil if it does not mention it.
+    struct TermList {
+        var terms: [[String]] = []
+        var intercept: Bool?
+    }
+
+    /// The right side split at its top-level `+` / `-`: fixed pieces (with their sign), offsets and
+    /// random terms. Random terms and offsets may only be added at this level.
+    struct TopLevel {
+        var fixed: [(sign: Int, expression: FormulaExpression)] = []
+        var offsets: [String] = []
+        var random: [FormulaExpression] = []
+    }
+
+    private func error(_ message: String, at position: Int) -> FormulaError {
+        FormulaError(formula: text, position: position, message: message)
+    }
+
+    func splitTopLevel(_ expression: FormulaExpression) throws -> TopLevel {
+        var result = TopLevel()
+        try split(expression, sign: 1, into: &result)
+        return result
+    }
+
+    private func split(_ expression: FormulaExpression, sign: Int, into result: inout TopLevel) throws {
+        switch expression {
+        case .binary(.plus, let left, let right, _):
+            try split(left, sign: sign, into: &result)
+            try split(right, sign: sign, into: &result)
+        case .binary(.minus, let left, let right, _):
+            try split(left, sign: sign, into: &result)
+            try split(right, sign: -sign, into: &result)
+        case .negate(let inner, _):
+            try split(inner, sign: -sign, into: &result)
+        case .parenthesized(let inner, _):
+            try split(inner, sign: sign, into: &result)
+        case .bar(_, _, _, let position):
+            guard sign > 0 else { throw error("a random-effects term cannot be removed with '-'", at: position) }
+            result.random.append(expression)
+        case .call(let name, let arguments, let position) where name == "offset":
+            guard sign > 0 else { throw error("an offset cannot be removed with '-'", at: position) }
+            guard arguments.count == 1, case .variable(let column, _) = arguments[0] else {
+                throw error("offset() takes one column name, e.g. offset(logExposure)", at: position)
+            }
+            result.offsets.append(column)
+        default:
+            result.fixed.append((sign, expression))
+        }
+    }
+
+    /// Fixed terms from the top-level pieces, ordered as R orders them.
+    func fixedTerms(_ pieces: [(sign: Int, expression: FormulaExpression)], response: String?) throws -> (intercept: Bool, terms: [Interaction]) {
+        var order = VariableOrder()
+        if let response { order.register(response) }
+        for piece in pieces { order.registerAll(in: piece.expression) }
+        var list = TermList()
+        for piece in pieces {
+            let part = try evaluate(piece.expression, order: order)
+            list = piece.sign > 0 ? plus(list, part) : minus(list, part)
+        }
+        return (list.intercept ?? true, sortedByDegree(list.terms))
+    }
+
+    /// One written random-effects term, expanded for `||` and `/`.
+    func randomTerms(_ expression: FormulaExpression) throws -> [RandomTerm] {
+        guard case .bar(let effectsExpression, let groupingExpression, let uncorrelated, let position) = expression else {
+            return []
+        }
+        var order = VariableOrder()
+        order.registerAll(in: effectsExpression)
+        let list = try evaluate(effectsExpression, order: order)
+        let intercept = list.intercept ?? true
+        let effects = sortedByDegree(list.terms)
+        if !intercept && effects.isEmpty {
+            throw error("random-effects term has no effects; write (1 | group) for a random intercept", at: position)
+        }
+        let groupings = try self.groupings(groupingExpression)
+
+        // lme4 expands `||` first, then `/` within each uncorrelated piece.
+        var pieces: [(intercept: Bool, effects: [Interaction])] = []
+        if uncorrelated {
+            if intercept { pieces.append((true, [])) }
+            pieces += effects.map { (false, [$0]) }
+        } else {
+            pieces = [(intercept, effects)]
+        }
+        return pieces.flatMap { piece in
+            groupings.map { RandomTerm(intercept: piece.intercept, effects: piece.effects, grouping: $0) }
+        }
+    }
+
+    /// Grouping factors of `a`, `a:b`, `a/b` (= `a` and `a:b`), `a/b/c`, …
+    private func groupings(_ expression: FormulaExpression) throws -> [[String]] {
+        switch expression {
+        case .variable(let name, _):
+            return [[name]]
+        case .parenthesized(let inner, _):
+            return try groupings(inner)
+        case .binary(.colon, let left, let right, let position):
+            let (leftGroups, rightGroups) = (try groupings(left), try groupings(right))
+            guard leftGroups.count == 1, rightGroups.count == 1 else {
+                throw error("write nested grouping factors as a/b or a:b, not a mix inside ':'", at: position)
+            }
+            return [unique(leftGroups[0] + rightGroups[0])]
+        case .binary(.slash, let left, let right, _):
+            let (outer, inner) = (try groupings(left), try groupings(right))
+            let outerVariables = unique(outer.flatMap { $0 })
+            return outer + inner.map { unique(outerVariables + $0) }
+        case .binary(.plus, _, _, let position):
+            throw error("a random-effects term has one grouping factor; write crossed factors as (1 | a) + (1 | b)", at: position)
+        default:
+            throw error("expected a grouping factor (a column name, a:b or a/b) after '|'", at: expression.position)
+        }
+    }
+
+    // MARK: - Term algebra
+
+    private func evaluate(_ expression: FormulaExpression, order: VariableOrder) throws -> TermList {
+        switch expression {
+        case .variable(let name, _):
+            return TermList(terms: [[name]])
+        case .number(let value, let position):
+            if value == 1 { return TermList(intercept: true) }
+            if value == 0 { return TermList(intercept: false) }
+            throw error("only 0 or 1 can stand alone as a term (0 removes the intercept, 1 keeps it)", at: position)
+        case .parenthesized(let inner, _):
+            return try evaluate(inner, order: order)
+        case .negate(let inner, _):
+            return minus(TermList(), try evaluate(inner, order: order))
+        case .binary(.plus, let left, let right, _):
+            let leftList = try evaluate(left, order: order)
+            if case .negate(let negated, _) = right {
+                return minus(leftList, try evaluate(negated, order: order))
+            }
+            return plus(leftList, try evaluate(right, order: order))
+        case .binary(.minus, let left, let right, _):
+            return minus(try evaluate(left, order: order), try evaluate(right, order: order))
+        case .binary(.colon, let left, let right, let position):
+            let (a, b) = (try factorsOnly(left, order: order, at: position, operatorName: ":"),
+                          try factorsOnly(right, order: order, at: position, operatorName: ":"))
+            return TermList(terms: interact(a, b, order: order))
+        case .binary(.star, let left, let right, let position):
+            let (a, b) = (try factorsOnly(left, order: order, at: position, operatorName: "*"),
+                          try factorsOnly(right, order: order, at: position, operatorName: "*"))
+            return TermList(terms: union(union(a, b), interact(a, b, order: order)))
+        case .binary(.slash, let left, let right, let position):
+            let (a, b) = (try factorsOnly(left, order: order, at: position, operatorName: "/"),
+                          try factorsOnly(right, order: order, at: position, operatorName: "/"))
+            let outer = [unique(a.flatMap { $0 })]
+            return TermList(terms: union(a, interact(outer, b, order: order)))
+        case .binary(.caret, let left, let right, let position):
+            let base = try factorsOnly(left, order: order, at: position, operatorName: "^")
+            guard case .number(let exponent, _) = right else {
+                throw error("expected a whole number after '^'", at: right.position)
+            }
+            var result = base
+            if exponent > 1 {
+                for _ in 1..<Int(exponent) { result = union(result, interact(result, base, order: order)) }
+            }
+            return TermList(terms: result)
+        case .bar(_, _, _, let position):
+            throw error("a random-effects term must be added to the formula with '+', not nested in an expression", at: position)
+        case .call(let name, _, let position) where name == "offset":
+            throw error("offset() must be added to the formula with '+', not nested in an expression", at: position)
+        case .call(let name, _, let position):
+            throw error("unknown function '\(name)'; only offset() is allowed in a formula (put transformed values in a new column)", at: position)
+        }
+    }
+
+    /// The terms of an operand of `:`, `*`, `/` or `^`, which may not mention the intercept.
+    private func factorsOnly(_ expression: FormulaExpression, order: VariableOrder, at position: Int, operatorName: String) throws -> [[String]] {
+        let list = try evaluate(expression, order: order)
+        if list.intercept != nil {
+            throw error("0 or 1 cannot be an operand of '\(operatorName)'", at: expression.position)
+        }
+        return list.terms
+    }
+
+    private func plus(_ left: TermList, _ right: TermList) -> TermList {
+        TermList(terms: union(left.terms, right.terms), intercept: right.intercept ?? left.intercept)
+    }
+
+    private func minus(_ left: TermList, _ right: TermList) -> TermList {
+        let removed = Set(right.terms.map { Set($0) })
+        return TermList(terms: left.terms.filter { !removed.contains(Set($0)) },
+                        intercept: right.intercept.map { !$0 } ?? left.intercept)
+    }
+
+    /// Every left term with every right term (left-major, as R's `InteractTerms`), variables in
+    /// formula order, repeats removed.
+    private func interact(_ left: [[String]], _ right: [[String]], order: VariableOrder) -> [[String]] {
+        var result: [[String]] = []
+        for a in left { for b in right { result = union(result, [order.sorted(unique(a + b))]) } }
+        return result
+    }
+
+    /// `left` followed by the terms of `right` not already in it (terms compared as sets).
+    private func union(_ left: [[String]], _ right: [[String]]) -> [[String]] {
+        var seen = Set(left.map { Set($0) })
+        var result = left
+        for term in right where seen.insert(Set(term)).inserted { result.append(term) }
+        return result
+    }
+
+    /// R's order: by degree, otherwise as they appeared (a stable sort).
+    private func sortedByDegree(_ terms: [[String]]) -> [Interaction] {
+        terms.enumerated()
+            .sorted { ($0.element.count, $0.offset) < ($1.element.count, $1.offset) }
+            .map { Interaction(variables: $0.element) }
+    }
+
+    private func unique(_ names: [String]) -> [String] {
+        var seen = Set<String>()
+        return names.filter { seen.insert($0).inserted }
+    }
+}
+
+/// Variables numbered by first appearance, which is how R orders the variables inside a term.
+struct VariableOrder {
+    private var rank: [String: Int] = [:]
+
+    mutating func register(_ name: String) {
+        if rank[name] == nil { rank[name] = rank.count }
+    }
+
+    mutating func registerAll(in expression: FormulaExpression) {
+        switch expression {
+        case .variable(let name, _): register(name)
+        case .number: break
+        case .binary(_, let left, let right, _):
+            registerAll(in: left)
+            registerAll(in: right)
+        case .negate(let inner, _), .parenthesized(let inner, _): registerAll(in: inner)
+        case .bar(let effects, let grouping, _, _):
+            registerAll(in: effects)
+            registerAll(in: grouping)
+        case .call(_, let arguments, _): arguments.forEach { registerAll(in: $0) }
+        }
+    }
+
+    func sorted(_ names: [String]) -> [String] {
+        names.sorted { (rank[$0] ?? Int.max, $0) < (rank[$1] ?? Int.max, $1) }
+    }
+}

@@ -1,1 +1,0 @@
-// Module ModelSpec: see ../shared/ARCHITECTURE.md.
