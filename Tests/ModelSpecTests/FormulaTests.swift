@@ -228,6 +228,21 @@ private func structure(_ formula: Formula) -> String {
         }
     }
 
+    /// Malformed input of every kind must end in a `FormulaError`, never a crash or a hang.
+    @Test(arguments: [
+        "(((", "~", "y ~ x^", "y ~ offset()", "y ~ (1|g) ~", "y ~ (1 || )", "y ~ x:", "y ~ :x", "y ~ 1.2.3",
+        "y ~ (x | g | h)", "y ~ offset(a + b)", "y ~ -offset(o)", "y ~ x * 0", "y ~ (1 | 2)", "y ~ ,",
+        "y ~ f(", "y ~ x + 99999999999999999999999999", "y ~ x^0", "y ~ _x", "y ~ ``",
+    ])
+    func malformedFormulasThrow(text: String) {
+        #expect(throws: FormulaError.self) { try Formula.parse(text) }
+    }
+
+    @Test func hugeExponentIsCheap() throws {
+        let formula = try Formula.parse("y ~ (a + b)^1000000000000")
+        #expect(formula.fixedTerms.map(\.name) == ["a", "b", "a:b"])
+    }
+
     @Test func caretCountsCharactersNotBytes() {
         let error = FormulaError(formula: "y ~ é + (", position: 10, message: "m")
         #expect(error.description == "formula error: m\n  y ~ é + (\n           ^")

@@ -15,7 +15,9 @@ struct FormulaToken: Equatable {
     var spelling: String {
         switch kind {
         case .identifier(let name): return name
-        case .number(let value): return value == value.rounded() ? String(Int(value)) : String(value)
+        case .number(let value):
+            // Whole numbers print without ".0"; the bound keeps Int(_:) from trapping on huge input.
+            return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
         case .tilde: return "~"
         case .plus: return "+"
         case .minus: return "-"

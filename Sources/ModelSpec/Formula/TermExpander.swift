@@ -158,9 +158,15 @@ struct TermExpander {
             guard case .number(let exponent, _) = right else {
                 throw error("expected a whole number after '^'", at: right.position)
             }
+            // Each power adds the next degree; once no term is added (the degree exceeds the
+            // number of variables) higher powers change nothing, so huge exponents stop early.
             var result = base
-            if exponent > 1 {
-                for _ in 1..<Int(exponent) { result = union(result, interact(result, base, order: order)) }
+            var power = 1.0
+            while power < exponent {
+                let next = union(result, interact(result, base, order: order))
+                if next.count == result.count { break }
+                result = next
+                power += 1
             }
             return TermList(terms: result)
         case .bar(_, _, _, let position):
