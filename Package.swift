@@ -36,6 +36,7 @@ let package = Package(
         .testTarget(name: "ModelSpecTests", dependencies: ["ModelSpec", "TestSupport"]),
         .testTarget(name: "PenalizedLSTests", dependencies: ["PenalizedLS", "ModelSpec", "TestSupport"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "ChainIO", "TestSupport"]),
+        .testTarget(name: "ChainIOTests", dependencies: ["ChainIO", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
     ]
 )

@@ -1,1 +1,0 @@
-// Module ChainIO: see ../shared/ARCHITECTURE.md.

@@ -1,0 +1,135 @@
+import Foundation
+
+/// Why a `StanCSVWriter` refused a call.
+public enum StanCSVWriterError: Error, Equatable, CustomStringConvertible {
+    case cannotCreate(path: String, reason: String)
+    case wrongRowLength(path: String, expected: Int, found: Int)
+    case adaptationAfterSampling(path: String)
+    case alreadyFinished(path: String)
+    case writeFailed(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case let .cannotCreate(path, reason): "\(path): cannot create file: \(reason)"
+        case let .wrongRowLength(path, expected, found): "\(path): a draw has \(found) values but the header has \(expected) columns"
+        case let .adaptationAfterSampling(path): "\(path): the adaptation block must come before the sampling draws and only once"
+        case let .alreadyFinished(path): "\(path): the timing trailer was written already; the file is closed"
+        case let .writeFailed(path, reason): "\(path): write failed: \(reason)"
+        }
+    }
+}
+
+/// Streams one chain to a Stan CSV file in CmdStan's layout (see docs/chain-format.md):
+/// configuration comments and the header row at creation, warmup draws (if any), the adaptation
+/// block, sampling draws, and the timing trailer from `finish`.
+///
+/// Draws are buffered and handed to the file every `flushEvery` rows (and on `flush()`), always
+/// as whole lines, so a run that is killed leaves a file whose every data line is complete; the
+/// reader accepts such a file (it only lacks the timing trailer).
+public final class StanCSVWriter {
+    public let path: String
+    public let columnNames: [String]
+    /// Rows between two writes to the file. 1 writes every row at once (slow for long runs).
+    public let flushEvery: Int
+
+    private let handle: FileHandle
+    private var buffer: [UInt8] = []
+    private var bufferedRows = 0
+    private var wroteAdaptation = false
+    private var finished = false
+    public private(set) var rowsWritten = 0
+
+    /// Creates (or truncates) the file and writes the configuration block and the header row.
+    public init(url: URL, configuration: StanCSVConfiguration, columnNames: [String], flushEvery: Int = 100) throws {
+        self.path = url.path
+        self.columnNames = columnNames
+        self.flushEvery = max(1, flushEvery)
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw StanCSVWriterError.cannotCreate(path: url.path, reason: "the directory is missing or not writable")
+        }
+        do {
+            handle = try FileHandle(forWritingTo: url)
+        } catch {
+            throw StanCSVWriterError.cannotCreate(path: url.path, reason: error.localizedDescription)
+        }
+        var text = ""
+        for entry in configuration.entries { text += entry.line + "\n" }
+        text += columnNames.joined(separator: ",") + "\n"
+        buffer.append(contentsOf: text.utf8)
+        try flush()
+    }
+
+    deinit {
+        try? flush()
+        try? handle.close()
+    }
+
+    /// Appends one draw (warmup or sampling): one value per column, in header order.
+    public func writeDraw(_ values: [Double]) throws {
+        guard !finished else { throw StanCSVWriterError.alreadyFinished(path: path) }
+        guard values.count == columnNames.count else {
+            throw StanCSVWriterError.wrongRowLength(path: path, expected: columnNames.count, found: values.count)
+        }
+        for (index, value) in values.enumerated() {
+            if index > 0 { buffer.append(UInt8(ascii: ",")) }
+            buffer.append(contentsOf: StanCSVNumberFormat.format(value).utf8)
+        }
+        buffer.append(UInt8(ascii: "\n"))
+        bufferedRows += 1
+        rowsWritten += 1
+        if bufferedRows >= flushEvery { try flush() }
+    }
+
+    /// Writes the adaptation block: `# Adaptation terminated`, `# Step size = …`, and the metric.
+    /// Call it once, after the warmup draws (if saved) and before the first sampling draw.
+    public func writeAdaptation(_ adaptation: StanCSVAdaptation) throws {
+        guard !finished else { throw StanCSVWriterError.alreadyFinished(path: path) }
+        guard !wroteAdaptation else { throw StanCSVWriterError.adaptationAfterSampling(path: path) }
+        wroteAdaptation = true
+        var lines = ["# Adaptation terminated", "# Step size = \(StanCSVNumberFormat.format(adaptation.stepSize))"]
+        switch adaptation.metric {
+        case .unit:
+            break
+        case let .diagonal(values):
+            lines.append("# Diagonal elements of inverse mass matrix:")
+            lines.append("# " + values.map(StanCSVNumberFormat.format).joined(separator: ", "))
+        case let .dense(rows):
+            lines.append("# Elements of inverse mass matrix:")
+            for row in rows { lines.append("# " + row.map(StanCSVNumberFormat.format).joined(separator: ", ")) }
+        }
+        buffer.append(contentsOf: (lines.joined(separator: "\n") + "\n").utf8)
+        try flush()
+    }
+
+    /// Hands every buffered whole line to the file and asks the system to keep it.
+    public func flush() throws {
+        guard !buffer.isEmpty else { return }
+        do {
+            try handle.write(contentsOf: buffer)
+        } catch {
+            throw StanCSVWriterError.writeFailed(path: path, reason: error.localizedDescription)
+        }
+        buffer.removeAll(keepingCapacity: true)
+        bufferedRows = 0
+    }
+
+    /// Writes the timing trailer exactly as CmdStan does and closes the file.
+    public func finish(timing: StanCSVTiming) throws {
+        guard !finished else { throw StanCSVWriterError.alreadyFinished(path: path) }
+        // CmdStan prints milliseconds in fixed notation; CmdStanPy's timing regex expects digits
+        // and a dot only, so no exponent may appear here.
+        func seconds(_ value: Double) -> String { String(format: "%.3f", value) }
+        let trailer = [
+            "# ",
+            "#  Elapsed Time: \(seconds(timing.warmupSeconds)) seconds (Warm-up)",
+            "#                \(seconds(timing.samplingSeconds)) seconds (Sampling)",
+            "#                \(seconds(timing.totalSeconds)) seconds (Total)",
+            "# ",
+        ].joined(separator: "\n") + "\n"
+        buffer.append(contentsOf: trailer.utf8)
+        try flush()
+        finished = true
+        try? handle.synchronize()
+        try? handle.close()
+    }
+}

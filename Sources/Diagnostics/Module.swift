@@ -1,1 +1,0 @@
-// Module Diagnostics: see ../shared/ARCHITECTURE.md.
