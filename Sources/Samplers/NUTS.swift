@@ -156,7 +156,7 @@ public final class NUTSKernel<System: HamiltonianSystem> {
                     rhoA: rho, velocityOuterA: velocityForward, velocityInnerA: velocityBackward,
                     momentumInnerA: momentumBackward, piece: extensionTree)
             }
-            for i in rho.indices { rho[i] += extensionTree.rho[i] }
+            addElements(extensionTree.rho, into: &rho)
             if forward {
                 swap(&momentumForward, &extensionTree.momentumEnd)
                 swap(&velocityForward, &extensionTree.velocityEnd)
@@ -216,7 +216,7 @@ public final class NUTSKernel<System: HamiltonianSystem> {
             swap(&node.proposal, &final.proposal)
         }
 
-        for i in node.rho.indices { node.rho[i] = initial.rho[i] + final.rho[i] }
+        addElements(initial.rho, final.rho, into: &node.rho)
         let persist = joinedPiecesContinue(
             rhoA: initial.rho, velocityOuterA: initial.velocityBegin, velocityInnerA: initial.velocityEnd,
             momentumInnerA: initial.momentumEnd, piece: final)
@@ -236,9 +236,9 @@ public final class NUTSKernel<System: HamiltonianSystem> {
     /// The criterion over the whole joined trajectory is checked by the caller.
     func joinedPiecesContinue(rhoA: [Double], velocityOuterA: [Double], velocityInnerA: [Double],
                               momentumInnerA: [Double], piece b: Subtree) -> Bool {
-        for i in rhoScratch.indices { rhoScratch[i] = rhoA[i] + b.momentumBegin[i] }
+        addElements(rhoA, b.momentumBegin, into: &rhoScratch)
         guard noUTurn(velocityOuterA, b.velocityBegin, rhoScratch) else { return false }
-        for i in rhoScratch.indices { rhoScratch[i] = b.rho[i] + momentumInnerA[i] }
+        addElements(b.rho, momentumInnerA, into: &rhoScratch)
         return noUTurn(velocityInnerA, b.velocityEnd, rhoScratch)
     }
 }

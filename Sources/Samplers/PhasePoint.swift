@@ -50,3 +50,27 @@ func dot(_ a: [Double], _ b: [Double]) -> Double {
         }
     }
 }
+
+/// result = a + b, element-wise, into `result`'s existing buffer. One exclusive access per
+/// array for the whole loop: element-wise access to a class's array property would check
+/// exclusivity on every element.
+@inline(__always)
+func addElements(_ a: [Double], _ b: [Double], into result: inout [Double]) {
+    result.withUnsafeMutableBufferPointer { r in
+        a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                for i in r.indices { r[i] = x[i] + y[i] }
+            }
+        }
+    }
+}
+
+/// result += a, element-wise.
+@inline(__always)
+func addElements(_ a: [Double], into result: inout [Double]) {
+    result.withUnsafeMutableBufferPointer { r in
+        a.withUnsafeBufferPointer { x in
+            for i in r.indices { r[i] += x[i] }
+        }
+    }
+}
