@@ -5,7 +5,7 @@ let package = Package(
     name: "mixmc",
     products: [
         .executable(name: "mixmc", targets: ["mixmc"]),
-        .library(name: "MixmcCore", targets: ["Linalg", "ModelSpec", "PenalizedLS", "ChainIO", "Diagnostics"]),
+        .library(name: "MixmcCore", targets: ["Linalg", "ModelSpec", "PenalizedLS", "ChainIO", "Diagnostics", "Samplers"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -23,6 +23,7 @@ let package = Package(
         .target(name: "PenalizedLS", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
         .target(name: "ChainIO"),
         .target(name: "Diagnostics", dependencies: ["ChainIO", "CNumerics"]),
+        .target(name: "Samplers", dependencies: ["Linalg", "CNumerics"]),
 
         // The command-line tool.
         .executableTarget(name: "mixmc", dependencies: [
@@ -38,5 +39,6 @@ let package = Package(
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "ChainIO", "TestSupport"]),
         .testTarget(name: "ChainIOTests", dependencies: ["ChainIO", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
+        .testTarget(name: "SamplersTests", dependencies: ["Samplers", "TestSupport"]),
     ]
 )

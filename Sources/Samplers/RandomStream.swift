@@ -1,0 +1,85 @@
+import CNumerics
+
+/// The random draws a sampler needs. `RandomStream` is the production source; tests substitute
+/// a scripted source to pin down which branch a multinomial choice takes.
+///
+/// Class-bound so that one source can be handed to several components of one chain without
+/// `inout` plumbing; a source is never shared across threads.
+public protocol RandomSource: AnyObject {
+    /// A uniform draw on the open interval (0, 1).
+    func uniform() -> Double
+    /// A standard normal draw N(0, 1).
+    func standardNormal() -> Double
+}
+
+/// A per-chain random stream: GSL's Mersenne Twister (mt19937) seeded from a SplitMix64 mix of
+/// `(seed, chain)`, so a chain's draws depend on nothing else (not on thread scheduling and not
+/// on how many other chains run).
+///
+/// mt19937's seeding routine uses 32 bits of its seed, so a stream is one of 2³² MT streams,
+/// picked by the 64-bit hash of (seed, chain); SplitMix64 spreads neighbouring chain ids over
+/// that space, so chains 1, 2, 3 … of one seed do not start from correlated states.
+///
+/// Not thread-safe: one stream per chain, used by that chain's thread only.
+public final class RandomStream: RandomSource {
+    private let generator: UnsafeMutablePointer<gsl_rng>
+    public let seed: UInt64
+    public let chain: Int
+
+    public init(seed: UInt64, chain: Int) {
+        self.seed = seed
+        self.chain = chain
+        guard let generator = gsl_rng_alloc(mixmc_rng_mt19937()) else {
+            fatalError("gsl_rng_alloc failed: out of memory")
+        }
+        self.generator = generator
+        gsl_rng_set(generator, UInt(RandomStream.streamSeed(seed: seed, chain: chain) & 0xffff_ffff))
+    }
+
+    deinit { gsl_rng_free(generator) }
+
+    /// The 64-bit value that seeds the stream of `(seed, chain)`: SplitMix64 applied to the seed,
+    /// then to that output combined with the chain id.
+    public static func streamSeed(seed: UInt64, chain: Int) -> UInt64 {
+        let mixedSeed = splitMix64(seed)
+        return splitMix64(mixedSeed ^ UInt64(bitPattern: Int64(chain)))
+    }
+
+    /// One step of SplitMix64 (Steele, Lea & Flood 2014) from state `x`: the output for state
+    /// `x + 0x9E3779B97F4A7C15`.
+    static func splitMix64(_ x: UInt64) -> UInt64 {
+        var z = x &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// Uniform on the open interval (0, 1) (`gsl_rng_uniform_pos`): never 0, so `log(u)` is finite.
+    public func uniform() -> Double { gsl_rng_uniform_pos(generator) }
+
+    /// Standard normal by GSL's ziggurat (`gsl_ran_gaussian_ziggurat`).
+    public func standardNormal() -> Double { gsl_ran_gaussian_ziggurat(generator, 1.0) }
+
+    /// Gamma(shape k, scale θ), density x^(k-1) e^(-x/θ) / (Γ(k) θ^k); mean kθ, variance kθ².
+    public func gamma(shape: Double, scale: Double) -> Double {
+        precondition(shape > 0 && scale > 0, "gamma needs shape > 0 and scale > 0")
+        return gsl_ran_gamma(generator, shape, scale)
+    }
+
+    /// Exponential with rate λ (mean 1/λ).
+    public func exponential(rate: Double) -> Double {
+        precondition(rate > 0, "exponential needs rate > 0")
+        return gsl_ran_exponential(generator, 1.0 / rate)
+    }
+
+    /// Fills `buffer` with independent standard normals, in index order (the same draws as
+    /// calling `standardNormal()` `buffer.count` times).
+    public func fillStandardNormals(_ buffer: UnsafeMutableBufferPointer<Double>) {
+        for i in buffer.indices { buffer[i] = gsl_ran_gaussian_ziggurat(generator, 1.0) }
+    }
+
+    /// Fills `values` with independent standard normals, in index order.
+    public func fillStandardNormals(_ values: inout [Double]) {
+        values.withUnsafeMutableBufferPointer { fillStandardNormals($0) }
+    }
+}
