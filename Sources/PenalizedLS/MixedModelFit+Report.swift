@@ -82,19 +82,20 @@ extension MixedModelFit {
         }
         varcorr.append(["group": "Residual", "sd": number(sigma)])
         var ngroups: [String: Any] = [:]
-        var ranef: [String: Any] = [:]
-        var conditionalSDs: [String: Any] = [:]
+        // Terms sharing a grouping factor (`(x || g)`) merge into one entry per level, as lme4's ranef does.
+        var ranef: [String: [[String: Any]]] = [:]
+        var conditionalSDs: [String: [[String: Any]]] = [:]
         for effects in randomEffects {
             ngroups[effects.group] = effects.levels.count
-            func entries(_ values: [[Double]]) -> [[String: Any]] {
+            func merge(_ values: [[Double]], into existing: [[String: Any]]?) -> [[String: Any]] {
                 effects.levels.indices.map { h in
-                    var entry: [String: Any] = ["level": effects.levels[h]]
+                    var entry = existing?[h] ?? ["level": effects.levels[h]]
                     for (c, name) in effects.coefficientNames.enumerated() { entry[name] = number(values[h][c]) }
                     return entry
                 }
             }
-            ranef[effects.group] = entries(effects.modes)
-            conditionalSDs[effects.group] = entries(effects.conditionalStandardDeviations)
+            ranef[effects.group] = merge(effects.modes, into: ranef[effects.group])
+            conditionalSDs[effects.group] = merge(effects.conditionalStandardDeviations, into: conditionalSDs[effects.group])
         }
         return [
             "method": method.rawValue,

@@ -34,7 +34,10 @@ struct Fit: ParsableCommand {
                 if design.rowsDropped > 0 {
                     printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
                 }
-                let dataName = URL(fileURLWithPath: design.dataSource).deletingPathExtension().lastPathComponent
+                let file = URL(fileURLWithPath: design.dataSource)
+                // A model directory's data.csv is better named by its directory (models/sleepstudy).
+                let dataName = file.deletingPathExtension().lastPathComponent == "data"
+                    ? file.deletingLastPathComponent().lastPathComponent : file.deletingPathExtension().lastPathComponent
                 print(fit.summaryText(formula: design.formula.source, dataName: dataName), terminator: "")
             }
         }
