@@ -46,13 +46,39 @@ extension CrossProducts {
             }
         }
 
-        // Dense part: S ᵀ A S with S = blockdiag(Λ₂, …, Λ_t, I), plus I on the random rows.
+        // Dense part: Sᵀ A S with S = blockdiag(Λ₂, …, Λ_t, I), plus I on the random rows.
+        if termStarts.indices.allSatisfy({ termStarts[$0] < 0 || factors[$0].count == 1 }) {
+            loadScaledDenseDiagonal(into: &factor, factors: factors)
+        } else {
+            loadScaledDenseBlocks(into: &factor, factors: factors)
+        }
+    }
+
+    /// The dense part when every term in it is scalar: S is diagonal, so D[r, c] = s_r A[r, c] s_c
+    /// on the lower triangle only (the factorization reads nothing else).
+    private func loadScaledDenseDiagonal(into factor: inout BlockedCholesky, factors: [[Double]]) {
+        let m = layout.denseDimension
+        var scale = [Double](repeating: 1, count: m)
+        for row in 0..<fixedStart { scale[row] = factors[Int(termOfDenseRow[row])][0] }
+        factor.dense.storage.withUnsafeMutableBufferPointer { d in
+            dense.storage.withUnsafeBufferPointer { a in
+                for c in 0..<m {
+                    let sc = scale[c]
+                    let base = c * m
+                    for r in c..<m { d[base + r] = a[base + r] * scale[r] * sc }
+                }
+            }
+            for i in 0..<fixedStart { d[i + i * m] += 1 }
+        }
+    }
+
+    private func loadScaledDenseBlocks(into factor: inout BlockedCholesky, factors: [[Double]]) {
+        let m = layout.denseDimension
         factor.dense.storage = dense.storage
         factor.dense.storage.withUnsafeMutableBufferPointer { d in
             for (j, start) in termStarts.enumerated() where start >= 0 {
                 let t = factors[j]
                 let k = t.count.squareRootOfPerfectSquare
-                if k == 1 && t[0] == 1 { continue }
                 var row = start
                 let end = j + 1 < termStarts.count ? termStarts[j + 1] : fixedStart
                 while row < end {
