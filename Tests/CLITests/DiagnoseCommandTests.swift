@@ -5,28 +5,7 @@ import TestSupport
 /// `mixmc diagnose` end to end: the built executable on the CmdStan-layout fixture, its JSON
 /// checked against ArviZ 0.23.4's numbers for the same files (Tests/Fixtures/cmdstan/reference.json).
 struct DiagnoseCommandTests {
-    struct Run {
-        var status: Int32
-        var standardOutput: String
-        var standardError: String
-    }
-
-    static func run(_ arguments: [String]) throws -> Run {
-        let process = Process()
-        process.executableURL = Fixtures.mixmcExecutable
-        process.arguments = arguments
-        let output = Pipe()
-        let error = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        try process.run()
-        let outputData = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Run(status: process.terminationStatus,
-                   standardOutput: String(decoding: outputData, as: UTF8.self),
-                   standardError: String(decoding: errorData, as: UTF8.self))
-    }
+    static func run(_ arguments: [String]) throws -> CommandResult { try runMixmc(arguments) }
 
     static func reference() throws -> [String: Any] {
         try #require(Fixtures.json("cmdstan/reference.json") as? [String: Any])
