@@ -91,15 +91,15 @@ public struct BlockedCholesky: Sendable {
                             SmallDense.solveRightLowerTransposed(block, rows: r, lower: d.baseAddress! + g * kk, order: k)
                             let rows = rowsAll.baseAddress! + start
                             let dp = dn.baseAddress!
+                            // Column by column of the dense block: the rows a ≥ b of one column are
+                            // close together in memory (the pattern is sorted).
                             for c in 0..<k {
                                 let col = block + c * r
-                                for a in 0..<r {
-                                    let va = col[a]
-                                    if va == 0 { continue }
-                                    let rowA = Int(rows[a])
-                                    for bIndex in 0...a {
-                                        dp[rowA + Int(rows[bIndex]) * m] -= va * col[bIndex]
-                                    }
+                                for bIndex in 0..<r {
+                                    let vb = col[bIndex]
+                                    if vb == 0 { continue }
+                                    let column = dp + Int(rows[bIndex]) * m
+                                    for a in bIndex..<r { column[Int(rows[a])] -= col[a] * vb }
                                 }
                             }
                         }
@@ -109,7 +109,8 @@ public struct BlockedCholesky: Sendable {
         }
         if m > 0 {
             let info = dense.storage.withUnsafeMutableBufferPointer { dn in
-                LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(m), dn.baseAddress!, Int32(m))
+                // The _work variant skips LAPACKE's NaN scan of the whole matrix on every call.
+                LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(m), dn.baseAddress!, Int32(m))
             }
             guard info == 0 else { throw .denseNotPositiveDefinite(column: Int(info) - 1) }
         }

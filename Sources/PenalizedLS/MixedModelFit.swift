@@ -78,7 +78,7 @@ extension MixedModelFit {
         let clock = ContinuousClock.now
         let objective = ProfiledObjective(design: design, method: method)
         let lower = design.thetaLowerBounds
-        let result = BoundedOptimizer(options: options).minimize({ objective($0) }, start: design.thetaStart, lowerBounds: lower)
+        let result = BoundedOptimizer(options: options).minimize({ objective($0) }, start: StartingValues.theta(for: design), lowerBounds: lower)
         let theta = result.minimizer
         let value = objective(theta)
         guard value.isFinite else {

@@ -27,6 +27,7 @@ extension CrossProducts {
         }
 
         // Off-diagonal column blocks: (rows scaled by their own term's factor) A T₁.
+        let diagonalScale = denseDiagonalScale(factors: factors)
         factor.offDiagonal = offDiagonal
         factor.offDiagonal.withUnsafeMutableBufferPointer { out in
             for g in 0..<layout.groupCount {
@@ -34,6 +35,12 @@ extension CrossProducts {
                 let count = layout.patternCount(g)
                 let block = out.baseAddress! + start * k1
                 Self.scaleColumns(block, rows: count, from: 0, by: t1, order: k1)
+                if let diagonalScale {
+                    for c in 0..<k1 {
+                        for a in 0..<count { block[a + c * count] *= diagonalScale[Int(layout.patternRows[start + a])] }
+                    }
+                    continue
+                }
                 var a = 0
                 while a < count {
                     let row = Int(layout.patternRows[start + a])
@@ -47,19 +54,25 @@ extension CrossProducts {
         }
 
         // Dense part: Sᵀ A S with S = blockdiag(Λ₂, …, Λ_t, I), plus I on the random rows.
-        if termStarts.indices.allSatisfy({ termStarts[$0] < 0 || factors[$0].count == 1 }) {
-            loadScaledDenseDiagonal(into: &factor, factors: factors)
+        if let diagonalScale {
+            loadScaledDenseDiagonal(into: &factor, scale: diagonalScale)
         } else {
             loadScaledDenseBlocks(into: &factor, factors: factors)
         }
     }
 
-    /// The dense part when every term in it is scalar: S is diagonal, so D[r, c] = s_r A[r, c] s_c
-    /// on the lower triangle only (the factorization reads nothing else).
-    private func loadScaledDenseDiagonal(into factor: inout BlockedCholesky, factors: [[Double]]) {
-        let m = layout.denseDimension
-        var scale = [Double](repeating: 1, count: m)
+    /// S's diagonal when every term in the dense part is scalar (S is then diagonal), else nil.
+    private func denseDiagonalScale(factors: [[Double]]) -> [Double]? {
+        guard termStarts.indices.allSatisfy({ termStarts[$0] < 0 || factors[$0].count == 1 }) else { return nil }
+        var scale = [Double](repeating: 1, count: layout.denseDimension)
         for row in 0..<fixedStart { scale[row] = factors[Int(termOfDenseRow[row])][0] }
+        return scale
+    }
+
+    /// The dense part when S is diagonal: D[r, c] = s_r A[r, c] s_c on the lower triangle only
+    /// (the factorization reads nothing else).
+    private func loadScaledDenseDiagonal(into factor: inout BlockedCholesky, scale: [Double]) {
+        let m = layout.denseDimension
         factor.dense.storage.withUnsafeMutableBufferPointer { d in
             dense.storage.withUnsafeBufferPointer { a in
                 for c in 0..<m {
