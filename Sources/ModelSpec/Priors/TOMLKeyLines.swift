@@ -35,6 +35,11 @@ struct TOMLKeyLines {
         case newline
     }
 
+    /// Characters that end a bare word. A set, not a string: in a string "\r\n" is one Character.
+    static let wordEnds: Set<Character> = [" ", "\t", "\r", "\n", "\r\n", "#", "=", "[", "]", "{", "}", ",", ".", "\"", "'"]
+
+    static func isNewline(_ character: Character) -> Bool { character == "\n" || character == "\r\n" }
+
     static func tokens(of text: String) -> [(token: Token, line: Int)] {
         let characters = Array(text)
         var result: [(Token, Int)] = []
@@ -46,14 +51,14 @@ struct TOMLKeyLines {
         while index < characters.count {
             let character = characters[index]
             switch character {
-            case "\n":
+            case "\n", "\r\n":
                 result.append((.newline, line))
                 line += 1
                 index += 1
             case " ", "\t", "\r":
                 index += 1
             case "#":
-                while index < characters.count && characters[index] != "\n" { index += 1 }
+                while index < characters.count && !Self.isNewline(characters[index]) { index += 1 }
             case "=", "[", "]", "{", "}", ",", ".":
                 result.append((.symbol(character), line))
                 index += 1
@@ -69,10 +74,10 @@ struct TOMLKeyLines {
                         index += quoteLength
                         break
                     }
-                    if current == "\n" { line += 1 }
+                    if Self.isNewline(current) { line += 1 }
                     if current == "\\" && character == "\"", let next = peek(1) {
                         value.append(next)
-                        if next == "\n" { line += 1 }
+                        if Self.isNewline(next) { line += 1 }
                         index += 2
                         continue
                     }
@@ -82,7 +87,7 @@ struct TOMLKeyLines {
                 result.append((.string(value), startLine))
             default:
                 var word = ""
-                while index < characters.count, !" \t\r\n#=[]{},.\"'".contains(characters[index]) {
+                while index < characters.count, !Self.wordEnds.contains(characters[index]) {
                     word.append(characters[index])
                     index += 1
                 }
@@ -104,8 +109,12 @@ struct TOMLKeyLines {
         var current: Token? { position < tokens.count ? tokens[position].token : nil }
         var currentLine: Int { position < tokens.count ? tokens[position].line : (tokens.last?.line ?? 1) }
 
+        /// Records `path` and every prefix not yet seen: `[tau.Subject]` also writes `tau`.
         mutating func record(_ path: [String], line: Int) {
-            if lines[path] == nil { lines[path] = line }
+            for length in 1...max(path.count, 1) where length <= path.count {
+                let prefix = Array(path.prefix(length))
+                if lines[prefix] == nil { lines[prefix] = line }
+            }
         }
 
         mutating func scanDocument() -> [[String]: Int] {
