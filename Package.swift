@@ -40,5 +40,6 @@ let package = Package(
         .testTarget(name: "ChainIOTests", dependencies: ["ChainIO", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "SamplersTests", dependencies: ["Samplers", "TestSupport"]),
+        .testTarget(name: "PriorsTests", dependencies: ["ModelSpec", "TestSupport"]),
     ]
 )
