@@ -79,7 +79,7 @@ extension MixedModelFit {
         let objective = ProfiledObjective(design: design, method: method)
         let lower = design.thetaLowerBounds
         let result = BoundedOptimizer(options: options).minimize({ objective($0) }, start: StartingValues.theta(for: design), lowerBounds: lower)
-        let theta = result.minimizer
+        let theta = snapToBoundary(result.minimizer, lowerBounds: lower, objective: objective, tolerance: options.relativeObjectiveTolerance)
         let value = objective(theta)
         guard value.isFinite else {
             throw FitError.rankDeficientFixedEffects(names: design.fixed.columnNames)
@@ -97,5 +97,24 @@ extension MixedModelFit {
             optimizerEvaluations: result.evaluations, converged: result.converged,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
             lowerBounds: lower)
+    }
+
+    /// A variance whose optimum is on the boundary (Dyestuff2) leaves BOBYQA a hair above 0 when
+    /// the objective's relative change stops it first. A θ entry within 1e-5 of its bound of 0 is
+    /// set to 0 when that does not raise the objective by more than the optimizer's own stopping
+    /// tolerance, so boundary fits come out exactly singular, as lme4's do.
+    static func snapToBoundary(_ theta: [Double], lowerBounds: [Double], objective: ProfiledObjective, tolerance: Double) -> [Double] {
+        var best = theta
+        var bestValue = objective(best)
+        for i in theta.indices where lowerBounds[i] == 0 && best[i] > 0 && best[i] < 1e-5 {
+            var candidate = best
+            candidate[i] = 0
+            let value = objective(candidate)
+            if value <= bestValue + tolerance * abs(bestValue) {
+                best = candidate
+                bestValue = min(value, bestValue)
+            }
+        }
+        return best
     }
 }
