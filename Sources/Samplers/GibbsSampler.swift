@@ -36,6 +36,9 @@ public struct GibbsSampler {
     private var sigmaPrior: HalfCauchyVariance
     /// For scalar terms, τ_j's half-Cauchy prior and auxiliary; nil for vector terms.
     private var tauPriors: [HalfCauchyVariance?]
+    /// For vector terms, the unconstrained coordinates of Σ_j (eq. 26), kept so slice steps never
+    /// round-trip through the factor; nil for scalar terms (depends: Σ_j).
+    private var covarianceCoordinates: [[Double]?]
     /// Workspace for the (u, β) system (depends: σ, Σ of the last draw).
     var factor: BlockedCholesky
 
@@ -57,7 +60,16 @@ public struct GibbsSampler {
         tauPriors = design.terms.enumerated().map { j, term in
             term.size == 1 ? HalfCauchyVariance(scale: priors.tauScales[j][0]) : nil
         }
+        covarianceCoordinates = []
         factor = BlockedCholesky(layout: design.crossProducts.layout)
+        covarianceCoordinates = coordinates(of: covarianceFactors)
+    }
+
+    /// The unconstrained coordinates of each vector term's Σ_j from its Cholesky factor.
+    private func coordinates(of factors: [[Double]]) -> [[Double]?] {
+        zip(design.terms, factors).map { term, l in
+            term.size == 1 ? nil : CovarianceTarget.unconstrained(factor: l, order: term.size)
+        }
     }
 
     /// Σ_j per term (column-major k_j x k_j).
@@ -80,6 +92,7 @@ public struct GibbsSampler {
         }
         self.sigma = sigma
         covarianceFactors = factors
+        covarianceCoordinates = coordinates(of: factors)
     }
 
     /// One sweep: (β, b) | σ, Σ; then, unless held fixed, σ | β, b and each Σ_j | b_j.
@@ -114,8 +127,8 @@ public struct GibbsSampler {
             } else {
                 let target = CovarianceTarget(scatter: scatter, levelCount: term.levelCount,
                                               scales: priors.tauScales[j], eta: priors.lkjEta[j])
-                var x = CovarianceTarget.unconstrained(factor: covarianceFactors[j], order: k)
-                x = slice.sweep(x, target: target.logDensity, random: random)
+                let x = slice.sweep(covarianceCoordinates[j]!, target: target.logDensity, random: random)
+                covarianceCoordinates[j] = x
                 covarianceFactors[j] = target.covarianceFactor(x)
             }
         }
