@@ -16,7 +16,7 @@ extension GibbsSampler {
         return try solveCoefficients(noise: Array(repeating: 0, count: products.layout.firstDimension + products.responseIndex))
     }
 
-    /// [u; β] = L⁻ᵀ (ℓ + σ z) and b = Λu (eq. 21), where L L ᵀ is the (u, β, ỹ) system of
+    /// [u; β] = L⁻ᵀ (ℓ + σ z) and b = Λu (eq. 21), where L Lᵀ is the (u, β, ỹ) system of
     /// eq. 3 at Λ = blockdiag(T_j), T_j = chol(Σ_j) / σ, with the β prior added on the X block and
     /// ỹ row, and `noise` = z ~ N(0, I) in the factor's order (first term, dense random rows, β).
     mutating func solveCoefficients(noise: [Double]) throws(GibbsError) -> Coefficients {
