@@ -23,7 +23,7 @@ let package = Package(
         .target(name: "PenalizedLS", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
         .target(name: "ChainIO"),
         .target(name: "Diagnostics", dependencies: ["ChainIO", "CNumerics"]),
-        .target(name: "Samplers", dependencies: ["Linalg", "CNumerics"]),
+        .target(name: "Samplers", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
 
         // The command-line tool.
         .executableTarget(name: "mixmc", dependencies: [
@@ -41,5 +41,6 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["TestSupport"]),
         .testTarget(name: "SamplersTests", dependencies: ["Samplers", "TestSupport"]),
         .testTarget(name: "PriorsTests", dependencies: ["ModelSpec", "TestSupport"]),
+        .testTarget(name: "GibbsTests", dependencies: ["Samplers", "ModelSpec", "TestSupport"]),
     ]
 )

@@ -1,0 +1,240 @@
+import Foundation
+import CNumerics
+import Linalg
+import ModelSpec
+
+/// A blocked Gibbs sampler for a Gaussian linear mixed model in its natural parameterization
+/// (docs/math.md, eq. 20-28). One sweep draws
+///
+/// 1. (β, b) jointly from their Gaussian full conditional, through the blocked Cholesky factor
+///    of the cross-product blocks (eq. 21);
+/// 2. σ² and its half-Cauchy auxiliary variable by inverse-gamma steps (eq. 22-23);
+/// 3. for each scalar term its variance τ² and auxiliary the same way (eq. 24); for each vector
+///    term its covariance Σ_j by univariate slice steps on an unconstrained parameterization (eq. 25-28).
+///
+/// Every step works from the cross-product blocks and k x k scatter matrices, so the cost of a
+/// sweep does not grow with the number of observations. Not thread-safe: one sampler per chain.
+public struct GibbsSampler {
+    public let design: Design
+    public let priors: GibbsPriors
+
+    /// β, in the order of X's columns.
+    public private(set) var beta: [Double]
+    /// b per term, level-major: coefficient c of level h at `h * k_j + c`.
+    public private(set) var randomEffects: [[Double]]
+    /// σ, the residual SD.
+    public private(set) var sigma: Double
+    /// Per term, the lower Cholesky factor of Σ_j (column-major k_j x k_j; depends: Σ_j).
+    public private(set) var covarianceFactors: [[Double]]
+    /// When set, sweeps draw only (β, b) and leave σ and every Σ_j where they are (for tests of
+    /// the joint draw against its exact Gaussian conditional).
+    public var holdsVarianceParametersFixed = false
+    /// Univariate slice steps used for vector terms' covariances.
+    public var slice = SliceSampler()
+
+    /// σ's half-Cauchy prior and its auxiliary variable.
+    private var sigmaPrior: HalfCauchyVariance
+    /// For scalar terms, τ_j's half-Cauchy prior and auxiliary; nil for vector terms.
+    private var tauPriors: [HalfCauchyVariance?]
+    /// For vector terms, the unconstrained coordinates of Σ_j (eq. 26), kept so slice steps never
+    /// round-trip through the factor; nil for scalar terms (depends: Σ_j).
+    private var covarianceCoordinates: [[Double]?]
+    /// Workspace for the (u, β) system (depends: σ, Σ of the last draw).
+    var factor: BlockedCholesky
+
+    /// A sampler started at σ² = the OLS residual variance of ỹ on X (from the cross-products)
+    /// and Σ_j = σ² I (lme4's start T_j = I), with β and b at 0 until the first sweep draws them.
+    public init(design: Design, priors: GibbsPriors) throws(GibbsError) {
+        try priors.validate(fixedCount: design.fixedCount, termSizes: design.terms.map(\.size))
+        self.design = design
+        self.priors = priors
+        beta = Array(repeating: 0, count: design.fixedCount)
+        randomEffects = design.terms.map { Array(repeating: 0, count: $0.effectCount) }
+        let sigma = Self.ordinaryLeastSquaresSigma(design.crossProducts)
+        self.sigma = sigma
+        covarianceFactors = design.terms.map { term in
+            let k = term.size
+            return (0..<(k * k)).map { $0 % (k + 1) == 0 ? sigma : 0 }
+        }
+        sigmaPrior = HalfCauchyVariance(scale: priors.sigmaScale)
+        tauPriors = design.terms.enumerated().map { j, term in
+            term.size == 1 ? HalfCauchyVariance(scale: priors.tauScales[j][0]) : nil
+        }
+        covarianceCoordinates = []
+        factor = BlockedCholesky(layout: design.crossProducts.layout)
+        covarianceCoordinates = coordinates(of: covarianceFactors)
+    }
+
+    /// The unconstrained coordinates of each vector term's Σ_j from its Cholesky factor.
+    private func coordinates(of factors: [[Double]]) -> [[Double]?] {
+        zip(design.terms, factors).map { term, l in
+            term.size == 1 ? nil : CovarianceTarget.unconstrained(factor: l, order: term.size)
+        }
+    }
+
+    /// Σ_j per term (column-major k_j x k_j).
+    public var covariances: [[Double]] {
+        zip(design.terms, covarianceFactors).map { term, l in Self.lowerTimesTransposed(l, order: term.size) }
+    }
+
+    /// Sets σ and every Σ_j (column-major k_j x k_j, symmetric positive definite).
+    public mutating func setVarianceParameters(sigma: Double, covariances: [[Double]]) throws(GibbsError) {
+        precondition(sigma > 0 && covariances.count == design.terms.count)
+        var factors: [[Double]] = []
+        for (j, term) in design.terms.enumerated() {
+            let k = term.size
+            precondition(covariances[j].count == k * k)
+            var l = covariances[j]
+            let ok = l.withUnsafeMutableBufferPointer { SmallDense.choleskyLowerInPlace($0.baseAddress!, order: k) }
+            guard ok else { throw .covarianceNotPositiveDefinite(term: j) }
+            for c in 0..<k { for r in 0..<c { l[r + c * k] = 0 } }
+            factors.append(l)
+        }
+        self.sigma = sigma
+        covarianceFactors = factors
+        covarianceCoordinates = coordinates(of: factors)
+    }
+
+    /// One sweep: (β, b) | σ, Σ; then, unless held fixed, σ | β, b and each Σ_j | b_j.
+    public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
+        var noise = [Double](repeating: 0, count: design.crossProducts.layout.firstDimension + design.crossProducts.responseIndex)
+        random.fillStandardNormals(&noise)
+        let draw = try solveCoefficients(noise: noise)
+        beta = draw.beta
+        randomEffects = draw.randomEffects
+        if holdsVarianceParametersFixed { return }
+        updateSigma(random: random)
+        updateCovariances(random: random)
+    }
+
+    /// σ² | β, b, a and the auxiliary a | σ² (eq. 22-23).
+    mutating func updateSigma(random: RandomStream) {
+        let ssr = residualSumOfSquares(beta: beta, randomEffects: randomEffects)
+        let variance = sigmaPrior.update(variance: sigma * sigma, count: design.observationCount, sumOfSquares: ssr, random: random)
+        sigma = variance.squareRoot()
+    }
+
+    /// Each Σ_j | b_j: inverse-gamma steps for scalar terms (eq. 24), slice steps for vector terms (eq. 28).
+    mutating func updateCovariances(random: RandomStream) {
+        for (j, term) in design.terms.enumerated() {
+            let k = term.size
+            let scatter = Self.scatter(randomEffects[j], order: k)
+            if var prior = tauPriors[j] {
+                let tau = covarianceFactors[j][0]
+                let variance = prior.update(variance: tau * tau, count: term.levelCount, sumOfSquares: scatter[0], random: random)
+                tauPriors[j] = prior
+                covarianceFactors[j] = [variance.squareRoot()]
+            } else {
+                let target = CovarianceTarget(scatter: scatter, levelCount: term.levelCount,
+                                              scales: priors.tauScales[j], eta: priors.lkjEta[j])
+                let x = slice.sweep(covarianceCoordinates[j]!, target: target.logDensity, random: random)
+                covarianceCoordinates[j] = x
+                covarianceFactors[j] = target.covarianceFactor(x)
+            }
+        }
+    }
+
+    /// ‖ỹ − Xβ − Zb‖² from the cross-product blocks: wᵀ A w with w = [b; β; −1] (eq. 22), so
+    /// the data rows are never read.
+    public func residualSumOfSquares(beta: [Double], randomEffects: [[Double]]) -> Double {
+        let products = design.crossProducts
+        let layout = products.layout
+        let k1 = layout.groupSize
+        let m = layout.denseDimension
+        // The dense coordinates of w: the other terms' b, β, then −1 for ỹ.
+        var w = [Double](repeating: 0, count: m)
+        for j in 1..<max(design.terms.count, 1) {
+            let start = products.termStarts[j]
+            for (i, value) in randomEffects[j].enumerated() { w[start + i] = value }
+        }
+        for i in 0..<beta.count { w[products.fixedStart + i] = beta[i] }
+        w[m - 1] = -1
+        let b1 = randomEffects[0]
+        var total = 0.0
+        for g in 0..<layout.groupCount {
+            let base = g * k1 * k1
+            for c in 0..<k1 { for r in 0..<k1 {
+                total += b1[g * k1 + r] * products.diagonal[base + c * k1 + r] * b1[g * k1 + c]
+            } }
+            let start = layout.patternOffsets[g]
+            let count = layout.patternCount(g)
+            var cross = 0.0
+            for c in 0..<k1 {
+                let bc = b1[g * k1 + c]
+                for a in 0..<count {
+                    cross += products.offDiagonal[start * k1 + c * count + a] * w[Int(layout.patternRows[start + a])] * bc
+                }
+            }
+            total += 2 * cross
+        }
+        products.dense.storage.withUnsafeBufferPointer { d in
+            for c in 0..<m where w[c] != 0 {
+                var s = 0.0
+                for r in 0..<m { s += d[r + c * m] * w[r] }
+                total += s * w[c]
+            }
+        }
+        return total
+    }
+
+    /// Σ_h b_h b_hᵀ (column-major k x k) of one term's level-major coefficients.
+    static func scatter(_ b: [Double], order k: Int) -> [Double] {
+        var s = [Double](repeating: 0, count: k * k)
+        for h in 0..<(b.count / k) {
+            for c in 0..<k { for r in 0..<k { s[r + c * k] += b[h * k + r] * b[h * k + c] } }
+        }
+        return s
+    }
+
+    /// L Lᵀ for a column-major lower-triangular k x k L.
+    static func lowerTimesTransposed(_ l: [Double], order k: Int) -> [Double] {
+        var result = [Double](repeating: 0, count: k * k)
+        for r in 0..<k { for c in 0..<k {
+            var s = 0.0
+            for a in 0...min(r, c) { s += l[r + a * k] * l[c + a * k] }
+            result[r + c * k] = s
+        } }
+        return result
+    }
+
+    /// √(RSS / (n − p)) of the least-squares fit of ỹ on X, from the X and ỹ rows of the dense
+    /// block: the last pivot of chol([XᵀX Xᵀỹ; ỹᵀX ỹᵀỹ]) is √RSS. Falls back to √(ỹᵀỹ / n)
+    /// when X is rank-deficient or the fit is exact.
+    static func ordinaryLeastSquaresSigma(_ products: CrossProducts) -> Double {
+        let m = products.layout.denseDimension
+        let start = products.fixedStart
+        let size = m - start
+        let n = Double(products.observationCount)
+        var block = [Double](repeating: 0, count: size * size)
+        for c in 0..<size { for r in 0..<size { block[r + c * size] = products.dense[start + r, start + c] } }
+        let yy = products.dense[m - 1, m - 1]
+        let fallback = (yy / n).squareRoot()
+        let info = block.withUnsafeMutableBufferPointer {
+            LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(size), $0.baseAddress!, Int32(size))
+        }
+        let residualDF = n - Double(products.fixedCount)
+        guard info == 0, residualDF > 0 else { return fallback > 0 ? fallback : 1 }
+        let pivot = block[size * size - 1]
+        let sigma = pivot / residualDF.squareRoot()
+        return sigma > 0 ? sigma : (fallback > 0 ? fallback : 1)
+    }
+}
+
+extension SliceSampler {
+    /// One slice step on each coordinate of `x` in turn, targeting `logDensity`.
+    public func sweep(_ x: [Double], target logDensity: ([Double]) -> Double, random: RandomSource) -> [Double] {
+        var x = x
+        var current = logDensity(x)
+        precondition(current.isFinite, "slice sampling needs a finite log density at the start")
+        for i in x.indices {
+            var trial = x
+            let step = step(from: x[i], logDensityAtStart: current, random: random) { value in
+                trial[i] = value
+                return logDensity(trial)
+            }
+            x[i] = step.x
+            current = step.logDensity
+        }
+        return x
+    }
+}

@@ -1,0 +1,34 @@
+/// The Gibbs update of a variance v = s² whose SD s has a half-Cauchy(0, A) prior, given
+/// `count` independent N(0, v) terms with sum of squares `sumOfSquares` (docs/math.md, eq. 22-23).
+///
+/// Uses the inverse-gamma mixture of Makalic & Schmidt (2016): s² | a ~ IG(1/2, 1/a) with
+/// a ~ IG(1/2, 1/A²) gives s ~ half-Cauchy(0, A). The conditionals are then
+///
+///   a | v  ~ IG(1, 1/A² + 1/v),
+///   v | a  ~ IG((count + 1)/2, sumOfSquares/2 + 1/a).
+///
+/// The auxiliary a is part of the sampler's state; drawing it first from its conditional makes
+/// the starting value of a irrelevant.
+public struct HalfCauchyVariance: Sendable, Equatable {
+    /// The half-Cauchy scale A.
+    public let scale: Double
+    /// The auxiliary variable a (depends: the last variance drawn).
+    public var auxiliary: Double
+
+    public init(scale: Double) {
+        precondition(scale > 0 && scale.isFinite)
+        self.scale = scale
+        auxiliary = scale * scale
+    }
+
+    /// One Gibbs step on (a, v): draws a | `variance`, then returns a draw of v | a.
+    public mutating func update(variance: Double, count: Int, sumOfSquares: Double, random: RandomStream) -> Double {
+        auxiliary = Self.inverseGamma(shape: 1, rate: 1 / (scale * scale) + 1 / variance, random: random)
+        return Self.inverseGamma(shape: (Double(count) + 1) / 2, rate: sumOfSquares / 2 + 1 / auxiliary, random: random)
+    }
+
+    /// IG(α, β), density ∝ x^(−α−1) e^(−β/x): the reciprocal of a Gamma(α, scale 1/β) draw.
+    public static func inverseGamma(shape: Double, rate: Double, random: RandomStream) -> Double {
+        1 / random.gamma(shape: shape, scale: 1 / rate)
+    }
+}

@@ -1,0 +1,43 @@
+import Foundation
+
+/// Univariate slice sampling with stepping out and shrinkage (Neal 2003, *Slice sampling*,
+/// Annals of Statistics 31, figs. 3 and 5). Leaves any univariate density invariant; the
+/// width only affects speed, so one default serves every coordinate on an unconstrained scale.
+public struct SliceSampler: Sendable, Equatable {
+    /// The initial interval width w.
+    public var width: Double = 1
+    /// At most this many widths m in the stepped-out interval (Neal's m).
+    public var maximumSteps: Int = 64
+
+    public init(width: Double = 1, maximumSteps: Int = 64) {
+        precondition(width > 0 && maximumSteps >= 1)
+        self.width = width
+        self.maximumSteps = maximumSteps
+    }
+
+    /// One slice step from `x0`, whose log density is `logDensityAtStart` (finite). Returns the new
+    /// point and its log density. `logDensity` may return −∞ outside the support.
+    public func step(from x0: Double, logDensityAtStart: Double, random: RandomSource,
+                     logDensity: (Double) -> Double) -> (x: Double, logDensity: Double) {
+        // The slice {x : g(x) > level}, level = g(x0) − Exp(1).
+        let level = logDensityAtStart + log(random.uniform())
+        var left = x0 - width * random.uniform()
+        var right = left + width
+        var leftSteps = Int(Double(maximumSteps) * random.uniform())
+        var rightSteps = maximumSteps - 1 - leftSteps
+        while leftSteps > 0 && logDensity(left) > level {
+            left -= width
+            leftSteps -= 1
+        }
+        while rightSteps > 0 && logDensity(right) > level {
+            right += width
+            rightSteps -= 1
+        }
+        while true {
+            let x1 = left + random.uniform() * (right - left)
+            let value = logDensity(x1)
+            if value > level { return (x1, value) }
+            if x1 < x0 { left = x1 } else { right = x1 }
+        }
+    }
+}
