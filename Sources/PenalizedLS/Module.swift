@@ -1,1 +1,0 @@
-// Module PenalizedLS: see ../shared/ARCHITECTURE.md.
