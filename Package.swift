@@ -31,6 +31,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Benchmarks (Benchmarks/README.md).
+        .executableTarget(name: "NUTSNormal100", dependencies: ["Samplers"], path: "Benchmarks/NUTSNormal100"),
+
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg", "TestSupport"]),
