@@ -7,19 +7,31 @@ import TestSupport
 /// lme4 1.1-31's fits (Tests/Fixtures/lme4_fits.json, from ../shared/data/reference): every
 /// number mixmc reports must match them. Tolerances are the issue's: objective 1e-6 relative;
 /// θ, σ, β, SEs, SDs 1e-4 relative (1e-6 absolute near zero); conditional modes 1e-4.
+/// lme4_fits.json (../shared/data/reference) and lme4_fits_more.json (scripts/make_lme4_fixtures.R:
+/// Penicillin, crossed; Pastes, nested), merged.
 private var fits: [String: [String: Any]] {
-    let reference = try! Fixtures.json("lme4_fits.json") as! [String: Any]
-    return reference["fits"] as! [String: [String: Any]]
+    var all: [String: [String: Any]] = [:]
+    for file in ["lme4_fits.json", "lme4_fits_more.json"] {
+        let reference = try! Fixtures.json(file) as! [String: Any]
+        all.merge(reference["fits"] as! [String: [String: Any]]) { a, _ in a }
+    }
+    return all
 }
 private let fitNames = ["sleepstudy_corr_REML", "sleepstudy_corr_ML", "sleepstudy_int_REML", "sleepstudy_int_ML",
                         "sleepstudy_uncorr_REML", "sleepstudy_uncorr_ML", "Dyestuff_REML", "Dyestuff_ML",
-                        "Dyestuff2_REML", "Dyestuff2_ML"]
+                        "Dyestuff2_REML", "Dyestuff2_ML", "Penicillin_REML", "Penicillin_ML", "Pastes_REML", "Pastes_ML"]
+
+/// The reference's data set: Tests/Fixtures/data/NAME.csv, else the model directory models/NAME/.
+private func dataPath(_ name: String) -> String {
+    let fixture = Fixtures.url("data/\(name).csv")
+    if FileManager.default.fileExists(atPath: fixture.path) { return fixture.path }
+    return Fixtures.repositoryRoot.appendingPathComponent("models/\(name)/data.csv").path
+}
 
 private func fitModel(_ name: String) throws -> (MixedModelFit, [String: Any]) {
     let entry = fits[name]!
     let formula = try Formula.parse(entry["formula"] as! String)
-    let data = try DataTable.read(path: Fixtures.url("data/\(entry["data"] as! String).csv").path,
-                                  categorical: Design.variables(of: formula).grouping)
+    let data = try DataTable.read(path: dataPath(entry["data"] as! String), categorical: Design.variables(of: formula).grouping)
     let design = try Design.build(data: data, formula: formula)
     let fit = try MixedModelFit.fit(design, method: (entry["REML"] as! Bool) ? .reml : .ml)
     return (fit, entry)

@@ -88,7 +88,7 @@ import TestSupport
     @Test func unknownGroupOfANestedDesignIsQuoted() {
         #expect(parseError("[tau.\"batch:casks\"]\nIntercept = { scale = 1 }\n", design: Designs.nested) == PriorsError(
             file: "priors.toml", line: 1, keyPath: "tau.\"batch:casks\"",
-            message: "unknown grouping factor 'batch:casks'; the grouping factors are: batch:cask, batch",
+            message: "unknown grouping factor 'batch:casks'; the grouping factors are: cask:batch, batch",
             fix: "use one of those names (quote names with a colon: [tau.\"batch:cask\"]), or default = { scale = ... } for all of them"))
     }
 

@@ -127,16 +127,16 @@ private let fullExample = """
 
     @Test func nestedGroupingNames() throws {
         let design = Designs.nested
-        #expect(design.terms.map(\.groupingName) == ["batch:cask", "batch"])
+        #expect(design.terms.map(\.groupingName) == ["cask:batch", "batch"])
         let priors = try PriorSet.parse(text: """
             [tau]
             default = { scale = 4 }
             batch = { scale = 2 }
-            [tau."batch:cask"]
+            [tau."cask:batch"]
             Intercept = { scale = 3 }
             """, source: "p.toml", design: design)
         #expect(priors.tauScales == [[3], [2]])
-        #expect(priors.describe(design: design).suffix(2) == ["sd_batch:cask__Intercept ~ half-cauchy(0, 3)", "sd_batch__Intercept ~ half-cauchy(0, 2)"])
+        #expect(priors.describe(design: design).suffix(2) == ["sd_cask:batch__Intercept ~ half-cauchy(0, 3)", "sd_batch__Intercept ~ half-cauchy(0, 2)"])
         let onlyDefault = try PriorSet.parse(text: "[tau]\ndefault = { scale = 4 }\n", source: "p.toml", design: design)
         #expect(onlyDefault.tauScales == [[4], [4]])
     }

@@ -11,7 +11,7 @@ enum Designs {
     /// `Yield ~ 1 + (1 | Batch)`.
     static let dyestuff = build("data/Dyestuff.csv", "Yield ~ 1 + (1 | Batch)", categorical: ["Batch"])
 
-    /// `y ~ 1 + (1 | batch/cask)` on a small table: terms `batch:cask` then `batch`.
+    /// `y ~ 1 + (1 | batch/cask)` on a small table: terms `cask:batch` then `batch` (lme4's expansion).
     static let nested: Design = {
         var rows = ["y,batch,cask"]
         for (index, batch) in ["A", "B", "C"].enumerated() {

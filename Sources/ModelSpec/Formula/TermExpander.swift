@@ -94,7 +94,9 @@ struct TermExpander {
         }
     }
 
-    /// Grouping factors of `a`, `a:b`, `a/b` (= `a` and `a:b`), `a/b/c`, …
+    /// Grouping factors of `a`, `a:b`, `a/b`, `a/b/c`, … As lme4's `findbars` expands them:
+    /// `a/b` is `b:a` then `a` (inner factor first, in the name and in the order), `a/b/c` is
+    /// `c:b:a`, `b:a`, `a`, so names and level labels (`a:A`) match lme4's.
     private func groupings(_ expression: FormulaExpression) throws -> [[String]] {
         switch expression {
         case .variable(let name, _):
@@ -110,7 +112,7 @@ struct TermExpander {
         case .binary(.slash, let left, let right, _):
             let (outer, inner) = (try groupings(left), try groupings(right))
             let outerVariables = unique(outer.flatMap { $0 })
-            return outer + inner.map { unique(outerVariables + $0) }
+            return inner.map { unique($0 + outerVariables) } + outer
         case .binary(.plus, _, _, let position):
             throw error("a random-effects term has one grouping factor; write crossed factors as (1 | a) + (1 | b)", at: position)
         default:
