@@ -66,10 +66,14 @@ struct Sample: ParsableCommand {
     }
 
     mutating func run() throws {
-        try runReportingErrors { try sample() }
+        var status: ExitCode?
+        try runReportingErrors { status = try sample() }
+        if let status { throw status }
     }
 
-    private func sample() throws {
+    /// Runs the command; returns the exit status when it is not success (failed or interrupted
+    /// chains, whose messages are printed already), and throws user-facing errors.
+    private func sample() throws -> ExitCode? {
         let start = ContinuousClock.now
         let design = try model.loadDesign()
         let directory = try model.model.map { try ModelDirectory.load(path: $0) }
@@ -120,7 +124,7 @@ struct Sample: ParsableCommand {
                 failed = true
             }
         }
-        if failed { throw ExitCode.failure }
+        if failed { return .failure }
         if let signal = run.stopSignal {
             let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
             printError("interrupted (\(name)): every finished draw is in \(outputDirectory)/")
@@ -128,7 +132,7 @@ struct Sample: ParsableCommand {
                 guard case .finished(let summary) = outcome else { continue }
                 printError("  chain \(id): kept \(summary.drawsKept) of \(options.keptDraws) draws (warmup \(summary.warmupIterationsDone) of \(options.warmup))")
             }
-            throw ExitCode(signal == SIGINT ? 130 : 143)
+            return ExitCode(signal == SIGINT ? 130 : 143)
         }
 
         let wallSeconds = Self.seconds(ContinuousClock.now - start)
@@ -137,6 +141,7 @@ struct Sample: ParsableCommand {
         print(Diagnose.renderTable(summary, files: files.chains))
         print("")
         print(Self.efficiencyLine(summary, seconds: wallSeconds))
+        return nil
     }
 
     /// The model's name: a model directory's name, else the data file's name without extension.
