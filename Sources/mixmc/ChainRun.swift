@@ -17,7 +17,8 @@ final class ChainProgress: Sendable {
     let iteration = Atomic<Int>(0)
     /// When the chain started, in `DispatchTime` nanoseconds; 0 while it waits for a thread.
     let startNanoseconds = Atomic<UInt64>(0)
-    let finished = Atomic<Bool>(false)
+    /// When the chain ended (finished, stopped or failed), in `DispatchTime` nanoseconds; 0 before.
+    let endNanoseconds = Atomic<UInt64>(0)
 }
 
 /// Sends a chain's kept draws to its Stan CSV writer and its iteration count to the display.
@@ -108,7 +109,7 @@ final class ChainRun: @unchecked Sendable {
         let file = files[index]
         let progress = self.progress[index]
         progress.startNanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed)
-        defer { progress.finished.store(true, ordering: .relaxed) }
+        defer { progress.endNanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
         let writer: StanCSVWriter
         do {
             writer = try StanCSVWriter(url: file, configuration: configuration(id, file), columnNames: columns.names)

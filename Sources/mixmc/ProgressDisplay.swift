@@ -60,9 +60,10 @@ final class ProgressDisplay: @unchecked Sendable {
         let filled = total > 0 ? width * iteration / total : width
         let bar = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
         let counter = String(repeating: " ", count: max(0, String(total).count - String(iteration).count)) + "\(iteration)/\(total)"
-        let finished = state.finished.load(ordering: .relaxed)
+        let ended = state.endNanoseconds.load(ordering: .relaxed)
+        let finished = ended > 0
         let phase = finished ? (iteration == total ? "done    " : "stopped ") : (iteration < warmup ? "warmup  " : "sampling")
-        let elapsed = Double(now - started) / 1e9
+        let elapsed = Double((finished ? ended : max(now, started)) - started) / 1e9
         let rate = elapsed > 0 ? Double(iteration) / elapsed : 0
         var text = "\(label) \(bar) \(counter) \(phase) " + String(format: "%7.0f it/s", rate)
         if !finished && rate > 0 {
