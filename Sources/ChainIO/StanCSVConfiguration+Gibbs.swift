@@ -1,0 +1,53 @@
+extension StanCSVConfiguration {
+    /// The configuration block of a Gibbs chain written by `mixmc sample` (docs/chain-format.md,
+    /// "Gibbs chains"): CmdStan's `method = sample` tree with the keys readers need
+    /// (`num_samples`, `num_warmup`, `save_warmup`, `thin`, `algorithm`, `num_chains`, `id`,
+    /// `data.file`, `seed`, `output.file`), `algorithm = gibbs` (no `hmc` subtree, no adaptation),
+    /// then `comments` as bare comment lines.
+    ///
+    /// `algorithm` is `gibbs`: CmdStanPy and ArviZ read the value but only branch on `hmc` versus
+    /// `fixed_param`-style output (a file with fewer than seven `__` columns has no adaptation
+    /// block), so no reader needs the misleading `hmc`.
+    public static func gibbsSample(
+        model: String,
+        numSamples: Int,
+        numWarmup: Int,
+        thin: Int,
+        chainID: Int,
+        dataFile: String,
+        seed: UInt64,
+        outputFile: String,
+        userSet: Set<String>,
+        comments: [String] = [],
+        stanVersion: (major: Int, minor: Int, patch: Int) = (2, 36, 0)
+    ) -> StanCSVConfiguration {
+        func entry(_ depth: Int, _ key: String, _ value: String?) -> StanCSVConfigEntry {
+            StanCSVConfigEntry(depth: depth, key: key, value: value, isDefault: value != nil && !userSet.contains(key))
+        }
+        var entries = [
+            StanCSVConfigEntry(depth: 0, key: "stan_version_major", value: String(stanVersion.major)),
+            StanCSVConfigEntry(depth: 0, key: "stan_version_minor", value: String(stanVersion.minor)),
+            StanCSVConfigEntry(depth: 0, key: "stan_version_patch", value: String(stanVersion.patch)),
+            StanCSVConfigEntry(depth: 0, key: "model", value: model),
+            StanCSVConfigEntry(depth: 0, key: "method", value: "sample", isDefault: true),
+            entry(1, "sample", nil),
+            entry(2, "num_samples", String(numSamples)),
+            entry(2, "num_warmup", String(numWarmup)),
+            entry(2, "save_warmup", "0"),
+            entry(2, "thin", String(thin)),
+            entry(2, "adapt", nil),
+            StanCSVConfigEntry(depth: 3, key: "engaged", value: "0"),
+            StanCSVConfigEntry(depth: 2, key: "algorithm", value: "gibbs"),
+            entry(2, "num_chains", "1"),
+            entry(0, "id", String(chainID)),
+            entry(0, "data", nil),
+            entry(1, "file", dataFile),
+            entry(0, "random", nil),
+            entry(1, "seed", String(seed)),
+            entry(0, "output", nil),
+            entry(1, "file", outputFile),
+        ]
+        entries += comments.map { StanCSVConfigEntry(depth: 0, key: $0) }
+        return StanCSVConfiguration(entries: entries)
+    }
+}
