@@ -170,7 +170,7 @@ public struct CollapsedLogPosterior: Sendable {
         let inverse = InverseBlocks(factor: factor, products: products, termSizes: layout.termSizes, integratedDense: integrated)
 
         if integratesFixedEffects {
-            // eq. 54-55: p log σ and the prior's normalization; σ also enters through σ²/s².
+            // eq. 54: p log σ and the prior's normalization; σ also enters through σ²/s².
             logLikelihood += Double(p) * log(sigma)
             dLogSigma += Double(p)
             for i in 0..<p {
