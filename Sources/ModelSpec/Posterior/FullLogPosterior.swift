@@ -10,8 +10,8 @@ import Linalg
 ///         + log HC(σ) + Σ log HC(τ_jc) + Σ_j log LKJ(W_j | η_j) + log-Jacobians.
 ///
 /// The residual sum of squares is wᵀ A w with w = [b; β; −1] on the cross-product blocks (eq. 22),
-/// so an evaluation costs O(q₁ k₁ + pattern + m²) whatever the number of rows. A value type
-/// holding its own scratch; not thread-safe across copies that share nothing but is cheap to copy.
+/// so an evaluation costs O(q₁ k₁² + pattern + m²) whatever the number of rows. A value type that
+/// owns its scratch: each chain uses its own copy.
 public struct FullLogPosterior: Sendable {
     public let layout: PosteriorLayout
     public let priors: PriorSet
