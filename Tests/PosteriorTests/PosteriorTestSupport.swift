@@ -155,7 +155,7 @@ func denseLogNormal(_ y: [Double], mean: [Double], covariance: [Double]) -> Doub
     }
     precondition(info == 0)
     var r = zip(y, mean).map { $0 - $1 }
-    _ = l.withUnsafeBufferPointer { a in
+    l.withUnsafeBufferPointer { a in
         r.withUnsafeMutableBufferPointer { b in
             cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, Int32(n), a.baseAddress!, Int32(n), b.baseAddress!, 1)
         }
