@@ -38,13 +38,24 @@ struct ChainOutput {
         do {
             try manager.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw SampleError("\(directory): cannot create the output directory: \(error.localizedDescription)")
+            throw SampleError("\(directory): cannot create the output directory: \(reason(error))")
         }
         guard manager.isWritableFile(atPath: directory) else {
             throw SampleError("\(directory): the output directory is not writable")
         }
         return ChainOutput(chains: chainIDs.map { url.appendingPathComponent(fileName($0)) },
                            labels: url.appendingPathComponent("labels.json"))
+    }
+
+    /// The operating system's reason ("Not a directory", "Permission denied") rather than
+    /// Foundation's "The operation could not be completed. (NSCocoaErrorDomain error 512.)".
+    static func reason(_ error: Error) -> String {
+        // On Linux the underlying error is a Swift Error that `as? NSError` does not match.
+        if let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? Error {
+            let posix = underlying as NSError
+            if posix.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(posix.code))) }
+        }
+        return error.localizedDescription
     }
 
     static func fileName(_ chain: Int) -> String { "chain-\(chain).csv" }

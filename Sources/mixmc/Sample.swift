@@ -25,19 +25,19 @@ struct Sample: ParsableCommand {
     @Option(help: "Priors file (TOML, docs/priors.md); overrides a model directory's.")
     var priors: String?
 
-    @Option(help: "Number of chains (default 4).")
+    @Option(parsing: .unconditional, help: "Number of chains (default 4).")
     var chains: Int?
 
-    @Option(help: "Run only chain K (1-based), as it would run in a multi-chain run.")
+    @Option(parsing: .unconditional, help: "Run only chain K (1-based), as it would run in a multi-chain run.")
     var chain: Int?
 
-    @Option(help: "Warmup iterations per chain (not saved).")
+    @Option(parsing: .unconditional, help: "Warmup iterations per chain (not saved).")
     var warmup = 1000
 
-    @Option(help: "Sampling iterations per chain.")
+    @Option(parsing: .unconditional, help: "Sampling iterations per chain.")
     var draws = 1000
 
-    @Option(help: "Keep every N-th sampling iteration.")
+    @Option(parsing: .unconditional, help: "Keep every N-th sampling iteration.")
     var thin = 1
 
     @Option(help: "Random seed (default: drawn at random and printed, so the run can be repeated).")

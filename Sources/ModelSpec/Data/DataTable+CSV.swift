@@ -45,6 +45,11 @@ extension DataTable {
             throw DataError(file: source, message: "data file is empty",
                             fix: "the file needs a header row naming the columns, then one row per observation")
         }
+        if let line = unclosedQuoteLine(body) {
+            throw DataError(file: source, line: line,
+                            message: "a quoted field opened on line \(line) is never closed (unbalanced '\"')",
+                            fix: "add the closing quote on line \(line); write a quote inside a quoted field as \"\"")
+        }
         let reader: CSVReader
         do {
             reader = try CSVReader(string: body, hasHeaderRow: false)
@@ -108,6 +113,24 @@ extension DataTable {
             }
             firstPosition[name] = number
         }
+    }
+
+    /// The line on which a quoted field opens that no closing quote ends, or nil. Quotes pair up
+    /// in valid CSV (`""` inside a quoted field toggles twice), so an odd count means the reader
+    /// would take the rest of the file as one field.
+    private static func unclosedQuoteLine(_ text: String) -> Int? {
+        var inQuotes = false
+        var line = 1
+        var openedOn = 1
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: "\"") {
+                inQuotes.toggle()
+                if inQuotes { openedOn = line }
+            } else if byte == 10 {
+                line += 1
+            }
+        }
+        return inQuotes ? openedOn : nil
     }
 
     /// A blank line comes back from the reader as a single empty field.

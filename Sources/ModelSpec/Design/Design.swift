@@ -80,6 +80,15 @@ public struct Design: Sendable {
         }
         let (kept, dropped) = fullData.completeRows(in: variables)
         guard !kept.isEmpty else {
+            if fullData.rowCount == 0 {
+                throw DataError(file: fullData.source, message: "the file has a header row but no data rows",
+                                fix: "add one row per observation below the header")
+            }
+            for name in variables {
+                guard let column = fullData.column(name), (0..<fullData.rowCount).allSatisfy(column.isMissing) else { continue }
+                throw DataError(file: fullData.source, column: name, message: "column \(name) has no values: every cell is NA or empty",
+                                fix: "fill in column \(name), or leave it out of the formula")
+            }
             throw DesignError.noCompleteRows(source: fullData.source, columns: variables)
         }
         let data = dropped > 0 ? fullData.subset(rows: kept) : fullData

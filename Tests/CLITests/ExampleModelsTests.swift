@@ -1,0 +1,73 @@
+import ChainIO
+import Foundation
+import Testing
+import TestSupport
+
+/// Every example under models/ end to end with quick settings: its README names the commands,
+/// `mixmc fit` fits it, and `mixmc sample` writes two chains that read back with the expected
+/// parameter columns and finite draws.
+@Suite struct ExampleModelsTests {
+    struct Example: CustomTestStringConvertible, Sendable {
+        var name: String
+        var rows: Int
+        var parameters: [String]
+        var testDescription: String { name }
+    }
+
+    static let examples: [Example] = [
+        Example(name: "sleepstudy", rows: 180,
+                parameters: ["b_Intercept", "b_Days", "sigma", "sd_Subject__Intercept", "sd_Subject__Days", "cor_Subject__Intercept__Days"]),
+        Example(name: "dyestuff", rows: 30, parameters: ["b_Intercept", "sigma", "sd_Batch__Intercept"]),
+        Example(name: "penicillin", rows: 144, parameters: ["b_Intercept", "sigma", "sd_plate__Intercept", "sd_sample__Intercept"]),
+        Example(name: "pastes", rows: 60, parameters: ["b_Intercept", "sigma", "sd_cask_batch__Intercept", "sd_batch__Intercept"]),
+        Example(name: "sim_medium", rows: 20000,
+                parameters: ["b_Intercept", "b_x", "b_z", "sigma", "sd_g__Intercept", "sd_g__x", "cor_g__Intercept__x"]),
+        Example(name: "sim_crossed", rows: 30000, parameters: ["b_Intercept", "b_x", "sigma", "sd_a__Intercept", "sd_b__Intercept"]),
+        Example(name: "insteval", rows: 73421,
+                parameters: ["b_Intercept", "b_service1", "sigma", "sd_s__Intercept", "sd_d__Intercept", "sd_dept_service__Intercept"]),
+    ]
+
+    /// The list above is every directory of models/ with a model.toml, so a new example gets tested.
+    @Test func theListCoversEveryModelDirectory() throws {
+        let models = Fixtures.repositoryRoot.appendingPathComponent("models")
+        let names = try FileManager.default.contentsOfDirectory(atPath: models.path).filter {
+            FileManager.default.fileExists(atPath: models.appendingPathComponent("\($0)/model.toml").path)
+        }
+        #expect(Set(names) == Set(Self.examples.map(\.name)))
+        let index = try String(contentsOf: models.appendingPathComponent("README.md"), encoding: .utf8)
+        for name in names { #expect(index.contains("(\(name)/README.md)"), "models/README.md does not link \(name)") }
+    }
+
+    @Test(arguments: examples)
+    func readmeFitAndQuickSample(_ example: Example) throws {
+        let directory = "models/\(example.name)"
+        let readme = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("\(directory)/README.md"), encoding: .utf8)
+        for command in ["mixmc fit \(directory)", "mixmc sample \(directory)", "mixmc diagnose chains/\(example.name)"] {
+            #expect(readme.contains(command), "\(directory)/README.md does not show `\(command)`")
+        }
+        #expect(FileManager.default.fileExists(atPath: Fixtures.repositoryRoot.appendingPathComponent("\(directory)/priors.toml").path))
+
+        let fit = try runMixmc(["fit", directory])
+        #expect(fit.status == 0, "stderr: \(fit.standardError)")
+        #expect(fit.standardOutput.contains("Number of obs: \(example.rows), groups:"))
+        if example.name == "insteval" {
+            // service is read as categorical (it is in the grouping term dept:service).
+            #expect(fit.standardOutput.split(separator: "\n").contains { $0.hasPrefix("service1 ") })
+        }
+
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-example-\(example.name)-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let sample = try runMixmc(["sample", directory, "--chains", "2", "--warmup", "10", "--draws", "20", "--seed", "7",
+                                   "--quiet", "--output", output.path])
+        #expect(sample.status == 0, "stderr: \(sample.standardError)")
+        #expect(sample.standardError.contains("\(directory)/priors.toml"), "the model's priors file is used")
+        #expect(sample.standardOutput.contains("2 chain(s) x 20 draws from 2 file(s)"))
+        for id in 1...2 {
+            let chain = try StanCSVReader.read(url: output.appendingPathComponent("chain-\(id).csv"))
+            #expect(chain.drawCount == 20)
+            let parameters = chain.columnNames.filter { !$0.hasPrefix("r_") && $0 != "lp__" }
+            #expect(parameters == example.parameters)
+            #expect(chain.draws.allSatisfy { $0.allSatisfy(\.isFinite) })
+        }
+    }
+}
