@@ -32,7 +32,7 @@ extension BayesREMLComparison {
             out.append("")
             out.append("Random effects: conditional modes (\(estimateName)) against posterior means, per level")
             out.append("")
-            var shrinkage: [[String]] = [["group", "coefficient", "levels", "cor", "max |mean - mode|", "at level", "mode", "mean"]]
+            var shrinkage: [[String]] = [["group", "coefficient", "levels", "cor", "max |mean - cond. mode|", "at level", "cond. mode", "mean"]]
             for effect in randomEffects {
                 let index = effect.levels.firstIndex(of: effect.largestDifferenceLevel)
                 shrinkage.append([effect.group, effect.coefficient, String(effect.levels.count), fixed(effect.correlation, 4),
