@@ -71,6 +71,10 @@ public func kernelDensityMode(_ draws: [Double], lowerBound: Double = -.infinity
         x = next
         if step <= 1e-10 * bandwidth { break }
     }
+    // Toward a mode on a bound, mean shift converges only geometrically (Dyestuff2's SD stopped
+    // at 4e-11); a point within 1e-6 bandwidths of the bound is the bound.
+    if abs(x - lowerBound) <= 1e-6 * bandwidth { return lowerBound }
+    if abs(upperBound - x) <= 1e-6 * bandwidth { return upperBound }
     return x
 }
 
