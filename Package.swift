@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "ModelSpec", dependencies: ["Linalg", "CNumerics", .product(name: "CSV", package: "CSV.swift"), "TOMLKit"]),
         .target(name: "PenalizedLS", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
         .target(name: "ChainIO"),
-        .target(name: "Diagnostics", dependencies: ["ChainIO", "CNumerics"]),
+        .target(name: "Diagnostics", dependencies: ["ChainIO", "PenalizedLS", "ModelSpec", "CNumerics"]),
         .target(name: "Samplers", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
 
         // The command-line tool.
@@ -45,6 +45,7 @@ let package = Package(
         .testTarget(name: "SamplersTests", dependencies: ["Samplers", "TestSupport"]),
         .testTarget(name: "PriorsTests", dependencies: ["ModelSpec", "TestSupport"]),
         .testTarget(name: "GibbsTests", dependencies: ["Samplers", "ModelSpec", "TestSupport"]),
+        .testTarget(name: "CompareTests", dependencies: ["Diagnostics", "PenalizedLS", "ModelSpec", "ChainIO", "CNumerics", "TestSupport"]),
         .testTarget(name: "PosteriorTests", dependencies: ["ModelSpec", "Samplers", "TestSupport"]),
     ]
 )

@@ -13,6 +13,10 @@ public struct BoundedOptimizer: Sendable {
         /// θ unchanged to 4e-6 relative).
         public var relativeObjectiveTolerance = 1e-13
         public var maximumEvaluations = 100_000
+        /// BOBYQA's first step per coordinate (NLopt rescales each coordinate by it); nil keeps
+        /// NLopt's default, which scales a coordinate by its starting value, so a coordinate
+        /// started (or restarted) near 0 only ever takes steps of that size.
+        public var initialStep: [Double]? = nil
         public init() {}
     }
 
@@ -43,6 +47,10 @@ public struct BoundedOptimizer: Sendable {
         nlopt_set_xtol_abs1(optimizer, options.absoluteParameterTolerance)
         nlopt_set_ftol_rel(optimizer, options.relativeObjectiveTolerance)
         nlopt_set_maxeval(optimizer, Int32(options.maximumEvaluations))
+        if var step = options.initialStep {
+            precondition(step.count == n)
+            nlopt_set_initial_step(optimizer, &step)
+        }
         let unmanaged = Unmanaged.passRetained(context)
         defer { unmanaged.release() }
         nlopt_set_min_objective(optimizer, { count, x, _, data in

@@ -6,7 +6,7 @@ struct Mixmc: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mixmc",
         abstract: "Bayesian hierarchical (linear mixed) models: REML/ML fits, Gibbs and NUTS sampling, diagnostics.",
-        subcommands: [Fit.self, Describe.self, Sample.self, Diagnose.self, Benchmark.self]
+        subcommands: [Fit.self, Describe.self, Sample.self, Diagnose.self, Compare.self, Benchmark.self]
     )
 
     static func main() {
