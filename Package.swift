@@ -42,5 +42,6 @@ let package = Package(
         .testTarget(name: "SamplersTests", dependencies: ["Samplers", "TestSupport"]),
         .testTarget(name: "PriorsTests", dependencies: ["ModelSpec", "TestSupport"]),
         .testTarget(name: "GibbsTests", dependencies: ["Samplers", "ModelSpec", "TestSupport"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["Samplers", "ModelSpec", "Diagnostics", "TestSupport"]),
     ]
 )
