@@ -110,12 +110,18 @@ struct CalibrationResult {
     /// Pearson's χ² statistic of the ranks of one parameter in `bins` equal bins of the L + 1
     /// possible ranks ((L + 1) must be a multiple of `bins`).
     func chiSquare(parameter: Int, bins: Int = 10) -> Double {
+        let counts = histogram(parameter: parameter, bins: bins)
+        let expected = Double(ranks.count) / Double(bins)
+        return counts.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+    }
+
+    /// Counts of one parameter's ranks in `bins` equal bins of the L + 1 possible ranks.
+    func histogram(parameter: Int, bins: Int = 10) -> [Int] {
         let values = drawCount + 1
         precondition(values % bins == 0, "L + 1 must split evenly into the bins")
         var counts = [Int](repeating: 0, count: bins)
         for rank in ranks(of: parameter) { counts[rank * bins / values] += 1 }
-        let expected = Double(ranks.count) / Double(bins)
-        return counts.reduce(0.0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+        return counts
     }
 
     /// Median over replications of ESS / L for one parameter.
@@ -128,9 +134,11 @@ struct CalibrationResult {
 /// Runs SBC: for each replication r, simulate (θ̃, y) from the model with stream (seed, r), sample
 /// the posterior given y with stream (seed + 1, r) under `samplerPriors` (the model's own priors
 /// unless a test deliberately breaks them), and record the rank of θ̃ among L thinned draws.
+/// `step` is one transition of the chain: by default a Gibbs sweep; power tests pass a broken one.
 func runCalibration(model: CalibrationModel, replications: Int, seed: UInt64,
                     settings: CalibrationSettings = CalibrationSettings(),
-                    samplerPriors: GibbsPriors? = nil) throws -> CalibrationResult {
+                    samplerPriors: GibbsPriors? = nil,
+                    step: (inout GibbsSampler, inout RandomStream) throws -> Void = { try $0.sweep(random: &$1) }) throws -> CalibrationResult {
     var ranks: [[Int]] = []
     var effectiveSizes: [[Double]] = []
     for replication in 0..<replications {
@@ -139,10 +147,10 @@ func runCalibration(model: CalibrationModel, replications: Int, seed: UInt64,
         var sampler = try GibbsSampler(design: design, priors: samplerPriors ?? model.priors)
         sampler.interweaves = settings.interweaves
         var random = RandomStream(seed: seed &+ 1, chain: replication)
-        for _ in 0..<settings.warmup { try sampler.sweep(random: &random) }
+        for _ in 0..<settings.warmup { try step(&sampler, &random) }
         var draws: [[Double]] = Array(repeating: [], count: truth.values.count)
         for _ in 0..<settings.drawCount {
-            for _ in 0..<settings.thin { try sampler.sweep(random: &random) }
+            for _ in 0..<settings.thin { try step(&sampler, &random) }
             for (i, value) in model.parameters(of: sampler).enumerated() { draws[i].append(value) }
         }
         ranks.append(zip(truth.values, draws).map { value, chain in chain.reduce(0) { $0 + ($1 < value ? 1 : 0) } })
@@ -154,3 +162,6 @@ func runCalibration(model: CalibrationModel, replications: Int, seed: UInt64,
 
 /// The 0.99 quantile of χ² with 9 degrees of freedom (10 bins): R's `qchisq(0.99, 9)`.
 let chiSquareCritical9 = 21.665994333461924
+
+/// The 0.99 quantile of χ² with 19 degrees of freedom (20 bins): R's `qchisq(0.99, 19)`.
+let chiSquareCritical19 = 36.19086912927004
