@@ -160,8 +160,16 @@ func runCalibration(model: CalibrationModel, replications: Int, seed: UInt64,
                              effectiveSizes: effectiveSizes, drawCount: settings.drawCount)
 }
 
-/// The 0.99 quantile of χ² with 9 degrees of freedom (10 bins): R's `qchisq(0.99, 9)`.
-let chiSquareCritical9 = 21.665994333461924
-
-/// The 0.99 quantile of χ² with 19 degrees of freedom (20 bins): R's `qchisq(0.99, 19)`.
-let chiSquareCritical19 = 36.19086912927004
+/// The critical value of the per-parameter χ² tests that together test "every parameter's ranks
+/// are uniform" at level 0.01 (Bonferroni: each at 0.01 / `parameters`), for `bins` bins:
+/// R's `qchisq(1 - 0.01 / parameters, bins - 1)`. Testing each of k parameters at 0.01 instead
+/// would fail a calibrated sampler at about k % of seeds (docs/calibration.md).
+func familyCriticalValue(bins: Int, parameters: Int) -> Double {
+    switch (bins, parameters) {
+    case (10, 4): return 25.462478697854408
+    case (10, 6): return 26.53877923022551
+    case (20, 4): return 40.8849737292633
+    case (20, 6): return 42.197634893775344
+    default: preconditionFailure("no tabulated χ² quantile for \(bins) bins and \(parameters) parameters")
+    }
+}
