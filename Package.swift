@@ -47,5 +47,6 @@ let package = Package(
         .testTarget(name: "GibbsTests", dependencies: ["Samplers", "ModelSpec", "TestSupport"]),
         .testTarget(name: "CompareTests", dependencies: ["Diagnostics", "PenalizedLS", "ModelSpec", "ChainIO", "CNumerics", "TestSupport"]),
         .testTarget(name: "PosteriorTests", dependencies: ["ModelSpec", "Samplers", "TestSupport"]),
+        .testTarget(name: "CalibrationTests", dependencies: ["Samplers", "ModelSpec", "Diagnostics", "TestSupport"]),
     ]
 )

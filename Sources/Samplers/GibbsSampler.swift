@@ -19,18 +19,24 @@ public struct GibbsSampler {
     public let priors: GibbsPriors
 
     /// β, in the order of X's columns.
-    public private(set) var beta: [Double]
+    public internal(set) var beta: [Double]
     /// b per term, level-major: coefficient c of level h at `h * k_j + c`.
-    public private(set) var randomEffects: [[Double]]
+    public internal(set) var randomEffects: [[Double]]
     /// σ, the residual SD.
-    public private(set) var sigma: Double
+    public internal(set) var sigma: Double
     /// Per term, the lower Cholesky factor of Σ_j (column-major k_j x k_j; depends: Σ_j).
-    public private(set) var covarianceFactors: [[Double]]
+    public internal(set) var covarianceFactors: [[Double]]
     /// When set, sweeps draw only (β, b) and leave σ and every Σ_j where they are (for tests of
     /// the joint draw against its exact Gaussian conditional).
     public var holdsVarianceParametersFixed = false
-    /// Univariate slice steps used for vector terms' covariances.
+    /// Univariate slice steps used for vector terms' covariances and the interweaving step.
     public var slice = SliceSampler()
+    /// When set (the default), each sweep ends with the ancillarity-sufficiency interweaving step
+    /// (Yu & Meng 2011; docs/math.md, eq. 29-35): every term's SDs are redrawn once more given the
+    /// standardized effects u = chol(Σ_j)⁻¹ b, where they enter the likelihood rather than the
+    /// prior of b. It leaves the posterior invariant and fixes the slow mixing of the centered
+    /// step when τ is small relative to σ (few rows per group). Turn it off to compare.
+    public var interweaves = true
 
     /// σ's half-Cauchy prior and its auxiliary variable.
     private var sigmaPrior: HalfCauchyVariance
@@ -38,7 +44,7 @@ public struct GibbsSampler {
     private var tauPriors: [HalfCauchyVariance?]
     /// For vector terms, the unconstrained coordinates of Σ_j (eq. 26), kept so slice steps never
     /// round-trip through the factor; nil for scalar terms (depends: Σ_j).
-    private var covarianceCoordinates: [[Double]?]
+    var covarianceCoordinates: [[Double]?]
     /// Workspace for the (u, β) system (depends: σ, Σ of the last draw).
     var factor: BlockedCholesky
 
@@ -95,7 +101,8 @@ public struct GibbsSampler {
         covarianceCoordinates = coordinates(of: factors)
     }
 
-    /// One sweep: (β, b) | σ, Σ; then, unless held fixed, σ | β, b and each Σ_j | b_j.
+    /// One sweep: (β, b) | σ, Σ; then, unless held fixed, σ | β, b, each Σ_j | b_j, and (when
+    /// `interweaves`) each term's SDs given its standardized effects (eq. 29-35).
     public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
         var noise = [Double](repeating: 0, count: design.crossProducts.layout.firstDimension + design.crossProducts.responseIndex)
         random.fillStandardNormals(&noise)
@@ -105,6 +112,9 @@ public struct GibbsSampler {
         if holdsVarianceParametersFixed { return }
         updateSigma(random: random)
         updateCovariances(random: random)
+        if interweaves {
+            for j in design.terms.indices { interweaveScales(term: j, random: random) }
+        }
     }
 
     /// σ² | β, b, a and the auxiliary a | σ² (eq. 22-23).
@@ -142,13 +152,7 @@ public struct GibbsSampler {
         let k1 = layout.groupSize
         let m = layout.denseDimension
         // The dense coordinates of w: the other terms' b, β, then −1 for ỹ.
-        var w = [Double](repeating: 0, count: m)
-        for j in 1..<max(design.terms.count, 1) {
-            let start = products.termStarts[j]
-            for (i, value) in randomEffects[j].enumerated() { w[start + i] = value }
-        }
-        for i in 0..<beta.count { w[products.fixedStart + i] = beta[i] }
-        w[m - 1] = -1
+        let w = denseCoefficients(beta: beta, randomEffects: randomEffects)
         let b1 = randomEffects[0]
         var total = 0.0
         for g in 0..<layout.groupCount {

@@ -1,0 +1,145 @@
+import Foundation
+import ModelSpec
+
+extension GibbsSampler {
+    /// The non-centered (ancillary) half of the interweaving step for term j (docs/math.md,
+    /// eq. 29-35): with u_h = chol(Σ_j)⁻¹ b_h held fixed (and, for a vector term, its correlation
+    /// factor W), slice steps on log τ_{j,c} under p(τ | u, β, σ, b_{−j}, y), then b_j is mapped
+    /// back: b_{h,c} ← (τ'_c / τ_c) b_{h,c}.
+    ///
+    /// The likelihood of the new scales is a quadratic in the ratios s_c = τ'_c / τ_c whose
+    /// coefficients come from the cross-product blocks once per call (eq. 32-33), so each slice
+    /// evaluation costs O(k²) whatever the number of observations.
+    mutating func interweaveScales(term j: Int, random: RandomSource) {
+        let term = design.terms[j]
+        let k = term.size
+        let b = randomEffects[j]
+        let (crossResidual, gram) = termCrossProducts(term: j)
+        // d_c = Σ_h b_{h,c} (Z_jᵀ e)_{h,c} and H_cd = Σ_h b_{h,c} (Z_jᵀZ_j)_{h;cd} b_{h,d} (eq. 32).
+        var d = [Double](repeating: 0, count: k)
+        var h = [Double](repeating: 0, count: k * k)
+        for level in 0..<term.levelCount {
+            let base = level * k
+            for c in 0..<k {
+                d[c] += b[base + c] * crossResidual[base + c]
+                for a in 0..<k { h[a + c * k] += b[base + a] * gram[level * k * k + a + c * k] * b[base + c] }
+            }
+        }
+        let tau = (0..<k).map { c in Self.rowNorm(covarianceFactors[j], row: c, order: k) }
+        let scales = priors.tauScales[j]
+        let inverseTwiceVariance = 1 / (2 * sigma * sigma)
+        // log p(x | u, β, σ, b_{−j}, y) in x_c = log τ'_c, up to a constant (eq. 34).
+        func logDensity(_ x: [Double]) -> Double {
+            var value = 0.0
+            var delta = [Double](repeating: 0, count: k)
+            for c in 0..<k {
+                let t = exp(x[c])
+                guard t.isFinite, t > 0 else { return -.infinity }
+                let ratio = t / scales[c]
+                value += x[c] - log1p(ratio * ratio)
+                delta[c] = 1 - t / tau[c]
+            }
+            var change = 0.0
+            for c in 0..<k {
+                change += 2 * delta[c] * d[c]
+                for a in 0..<k { change += delta[a] * h[a + c * k] * delta[c] }
+            }
+            return value - change * inverseTwiceVariance
+        }
+        let start = tau.map { log($0) }
+        let x = slice.sweep(start, target: logDensity, random: random)
+        let ratios = (0..<k).map { exp(x[$0]) / tau[$0] }
+
+        var updated = b
+        for level in 0..<term.levelCount { for c in 0..<k { updated[level * k + c] *= ratios[c] } }
+        randomEffects[j] = updated
+        // chol(Σ') = diag(τ') W: row c of the factor scales by s_c (eq. 35).
+        var factor = covarianceFactors[j]
+        for c in 0..<k { for a in 0...c { factor[c + a * k] *= ratios[c] } }
+        covarianceFactors[j] = factor
+        if var coordinates = covarianceCoordinates[j] {
+            for c in 0..<k { coordinates[c] = x[c] }
+            covarianceCoordinates[j] = coordinates
+        }
+    }
+
+    /// √(Σ_a L[row, a]²): the SD of coefficient `row` from a column-major lower factor.
+    static func rowNorm(_ l: [Double], row: Int, order k: Int) -> Double {
+        var s = 0.0
+        for a in 0...row { s += l[row + a * k] * l[row + a * k] }
+        return s.squareRoot()
+    }
+
+    /// For term j, Z_jᵀ e with e = ỹ − Xβ − Zb at the current state (level-major, q_j values), and
+    /// the blocks of Z_jᵀZ_j (one column-major k_j x k_j block per level: two levels of one factor
+    /// never share an observation, so Z_jᵀZ_j is block-diagonal). From the cross-product blocks
+    /// of eq. 3 only: Z_jᵀ e = −(A w) on term j's rows, w = [b; β; −1] (eq. 33).
+    func termCrossProducts(term j: Int) -> (crossResidual: [Double], gram: [Double]) {
+        let products = design.crossProducts
+        let layout = products.layout
+        let k1 = layout.groupSize
+        let m = layout.denseDimension
+        let term = design.terms[j]
+        let k = term.size
+        let w = denseCoefficients(beta: beta, randomEffects: randomEffects)
+        let b1 = randomEffects[0]
+        var crossResidual = [Double](repeating: 0, count: term.effectCount)
+        var gram = [Double](repeating: 0, count: term.levelCount * k * k)
+        if j == 0 {
+            for g in 0..<layout.groupCount {
+                let base = g * k1 * k1
+                let start = layout.patternOffsets[g]
+                let count = layout.patternCount(g)
+                for c in 0..<k1 {
+                    var s = 0.0
+                    for a in 0..<k1 { s += products.diagonal[base + c * k1 + a] * b1[g * k1 + a] }
+                    for a in 0..<count {
+                        s += products.offDiagonal[start * k1 + c * count + a] * w[Int(layout.patternRows[start + a])]
+                    }
+                    crossResidual[g * k1 + c] = -s
+                }
+                for i in 0..<(k1 * k1) { gram[base + i] = products.diagonal[base + i] }
+            }
+            return (crossResidual, gram)
+        }
+        let first = products.termStarts[j]
+        let rows = first ..< first + term.effectCount
+        products.dense.storage.withUnsafeBufferPointer { dense in
+            for r in rows {
+                var s = 0.0
+                for c in 0..<m where w[c] != 0 { s += dense[r + c * m] * w[c] }
+                crossResidual[r - first] = -s
+            }
+            for level in 0..<term.levelCount {
+                let base = first + level * k
+                for c in 0..<k { for a in 0..<k { gram[level * k * k + a + c * k] = dense[(base + a) + (base + c) * m] } }
+            }
+        }
+        // The first term's contribution to these rows: its off-diagonal blocks times b₁.
+        for g in 0..<layout.groupCount {
+            let start = layout.patternOffsets[g]
+            let count = layout.patternCount(g)
+            for a in 0..<count {
+                let row = Int(layout.patternRows[start + a])
+                guard rows.contains(row) else { continue }
+                var s = 0.0
+                for c in 0..<k1 { s += products.offDiagonal[start * k1 + c * count + a] * b1[g * k1 + c] }
+                crossResidual[row - first] -= s
+            }
+        }
+        return (crossResidual, gram)
+    }
+
+    /// The dense-part coordinates of w = [b; β; −1]: terms 2…t's b, β, then −1 for ỹ.
+    func denseCoefficients(beta: [Double], randomEffects: [[Double]]) -> [Double] {
+        let products = design.crossProducts
+        var w = [Double](repeating: 0, count: products.layout.denseDimension)
+        for j in 1..<max(design.terms.count, 1) {
+            let start = products.termStarts[j]
+            for (i, value) in randomEffects[j].enumerated() { w[start + i] = value }
+        }
+        for i in 0..<beta.count { w[products.fixedStart + i] = beta[i] }
+        w[w.count - 1] = -1
+        return w
+    }
+}
