@@ -1,5 +1,4 @@
 import ArgumentParser
-import CNumerics
 import Foundation
 import ModelSpec
 import PenalizedLS
@@ -16,13 +15,9 @@ struct Benchmark: ParsableCommand {
     @Option(help: "Number of timed repetitions (the median is reported).")
     var repeats = 5
 
-    @Option(help: "OpenBLAS threads for the fit (default 1, as mixmc always runs).")
-    var blasThreads = 1
-
     mutating func run() throws {
         try runReportingErrors {
             guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1") }
-            openblas_set_num_threads(Int32(blasThreads))
             var designSeconds: [Double] = []
             var fitSeconds: [Double] = []
             var lastFit: MixedModelFit?
