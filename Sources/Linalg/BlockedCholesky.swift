@@ -133,6 +133,25 @@ public struct BlockedCholesky: Sendable {
         return sum
     }
 
+    /// The factor's last row (y's, in the mixed-model system) without its diagonal entry, over the
+    /// first part and the leading `denseCount` dense columns: ℓ in [û; β̂] = L⁻ᵀ ℓ (docs/math.md,
+    /// eq. 8). Groups whose pattern does not reach the last row contribute zeros.
+    public func lastRow(denseCount: Int) -> [Double] {
+        let k = layout.groupSize
+        let q1 = layout.firstDimension
+        let last = layout.denseDimension - 1
+        precondition(denseCount <= last)
+        var row = [Double](repeating: 0, count: q1 + denseCount)
+        for g in 0..<layout.groupCount {
+            let start = layout.patternOffsets[g]
+            let count = layout.patternCount(g)
+            guard count > 0, Int(layout.patternRows[start + count - 1]) == last else { continue }
+            for c in 0..<k { row[g * k + c] = offDiagonal[start * k + c * count + count - 1] }
+        }
+        for c in 0..<denseCount { row[q1 + c] = dense[last, c] }
+        return row
+    }
+
     /// Solves Lᵀ x = rhs for the leading `firstDimension + denseCount` rows of L (the trailing
     /// dense rows, e.g. y's, are left out). `rhs` has that length and is overwritten with x.
     public func solveTransposed(_ rhs: inout [Double], denseCount: Int) {

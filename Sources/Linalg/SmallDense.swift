@@ -56,4 +56,50 @@ public enum SmallDense {
             x[i] = s / l[i + i * n]
         }
     }
+
+    /// The lower Cholesky factor of a symmetric k x k matrix (lower triangle read; zeros above
+    /// the diagonal), or nil when a pivot is not positive.
+    public static func lowerCholesky(_ a: [Double], order k: Int) -> [Double]? {
+        var l = a
+        let ok = l.withUnsafeMutableBufferPointer { choleskyLowerInPlace($0.baseAddress!, order: k) }
+        guard ok else { return nil }
+        for c in 0..<k { for r in 0..<c { l[r + c * k] = 0 } }
+        return l
+    }
+
+    /// L Lᵀ for a lower-triangular L.
+    public static func outerOfLower(_ l: [Double], order k: Int) -> [Double] {
+        var result = [Double](repeating: 0, count: k * k)
+        for r in 0..<k { for c in 0..<k {
+            var s = 0.0
+            for a in 0...min(r, c) { s += l[r + a * k] * l[c + a * k] }
+            result[r + c * k] = s
+        } }
+        return result
+    }
+
+    /// X = L⁻ᵀ B for lower-triangular L and a k x k matrix B (back substitution per column).
+    public static func solveLowerTransposed(_ l: [Double], _ b: [Double], order k: Int) -> [Double] {
+        var x = b
+        l.withUnsafeBufferPointer { lp in
+            x.withUnsafeMutableBufferPointer { xp in
+                for column in 0..<k { solveLowerTransposed(lp.baseAddress!, order: k, xp.baseAddress! + column * k) }
+            }
+        }
+        return x
+    }
+
+    /// L⁻¹ for a lower-triangular L.
+    public static func inverseOfLower(_ l: UnsafePointer<Double>, order k: Int) -> [Double] {
+        var inverse = [Double](repeating: 0, count: k * k)
+        for column in 0..<k {
+            inverse[column + column * k] = 1 / l[column + column * k]
+            for i in (column + 1)..<max(k, column + 1) {
+                var s = 0.0
+                for p in column..<i { s += l[i + p * k] * inverse[p + column * k] }
+                inverse[i + column * k] = -s / l[i + i * k]
+            }
+        }
+        return inverse
+    }
 }

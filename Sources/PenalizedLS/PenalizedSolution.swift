@@ -22,7 +22,6 @@ struct PenalizedSolution {
         let products = design.crossProducts
         let factor = objective.factor
         let layout = products.layout
-        let k1 = layout.groupSize
         let q1 = layout.firstDimension
         let p = design.fixedCount
         let fixedStart = products.fixedStart
@@ -30,14 +29,7 @@ struct PenalizedSolution {
         let n = Double(design.observationCount)
 
         // [û; β̂] = L⁻ᵀ ℓ_y, where ℓ_y is L's y row without its diagonal (eq. 8).
-        var solution = [Double](repeating: 0, count: q1 + last)
-        for g in 0..<layout.groupCount {
-            let start = layout.patternOffsets[g]
-            let count = layout.patternCount(g)
-            // y's row is the last of every group's pattern.
-            for c in 0..<k1 { solution[g * k1 + c] = factor.offDiagonal[start * k1 + c * count + count - 1] }
-        }
-        for c in 0..<last { solution[q1 + c] = factor.dense[last, c] }
+        var solution = factor.lastRow(denseCount: last)
         factor.solveTransposed(&solution, denseCount: last)
         let beta = Array(solution[(q1 + fixedStart)...])
         let pwrss = objective.penalizedResidualSumOfSquares(factor)

@@ -9,7 +9,6 @@ extension CrossProducts {
         precondition(factor.layout == layout && factors.count == termStarts.count)
         let k1 = layout.groupSize
         let t1 = factors[0]
-        let m = layout.denseDimension
 
         // First part: T₁ᵀ A_g T₁ + I for each group.
         factor.diagonal.withUnsafeMutableBufferPointer { out in

@@ -40,7 +40,7 @@ extension CollapsedLogPosterior {
             var pc = [Double](repeating: 0, count: 0)
             factor.diagonal.withUnsafeBufferPointer { diagonal in
                 for g in 0..<blocked.groupCount {
-                    let lInverse = PosteriorMath.inverseOfLower(diagonal.baseAddress! + g * k1 * k1, order: k1)
+                    let lInverse = SmallDense.inverseOfLower(diagonal.baseAddress! + g * k1 * k1, order: k1)
                     for a in 0..<k1 { for b in 0..<k1 {
                         var s = 0.0
                         for r in max(a, b)..<k1 { s += lInverse[r + a * k1] * lInverse[r + b * k1] }

@@ -100,15 +100,8 @@ public struct CollapsedLogPosterior: Sendable {
         let integrated = integratesFixedEffects ? fixedStart + p : fixedStart
         let logDeterminant = factor.firstLogDiagonalSum() + factor.denseLogDiagonalSum(0 ..< integrated)
         if !logDeterminant.isFinite { return nil }
-        // ℓ: L's ỹ row without its diagonal, over the integrated columns; the ỹ row is the last
-        // row of every group's pattern.
-        var rhs = [Double](repeating: 0, count: q1 + integrated)
-        for g in 0..<blocked.groupCount {
-            let start = blocked.patternOffsets[g]
-            let count = blocked.patternCount(g)
-            for c in 0..<k1 { rhs[g * k1 + c] = factor.offDiagonal[start * k1 + c * count + count - 1] }
-        }
-        for c in 0..<integrated { rhs[q1 + c] = factor.dense[last, c] }
+        // ℓ: L's ỹ row without its diagonal, over the integrated columns.
+        var rhs = factor.lastRow(denseCount: integrated)
         let yPivot = factor.dense[last, last]
         var penalized = yPivot * yPivot
         var fixedResidual: [Double] = []
@@ -215,7 +208,7 @@ public struct CollapsedLogPosterior: Sendable {
             for r in 0..<k { trace += gj[r + r * k] }
             dLogSigma -= trace
             let w = parameters.correlations[j].factor
-            let dW = PosteriorMath.solveLowerTransposed(w, gj, order: k)
+            let dW = SmallDense.solveLowerTransposed(w, gj, order: k)
             var dLogTau = [Double](repeating: 0, count: k)
             for r in 0..<k { for c in 0...r { dLogTau[r] += w[r + c * k] * dW[r + c * k] } }
             parameters.backpropagate(term: j, factorGradient: dW, logTauGradient: dLogTau, layout: layout, gradient: gradient)

@@ -1,4 +1,5 @@
 import Foundation
+import Linalg
 
 /// Stan's `cholesky_corr` transform: k(k − 1)/2 unconstrained values y ↦ the lower Cholesky factor
 /// W of a k x k correlation matrix R = W Wᵀ (docs/math.md, eq. 26-27).
@@ -107,7 +108,7 @@ public struct CorrelationCholeskyTransform: Sendable, Equatable {
     /// The y of a correlation matrix R (column-major k x k, symmetric positive definite with unit
     /// diagonal), through its lower Cholesky factor; nil when R is not positive definite.
     public static func unconstrain(correlation r: [Double], order k: Int) -> [Double]? {
-        guard let w = PosteriorMath.lowerCholesky(r, order: k) else { return nil }
+        guard let w = SmallDense.lowerCholesky(r, order: k) else { return nil }
         return unconstrain(factor: w, order: k)
     }
 }

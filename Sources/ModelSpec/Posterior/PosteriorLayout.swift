@@ -1,4 +1,5 @@
 import Foundation
+import Linalg
 
 /// Which log-posterior a sampler moves in (docs/math.md, eq. 40-52).
 public enum PosteriorForm: String, Sendable, Equatable, CaseIterable {
@@ -176,7 +177,7 @@ public struct PosteriorParameters: Sendable, Equatable {
         var factors: [[Double]] = []
         for sigmaJ in covariances {
             let k = sigmaJ.count.squareRootOfPerfectSquare
-            guard let l = PosteriorMath.lowerCholesky(sigmaJ, order: k) else { return nil }
+            guard let l = SmallDense.lowerCholesky(sigmaJ, order: k) else { return nil }
             var sds: [Double] = []
             var w = l
             for r in 0..<k {
@@ -204,12 +205,12 @@ public struct PosteriorParameters: Sendable, Equatable {
 
     /// R_j = W_j W_jᵀ.
     public func correlation(term j: Int) -> [Double] {
-        PosteriorMath.outerOfLower(correlationFactors[j], order: tau[j].count)
+        SmallDense.outerOfLower(correlationFactors[j], order: tau[j].count)
     }
 
     /// Σ_j = diag(τ_j) R_j diag(τ_j).
     public func covariance(term j: Int) -> [Double] {
-        PosteriorMath.outerOfLower(covarianceFactor(term: j), order: tau[j].count)
+        SmallDense.outerOfLower(covarianceFactor(term: j), order: tau[j].count)
     }
 
     /// b_{j,h} = chol(Σ_j) z_{j,h} per term, level-major (full form).
