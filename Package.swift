@@ -46,5 +46,6 @@ let package = Package(
         .testTarget(name: "PriorsTests", dependencies: ["ModelSpec", "TestSupport"]),
         .testTarget(name: "GibbsTests", dependencies: ["Samplers", "ModelSpec", "TestSupport"]),
         .testTarget(name: "PosteriorTests", dependencies: ["ModelSpec", "Samplers", "TestSupport"]),
+        .testTarget(name: "NUTSCalibrationTests", dependencies: ["Samplers", "ModelSpec", "PenalizedLS", "TestSupport"]),
     ]
 )
