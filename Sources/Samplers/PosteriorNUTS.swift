@@ -145,12 +145,14 @@ public struct PosteriorNUTS: Sendable {
         var options = options
         if options.nuts.initialMetric == nil {
             let diagonal = initialInverseMetric(at: position)
-            options.nuts.initialMetric = options.nuts.metricKind == .diagonal
-                ? EuclideanMetric(diagonal: diagonal)
-                : EuclideanMetric(dense: Matrix(rows: diagonal.count, columns: diagonal.count,
-                                                storage: (0..<diagonal.count * diagonal.count).map {
-                                                    $0 % (diagonal.count + 1) == 0 ? diagonal[$0 / (diagonal.count + 1)] : 0
-                                                }))
+            switch options.nuts.metricKind {
+            case .diagonal:
+                options.nuts.initialMetric = EuclideanMetric(diagonal: diagonal)
+            case .dense:
+                var matrix = Matrix(rows: diagonal.count, columns: diagonal.count)
+                for (i, value) in diagonal.enumerated() { matrix[i, i] = value }
+                options.nuts.initialMetric = EuclideanMetric(dense: matrix)
+            }
         }
         let adapter = RowAdapter(posterior: self, random: random, sink: sink)
         let stop = { adapter.failure != nil || shouldStop() }

@@ -12,8 +12,8 @@ import TestSupport
 ///
 /// Three independent computations meet here: Gibbs's conjugate conditionals on the natural scale,
 /// the collapsed log-density's analytic integral with exact draws of b, and the full non-centered
-/// log-density. The quick tier (always on, ~15 s in a debug build) runs 2 chains per algorithm;
-/// `MIXMC_LONG_AGREEMENT=1` runs 4 chains of 2000 draws (MCSEs about 2.5x smaller, ~1 min in debug).
+/// log-density. The quick tier (always on, ~20 s in a debug build) runs 2 chains per algorithm;
+/// `MIXMC_LONG_AGREEMENT=1` runs 4 chains of 2000 draws (MCSEs about 2.5x smaller, ~2.5 min in debug).
 @Suite struct SampleAgreementTests {
     static let long = ProcessInfo.processInfo.environment["MIXMC_LONG_AGREEMENT"] == "1"
 

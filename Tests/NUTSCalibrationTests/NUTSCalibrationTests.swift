@@ -21,7 +21,7 @@ import TestSupport
 /// outcome is deterministic.
 ///
 /// Quick tier (always on): 100 replications, collapsed target (~20 s in a debug build on 2 cores).
-/// `MIXMC_SBC_LONG=1`: 1000 replications, and the full target too.
+/// `MIXMC_SBC_LONG=1`: 1000 replications, and the full target too (~9 min in a debug build).
 @Suite struct NUTSCalibrationTests {
     static let long = ProcessInfo.processInfo.environment["MIXMC_SBC_LONG"] == "1"
     static let groups = 8
