@@ -7,6 +7,9 @@ $MIXMC_EXAMPLE_CHAINS_DIR), then reads them with
 Then runs `mixmc sample models/sleepstudy` (2 chains, Gibbs) and checks that CmdStanPy accepts
 the files (algorithm = gibbs, no adaptation block), that ArviZ reads every column bit for bit,
 and that ArviZ's r_Subject[level, coefficient] array agrees with labels.json.
+Then runs `mixmc sample models/sleepstudy --algorithm nuts` on both targets and reads the files
+with CmdStanPy's from_csv (a CmdStanMCMC: step sizes, metric, sampler columns, divergences) and
+ArviZ's from_cmdstan (sample_stats, every column bit for bit).
 Needs: cmdstanpy, arviz, numpy.   Run from the repository root:  python scripts/check_readers.py
 """
 import math
@@ -62,7 +65,9 @@ def main():
             failures += 1
             print(f"warmup sigma chain {chain}: {warm!r} != {value(chain, 3, 8)!r}")
     print(f"{2 * 50 * 1 + 2 - failures} passed, {failures} failed")
-    return 1 if failures or check_sample_output() else 0
+    sample_failures = check_sample_output()
+    nuts_failures = sum(check_nuts_output(target) for target in ("collapsed", "full"))
+    return 1 if failures or sample_failures or nuts_failures else 0
 
 
 def check_sample_output():
@@ -110,6 +115,76 @@ def check_sample_output():
                 failures += 1
                 print(f"{path}: column {name} differs between ArviZ and the file")
     print(f"mixmc sample output: {checked} columns checked, {failures} failed")
+    return failures
+
+
+def check_nuts_output(target):
+    """Reads a real `mixmc sample --algorithm nuts` run with CmdStanPy's from_csv and ArviZ."""
+    import arviz as az
+    import cmdstanpy
+    import pandas as pd
+    from cmdstanpy.utils.stancsv import check_sampler_csv
+
+    out = pathlib.Path(tempfile.mkdtemp(prefix="mixmc-nuts-readers-")) / "sleepstudy"
+    bin_path = subprocess.run(["swift", "build", "--show-bin-path"], check=True, capture_output=True,
+                              text=True).stdout.strip()
+    subprocess.run([os.path.join(bin_path, "mixmc"), "sample", "models/sleepstudy", "--algorithm", "nuts",
+                    "--target", target, "--chains", "2", "--warmup", "300", "--draws", "300", "--seed", "1",
+                    "--quiet", "--output", str(out)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    files = [str(out / f"chain-{k}.csv") for k in (1, 2)]
+    dimension = 6 if target == "collapsed" else 42
+    failures = 0
+
+    def check(condition, message):
+        nonlocal failures
+        if not condition:
+            failures += 1
+            print(f"nuts {target}: {message}")
+
+    raws = [pd.read_csv(path, comment="#", float_precision="round_trip") for path in files]
+    for chain, path in enumerate(files, start=1):
+        meta = check_sampler_csv(path, iter_sampling=300, iter_warmup=300)
+        check(meta["draws_sampling"] == 300 and meta["algorithm"] == "hmc" and meta["engine"] == "nuts"
+              and meta["metric"] == "diag_e" and meta["id"] == chain and meta["max_depth"] == 10,
+              f"check_sampler_csv metadata {meta}")
+        check(meta["ct_divergences"] == int(raws[chain - 1]["divergent__"].sum()), "divergence count")
+
+    fit = cmdstanpy.from_csv(str(out))
+    check(isinstance(fit, cmdstanpy.CmdStanMCMC), f"from_csv returned {type(fit)}")
+    check(fit.chains == 2 and fit.num_draws_sampling == 300, f"chains {fit.chains}, draws {fit.num_draws_sampling}")
+    check(fit.metric_type == "diag_e" and fit.inv_metric.shape == (2, dimension),
+          f"metric {fit.metric_type} {fit.inv_metric.shape}")
+    for chain in range(2):
+        check(fit.step_size[chain] == raws[chain]["stepsize__"].values[0], "step size != stepsize__")
+    draws = fit.draws(concat_chains=False)
+    columns = list(fit.column_names)
+    # CmdStanPy names container elements as CmdStan's stansummary does: r_Subject.3.2 -> r_Subject[3,2].
+    def bracketed(name):
+        head, *index = name.split(".")
+        return f"{head}[{','.join(index)}]" if index else name
+    check(columns == [bracketed(c) for c in raws[0].columns], "from_csv column names differ from the header")
+    for chain in range(2):
+        check((draws[:, chain, :] == raws[chain].values).all(), f"from_csv draws of chain {chain + 1} differ from the file")
+    check(fit.method_variables()["treedepth__"].shape == (300, 2), "treedepth__ method variable")
+    check(int(fit.divergences.sum()) == sum(int(r["divergent__"].sum()) for r in raws), "from_csv divergences")
+    check(fit.stan_variable("r_Subject").shape == (600, 18, 2), "r_Subject is not a 18 x 2 array per draw")
+
+    idata = az.from_cmdstan(files)
+    stats = idata.sample_stats
+    for name, column in [("lp", "lp__"), ("acceptance_rate", "accept_stat__"), ("step_size", "stepsize__"),
+                         ("tree_depth", "treedepth__"), ("n_steps", "n_leapfrog__"), ("diverging", "divergent__"),
+                         ("energy", "energy__")]:
+        for chain in range(2):
+            got = stats[name].values[chain]
+            check((got.astype(float) == raws[chain][column].values).all(), f"ArviZ {name} differs from {column}")
+    for name in ["b_Intercept", "b_Days", "sigma", "sd_Subject__Intercept", "sd_Subject__Days", "cor_Subject__Intercept__Days"]:
+        for chain in range(2):
+            check((idata.posterior[name].values[chain] == raws[chain][name].values).all(), f"ArviZ {name} differs")
+    bfmi = az.bfmi(idata)
+    check(len(bfmi) == 2 and all(b > 0 for b in bfmi), f"E-BFMI {bfmi}")
+    print(f"mixmc sample --algorithm nuts --target {target}: from_csv and from_cmdstan read it, {failures} failed "
+          f"(step sizes {list(fit.step_size)}, E-BFMI {[round(float(b), 3) for b in bfmi]})")
     return failures
 
 

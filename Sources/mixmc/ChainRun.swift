@@ -5,10 +5,67 @@ import ModelSpec
 import Samplers
 import Synchronization
 
+/// What a finished (or stopped) chain reports, whatever its algorithm.
+struct ChainReport: Sendable {
+    var warmupIterationsDone: Int
+    var drawsKept: Int
+    var stopped: Bool
+    var warmupSeconds: Double
+    var samplingSeconds: Double
+    /// Leapfrog steps (gradient evaluations) of NUTS in warmup and in sampling; 0 for Gibbs.
+    var gradientEvaluationsWarmup = 0
+    var gradientEvaluationsSampling = 0
+}
+
 /// How one chain of a run ended.
 enum ChainOutcome: Sendable {
-    case finished(GibbsChainSummary)
+    case finished(ChainReport)
     case failed(String)
+}
+
+/// One algorithm's chains as a run executes them: the columns of its files, and one chain's run
+/// writing to its file. Each chain's random stream is `RandomStream(seed:chain: id)`.
+protocol ChainAlgorithm: Sendable {
+    var columnNames: [String] { get }
+    func runChain(id: Int, sink: ChainFileSink, shouldStop: @escaping () -> Bool) throws -> ChainReport
+}
+
+/// The blocked Gibbs sampler: each chain sweeps its own copy of `sampler`.
+struct GibbsChains: ChainAlgorithm, @unchecked Sendable {
+    let sampler: GibbsSampler
+    let columns: OutputColumns
+    let options: GibbsChainOptions
+
+    var columnNames: [String] { columns.names }
+
+    func runChain(id: Int, sink: ChainFileSink, shouldStop: @escaping () -> Bool) throws -> ChainReport {
+        var options = self.options
+        options.chain = id
+        let summary = try runGibbsChain(sampler: sampler, columns: columns, options: options, sink: sink, shouldStop: shouldStop)
+        return ChainReport(warmupIterationsDone: summary.warmupIterationsDone, drawsKept: summary.drawsKept,
+                           stopped: summary.stopped, warmupSeconds: summary.warmupSeconds,
+                           samplingSeconds: summary.samplingSeconds)
+    }
+}
+
+/// NUTS on the full or collapsed log-posterior, every chain from `start` jittered with its own stream.
+struct NUTSChains: ChainAlgorithm {
+    let posterior: PosteriorNUTS
+    let start: PosteriorStart
+    let options: ChainOptions
+
+    var columnNames: [String] { posterior.columnNames }
+
+    func runChain(id: Int, sink: ChainFileSink, shouldStop: @escaping () -> Bool) throws -> ChainReport {
+        var options = self.options
+        options.chain = id
+        let summary = try posterior.run(start: start, options: options, sink: sink, shouldStop: shouldStop)
+        return ChainReport(warmupIterationsDone: summary.warmupIterationsDone, drawsKept: summary.drawsDelivered,
+                           stopped: summary.stopped, warmupSeconds: summary.warmupSeconds,
+                           samplingSeconds: summary.samplingSeconds,
+                           gradientEvaluationsWarmup: summary.gradientEvaluationsWarmup,
+                           gradientEvaluationsSampling: summary.gradientEvaluationsSampling)
+    }
 }
 
 /// One chain's progress, written by its thread and read by the progress display.
@@ -21,8 +78,9 @@ final class ChainProgress: Sendable {
     let endNanoseconds = Atomic<UInt64>(0)
 }
 
-/// Sends a chain's kept draws to its Stan CSV writer and its iteration count to the display.
-final class ChainFileSink: GibbsDrawSink {
+/// Sends a chain's kept draws (and, for NUTS, its adaptation block) to its Stan CSV writer and
+/// its iteration count to the display.
+final class ChainFileSink: GibbsDrawSink, PosteriorRowSink {
     let writer: StanCSVWriter
     let progress: ChainProgress
 
@@ -33,6 +91,15 @@ final class ChainFileSink: GibbsDrawSink {
 
     func receive(_ row: [Double]) throws { try writer.writeDraw(row) }
 
+    func adaptationFinished(_ adaptation: AdaptationResult) throws {
+        let metric: StanCSVAdaptation.Metric
+        switch adaptation.metric.inverseMass {
+        case .diagonal(let values): metric = .diagonal(values)
+        case .dense(let matrix): metric = .dense((0..<matrix.rows).map { r in (0..<matrix.columns).map { matrix[r, $0] } })
+        }
+        try writer.writeAdaptation(StanCSVAdaptation(stepSize: adaptation.stepSize, metric: metric))
+    }
+
     func iterationFinished(_ iteration: Int) { progress.iteration.store(iteration, ordering: .relaxed) }
 }
 
@@ -40,12 +107,12 @@ final class ChainFileSink: GibbsDrawSink {
 /// sampler, its own random stream (seed, chain id) and its own file; SIGINT and SIGTERM set a stop
 /// flag that every chain polls before each iteration.
 ///
-/// `@unchecked Sendable`: the stored properties are immutable after `init`; the sampler is only
-/// copied (each chain sweeps its own copy) and the mutable state is atomic.
+/// `@unchecked Sendable`: the stored properties are immutable after `init`; the algorithm is only
+/// copied (each chain runs its own copy) and the mutable state is atomic.
 final class ChainRun: @unchecked Sendable {
-    let sampler: GibbsSampler
-    let columns: OutputColumns
-    let options: GibbsChainOptions
+    let algorithm: any ChainAlgorithm
+    let warmup: Int
+    let draws: Int
     let chainIDs: [Int]
     let files: [URL]
     let configuration: @Sendable (Int, URL) -> StanCSVConfiguration
@@ -53,11 +120,11 @@ final class ChainRun: @unchecked Sendable {
     private let stopValue = Atomic<Int32>(0)
     private let outcomes: Mutex<[ChainOutcome?]>
 
-    init(sampler: GibbsSampler, columns: OutputColumns, options: GibbsChainOptions, chainIDs: [Int], files: [URL],
+    init(algorithm: any ChainAlgorithm, warmup: Int, draws: Int, chainIDs: [Int], files: [URL],
          configuration: @escaping @Sendable (Int, URL) -> StanCSVConfiguration) {
-        self.sampler = sampler
-        self.columns = columns
-        self.options = options
+        self.algorithm = algorithm
+        self.warmup = warmup
+        self.draws = draws
         self.chainIDs = chainIDs
         self.files = files
         self.configuration = configuration
@@ -92,8 +159,7 @@ final class ChainRun: @unchecked Sendable {
         }
 
         let display = showProgress
-            ? ProgressDisplay(chainIDs: chainIDs, progress: progress, warmup: options.warmup,
-                              total: options.warmup + options.draws)
+            ? ProgressDisplay(chainIDs: chainIDs, progress: progress, warmup: warmup, total: warmup + draws)
             : nil
         display?.start()
         DispatchQueue.concurrentPerform(iterations: chainIDs.count) { index in
@@ -112,16 +178,13 @@ final class ChainRun: @unchecked Sendable {
         defer { progress.endNanoseconds.store(DispatchTime.now().uptimeNanoseconds, ordering: .relaxed) }
         let writer: StanCSVWriter
         do {
-            writer = try StanCSVWriter(url: file, configuration: configuration(id, file), columnNames: columns.names)
+            writer = try StanCSVWriter(url: file, configuration: configuration(id, file), columnNames: algorithm.columnNames)
         } catch {
             return .failed("\(error)")
         }
-        var options = self.options
-        options.chain = id
         do {
-            let summary = try runGibbsChain(sampler: sampler, columns: columns, options: options,
-                                            sink: ChainFileSink(writer: writer, progress: progress),
-                                            shouldStop: { self.stopValue.load(ordering: .relaxed) != 0 })
+            let summary = try algorithm.runChain(id: id, sink: ChainFileSink(writer: writer, progress: progress),
+                                                 shouldStop: { self.stopValue.load(ordering: .relaxed) != 0 })
             try writer.finish(timing: StanCSVTiming(warmupSeconds: summary.warmupSeconds,
                                                     samplingSeconds: summary.samplingSeconds))
             return .finished(summary)

@@ -129,50 +129,13 @@ struct Compare: ParsableCommand {
     /// same flags give the same draws); returns the chain files, or the exit status when a chain
     /// failed or the run was interrupted (messages printed).
     private func sample(design: Design, directory: String) throws -> SampleOutcome {
-        let modelDirectory = try model.model.map { try ModelDirectory.load(path: $0) }
-        let priorsPath = priors ?? modelDirectory?.priorsPath
-        let priorSet = try priorsPath.map { try PriorSet.load(path: $0, design: design) } ?? PriorSet.defaults(for: design)
-        let columns = OutputColumns(design: design)
-        let modelName = Sample.modelName(modelPath: model.model, dataSource: design.dataSource)
-        let chainIDs = Array(1...chains)
-        let seed = self.seed ?? UInt64.random(in: 0..<(1 << 31))
-        let files = try ChainOutput.prepare(directory: directory, chainIDs: chainIDs, replacing: overwrite, onlySomeChains: false)
-
-        printError("mixmc compare: sampling \(chains) chain\(chains == 1 ? "" : "s") of \(modelName): \(warmup) warmup + \(draws) draws, seed \(seed)\(self.seed == nil ? " (drawn at random; --seed \(seed) repeats this run)" : "")")
-        printError("priors (\(priorsPath ?? "data-scaled defaults, docs/priors.md")):")
-        for line in priorSet.describe(design: design) { printError("  " + line) }
-        printError("output: \(directory)/")
-
-        let sampler = try GibbsSampler(design: design, priors: GibbsPriors(priorSet))
-        try columns.labelsJSON().write(to: files.labels, options: .atomic)
-        var userSet: Set<String> = ["file", "id"]
-        if self.seed != nil { userSet.insert("seed") }
-        for (key, isSet) in [("num_warmup", warmup != 1000), ("num_samples", draws != 1000)] where isSet { userSet.insert(key) }
-        let configuredKeys = userSet
-        let options = GibbsChainOptions(warmup: warmup, draws: draws, thin: 1, seed: seed)
-        let run = ChainRun(
-            sampler: sampler, columns: columns, options: options, chainIDs: chainIDs, files: files.chains,
-            configuration: { id, file in
-                StanCSVConfiguration.gibbsSample(
-                    model: modelName, numSamples: options.draws, numWarmup: options.warmup, thin: options.thin,
-                    chainID: id, dataFile: design.dataSource, seed: seed, outputFile: file.path, userSet: configuredKeys,
-                    comments: ["mixmc Gibbs sampler; lp__ is the log joint density on the natural scale (docs/chain-format.md)"]
-                        + columns.groupLevelComments())
-            })
-        let outcomes = run.execute(showProgress: !quiet && isatty(STDERR_FILENO) != 0)
-        var failed = false
-        for (id, outcome) in zip(chainIDs, outcomes) {
-            if case .failed(let message) = outcome {
-                printError("error: chain \(id): \(message)")
-                failed = true
-            }
-        }
-        if failed { return .stopped(.failure) }
-        if let signal = run.stopSignal {
-            printError("interrupted (\(signal == SIGINT ? "SIGINT" : "SIGTERM")): every finished draw is in \(directory)/")
-            return .stopped(ExitCode(signal == SIGINT ? 130 : 143))
-        }
-        return .chains(files.chains)
+        let job = SamplingJob(
+            command: "mixmc compare", modelPath: model.model, priorsPath: priors, algorithm: .gibbs,
+            chainIDs: Array(1...chains), onlySomeChains: false, warmup: warmup, draws: draws, thin: 1, seed: seed,
+            nuts: .init(), outputDirectory: directory, overwrite: overwrite, quiet: quiet)
+        let result = try job.run(design: design)
+        if let status = result.status { return .stopped(status) }
+        return .chains(result.files)
     }
 
     /// The chain files of a finished run, or the exit status of one that failed or was stopped.

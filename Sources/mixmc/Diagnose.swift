@@ -91,6 +91,9 @@ struct Diagnose: ParsableCommand {
         if !summary.sampler.divergencesPerChain.isEmpty {
             output.append("Divergences: \(summary.sampler.totalDivergences) (per chain: \(summary.sampler.divergencesPerChain.map(String.init).joined(separator: ", ")))")
         }
+        if !summary.sampler.treeDepthSaturationPerChain.isEmpty {
+            output.append("Tree depth \(summary.sampler.maxDepth) reached: \(summary.sampler.totalTreeDepthSaturation) (per chain: \(summary.sampler.treeDepthSaturationPerChain.map(String.init).joined(separator: ", ")))")
+        }
         if !summary.sampler.energyBFMIPerChain.isEmpty {
             output.append("E-BFMI per chain: \(summary.sampler.energyBFMIPerChain.map { fixed($0, digits: 2) }.joined(separator: ", "))")
         }

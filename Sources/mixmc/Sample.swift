@@ -4,13 +4,43 @@ import Diagnostics
 import Dispatch
 import Foundation
 import ModelSpec
+import PenalizedLS
 import Samplers
 
-/// `mixmc sample`: parallel, reproducible Gibbs chains written as Stan CSV (docs/chain-format.md).
+/// The sampler of `mixmc sample`.
+enum SamplingAlgorithm: String, ExpressibleByArgument, CaseIterable {
+    case gibbs
+    case nuts
+}
+
+/// The log-posterior NUTS moves in (`PosteriorForm` without `.marginal`).
+enum NUTSTargetOption: String, ExpressibleByArgument, CaseIterable {
+    case collapsed
+    case full
+
+    var form: PosteriorForm { self == .full ? .full : .collapsed }
+}
+
+/// NUTS's metric, as the flag spells it and as CmdStan's `metric` key does.
+enum MetricOption: String, ExpressibleByArgument, CaseIterable {
+    case diag
+    case dense
+
+    var kind: MetricKind { self == .dense ? .dense : .diagonal }
+    var cmdStanName: String { self == .dense ? "dense_e" : "diag_e" }
+}
+
+/// `mixmc sample`: parallel, reproducible Gibbs or NUTS chains written as Stan CSV (docs/chain-format.md).
 struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Draw from the posterior with the blocked Gibbs sampler; one Stan CSV file per chain.",
+        abstract: "Draw from the posterior with the blocked Gibbs sampler or NUTS; one Stan CSV file per chain.",
         discussion: """
+            --algorithm gibbs (default) runs the blocked Gibbs sampler; --algorithm nuts runs NUTS with \
+            Stan's adaptation on the collapsed log-posterior (random effects integrated out and drawn \
+            exactly for every kept draw; --target collapsed, the default) or on the full one (--target \
+            full), starting each chain from the REML fit jittered with the chain's own stream. NUTS \
+            files carry Stan's sampler columns and adaptation block, and lp__ is the log density NUTS \
+            sampled (unconstrained, Jacobian included), not the Gibbs lp__ (docs/chain-format.md). \
             Chains run in parallel threads. Chain k's random stream depends only on (--seed, k), so \
             a seed gives byte-identical files whatever the number of threads, and --chain K alone \
             reproduces chain K of a multi-chain run. Writes OUTPUT/chain-K.csv per chain and \
@@ -43,6 +73,21 @@ struct Sample: ParsableCommand {
     @Option(help: "Random seed (default: drawn at random and printed, so the run can be repeated).")
     var seed: UInt64?
 
+    @Option(help: "Sampler: gibbs or nuts.")
+    var algorithm: SamplingAlgorithm = .gibbs
+
+    @Option(help: "NUTS only: the log-posterior to sample, collapsed or full (default collapsed).")
+    var target: NUTSTargetOption?
+
+    @Option(name: .customLong("adapt-delta"), help: "NUTS only: target acceptance statistic of step-size adaptation (default 0.8).")
+    var adaptDelta: Double?
+
+    @Option(name: .customLong("max-depth"), help: "NUTS only: maximum tree depth (default 10).")
+    var maxDepth: Int?
+
+    @Option(help: "NUTS only: adapted metric, diag or dense (default diag).")
+    var metric: MetricOption?
+
     @Option(help: "Output directory (default chains/<model name>).")
     var output: String?
 
@@ -63,6 +108,17 @@ struct Sample: ParsableCommand {
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more; got \(warmup)") }
         if draws < 1 { throw ValidationError("--draws must be at least 1; got \(draws)") }
         if thin < 1 { throw ValidationError("--thin must be at least 1; got \(thin)") }
+        if algorithm != .nuts {
+            let given = [("--target", target != nil), ("--adapt-delta", adaptDelta != nil), ("--max-depth", maxDepth != nil),
+                         ("--metric", metric != nil)].filter(\.1).map(\.0)
+            if !given.isEmpty {
+                throw ValidationError("\(given.joined(separator: ", ")) apply to --algorithm nuts only")
+            }
+        }
+        if let adaptDelta, !(adaptDelta > 0 && adaptDelta < 1) {
+            throw ValidationError("--adapt-delta must be between 0 and 1 (exclusive); got \(adaptDelta)")
+        }
+        if let maxDepth, maxDepth < 1 { throw ValidationError("--max-depth must be at least 1; got \(maxDepth)") }
     }
 
     mutating func run() throws {
@@ -76,74 +132,52 @@ struct Sample: ParsableCommand {
     private func sample() throws -> ExitCode? {
         let start = ContinuousClock.now
         let design = try model.loadDesign()
-        let directory = try model.model.map { try ModelDirectory.load(path: $0) }
-        let priorsPath = priors ?? directory?.priorsPath
-        let priorSet = try priorsPath.map { try PriorSet.load(path: $0, design: design) } ?? PriorSet.defaults(for: design)
-        let columns = OutputColumns(design: design)
         let modelName = Self.modelName(modelPath: model.model, dataSource: design.dataSource)
-        let chainIDs = chain.map { [$0] } ?? Array(1...(chains ?? Self.defaultChains))
-        let seed = self.seed ?? UInt64.random(in: 0..<(1 << 31))
-        let outputDirectory = output ?? "chains/\(modelName)"
-        let files = try ChainOutput.prepare(directory: outputDirectory, chainIDs: chainIDs, replacing: overwrite,
-                                            onlySomeChains: chain != nil)
-
-        printError("mixmc sample: \(modelName), \(design.formula.source), \(design.observationCount) rows")
-        printError("\(chainIDs.count == 1 ? "chain \(chainIDs[0])" : "\(chainIDs.count) chains"): \(warmup) warmup + \(draws) draws\(thin > 1 ? ", thin \(thin)" : ""), seed \(seed)\(self.seed == nil ? " (drawn at random; --seed \(seed) repeats this run)" : "")")
-        printError("priors (\(priorsPath ?? "data-scaled defaults, docs/priors.md")):")
-        for line in priorSet.describe(design: design) { printError("  " + line) }
-        printError("output: \(outputDirectory)/")
-
-        let gibbsPriors = GibbsPriors(priorSet)
-        let sampler = try GibbsSampler(design: design, priors: gibbsPriors)
-        try columns.labelsJSON().write(to: files.labels, options: .atomic)
-
-        // `id` is never marked default, so chain K's file is the same whether it ran alone or not.
-        var userSet: Set<String> = ["file", "id"]
-        if self.seed != nil { userSet.insert("seed") }
-        for (key, isSet) in [("num_warmup", warmup != 1000), ("num_samples", draws != 1000), ("thin", thin != 1)] where isSet {
-            userSet.insert(key)
-        }
-        let configuredKeys = userSet
-        let options = GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed)
-        let run = ChainRun(
-            sampler: sampler, columns: columns, options: options, chainIDs: chainIDs, files: files.chains,
-            configuration: { id, file in
-                StanCSVConfiguration.gibbsSample(
-                    model: modelName, numSamples: options.draws, numWarmup: options.warmup, thin: options.thin,
-                    chainID: id, dataFile: design.dataSource, seed: seed, outputFile: file.path, userSet: configuredKeys,
-                    comments: ["mixmc Gibbs sampler; lp__ is the log joint density on the natural scale (docs/chain-format.md)"]
-                        + columns.groupLevelComments())
-            })
-        let showProgress = !quiet && isatty(STDERR_FILENO) != 0
-        let outcomes = run.execute(showProgress: showProgress)
+        let job = SamplingJob(
+            command: "mixmc sample", modelPath: model.model, priorsPath: priors, algorithm: algorithm,
+            chainIDs: chain.map { [$0] } ?? Array(1...(chains ?? Self.defaultChains)), onlySomeChains: chain != nil,
+            warmup: warmup, draws: draws, thin: thin, seed: seed,
+            nuts: .init(target: target, adaptDelta: adaptDelta, maxDepth: maxDepth, metric: metric),
+            outputDirectory: output ?? "chains/\(modelName)", overwrite: overwrite, quiet: quiet)
+        let result = try job.run(design: design)
         // The run's seconds: reading the data, building the design and every chain's warmup and
         // sampling, up to the last file closed (not the summary below).
         let wallSeconds = Self.seconds(ContinuousClock.now - start)
+        if let status = result.status { return status }
 
-        var failed = false
-        for (id, outcome) in zip(chainIDs, outcomes) {
-            if case .failed(let message) = outcome {
-                printError("error: chain \(id): \(message)")
-                failed = true
-            }
-        }
-        if failed { return .failure }
-        if let signal = run.stopSignal {
-            let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
-            printError("interrupted (\(name)): every finished draw is in \(outputDirectory)/")
-            for (id, outcome) in zip(chainIDs, outcomes) {
-                guard case .finished(let summary) = outcome else { continue }
-                printError("  chain \(id): kept \(summary.drawsKept) of \(options.keptDraws) draws (warmup \(summary.warmupIterationsDone) of \(options.warmup))")
-            }
-            return ExitCode(signal == SIGINT ? 130 : 143)
-        }
-
-        let read = try files.chains.map { try StanCSVReader.read(url: $0) }
+        let read = try result.files.map { try StanCSVReader.read(url: $0) }
         let summary = try RunSummary(chains: read)
-        print(Diagnose.renderTable(summary, files: files.chains))
+        print(Diagnose.renderTable(summary, files: result.files))
         print("")
         print(Self.efficiencyLine(summary, seconds: wallSeconds))
+        if algorithm == .nuts { print(Self.gradientLine(summary, reports: result.reports)) }
         return nil
+    }
+
+    /// `z_Subject.1.1`-style names of NUTS's coordinates, for the comment on the metric's order;
+    /// the full target's z are summarized as a range.
+    static func coordinateList(_ algorithm: any ChainAlgorithm) -> String {
+        guard let nuts = algorithm as? NUTSChains else { return "" }
+        let names = nuts.posterior.coordinateNames
+        let effects = names.filter { $0.hasPrefix("z_") }
+        let others = names.filter { !$0.hasPrefix("z_") }.joined(separator: " ")
+        guard let first = effects.first, let last = effects.last else { return others }
+        return others + " then \(effects.count) z from \(first) to \(last)"
+    }
+
+    /// "Gradient evaluations: 41234 warmup + 23456 sampling; 9.8 per bulk-effective draw (sampling), 27.0 (total)",
+    /// the benchmark's cost figure (docs/benchmarks.md): leapfrog steps over the minimum bulk ESS
+    /// of b_, sigma, sd_.
+    static func gradientLine(_ summary: RunSummary, reports: [ChainReport]) -> String {
+        let warmup = reports.reduce(0) { $0 + $1.gradientEvaluationsWarmup }
+        let sampling = reports.reduce(0) { $0 + $1.gradientEvaluationsSampling }
+        var line = "Gradient evaluations: \(warmup) warmup + \(sampling) sampling"
+        let candidates = summary.parameters.filter { $0.name.hasPrefix("b_") || $0.name == "sigma" || $0.name.hasPrefix("sd_") }
+        if let worst = candidates.min(by: { $0.essBulk < $1.essBulk }), worst.essBulk.isFinite, worst.essBulk > 0 {
+            line += String(format: "; %.1f per bulk-effective draw (sampling), %.1f (total)",
+                           Double(sampling) / worst.essBulk, Double(warmup + sampling) / worst.essBulk)
+        }
+        return line
     }
 
     /// The model's name: a model directory's name, else the data file's name without extension.

@@ -1,0 +1,256 @@
+import Foundation
+import Linalg
+import ModelSpec
+
+/// Where a posterior chain's kept draws go, as whole output rows. Samplers never touch files:
+/// `mixmc sample`'s Stan CSV writer implements this.
+public protocol PosteriorRowSink: AnyObject {
+    /// Called once, after warmup and before the first sampling row (Stan's adaptation block).
+    func adaptationFinished(_ adaptation: AdaptationResult) throws
+    /// A kept sampling draw: one value per entry of `PosteriorNUTS.columnNames`, in their order.
+    func receive(_ row: [Double]) throws
+    /// Called after every iteration (1-based over warmup then sampling), for progress reports.
+    func iterationFinished(_ iteration: Int)
+}
+
+extension PosteriorRowSink {
+    public func adaptationFinished(_ adaptation: AdaptationResult) throws {}
+    public func iterationFinished(_ iteration: Int) {}
+}
+
+/// Where a chain starts: a deterministic center (in `mixmc sample`, the REML fit) and the
+/// half-widths of the uniform jitter each chain adds with its own random stream.
+///
+/// Why not Stan's uniform(−2, 2) on every unconstrained coordinate: β is on the data's scale
+/// (sleepstudy's intercept is 251 with SE 7), so ±2 around 0 starts hundreds of posterior SDs
+/// away and warmup spends its first windows walking there; and log σ, log τ = ±2 are factors of
+/// e² off. A jitter of a few posterior SDs keeps chains overdispersed, as R-hat needs, without that.
+public struct PosteriorStart: Sendable {
+    /// β, σ, τ and the correlation factors W at the center; `standardizedEffects` is not read.
+    public var center: PosteriorParameters
+    /// Per β: the half-width of its uniform jitter (`mixmc sample`: 2 standard errors).
+    public var betaJitter: [Double]
+    /// Half-width of the uniform jitter of log σ, each log τ and each correlation coordinate.
+    public var scaleJitter: Double
+
+    public init(center: PosteriorParameters, betaJitter: [Double], scaleJitter: Double = 0.5) {
+        precondition(betaJitter.count == center.beta.count)
+        self.center = center
+        self.betaJitter = betaJitter
+        self.scaleJitter = scaleJitter
+    }
+}
+
+/// Why a posterior NUTS chain could not go on.
+public enum PosteriorNUTSError: Error, Equatable, CustomStringConvertible {
+    /// The integrated system was not positive definite at a kept draw (the sampler accepted the
+    /// point, so this signals a numerical failure, not a modeling one).
+    case integratedEffectsFailed(iteration: Int)
+
+    public var description: String {
+        switch self {
+        case let .integratedEffectsFailed(iteration):
+            "iteration \(iteration): the random effects could not be drawn (the integrated system is not positive definite)"
+        }
+    }
+}
+
+/// NUTS with Stan's adaptation on a linear mixed model's log-posterior (docs/math.md, eq. 40-55),
+/// writing rows of the same columns as the Gibbs sampler with Stan's sampler columns after `lp__`:
+///
+///     lp__, accept_stat__, stepsize__, treedepth__, n_leapfrog__, divergent__, energy__, b_…, sigma, sd_…, cor_…, r_…
+///
+/// - `.collapsed` (β, log σ, log τ, correlations; the default for Gaussian models): for every kept
+///   draw, b is drawn exactly from b | β, σ, Σ, y (eq. 55).
+/// - `.marginal` (log σ, log τ, correlations): (β, b) | σ, Σ, y drawn exactly for every kept draw.
+/// - `.full` (the above plus the non-centered z): b = chol(Σ_j) z, computed.
+///
+/// `lp__` is the log density NUTS sampled: the unconstrained coordinates' log-posterior with the
+/// Jacobian (Stan's convention), not the Gibbs sampler's natural-scale log joint.
+///
+/// Reproducibility: the chain's one `RandomStream(seed:chain:)` supplies, in order, the start's
+/// jitter (and under `.full` the start's z), then the NUTS transitions and, right after each kept
+/// sampling transition, the normals of that draw's integrated-out effects. So a chain's rows depend
+/// only on (model, priors, start, options), whatever the other chains and threads.
+public struct PosteriorNUTS: Sendable {
+    public let form: PosteriorForm
+    public let columns: OutputColumns
+    public var layout: PosteriorLayout { form == .full ? full!.layout : collapsed.layout }
+    let full: FullLogPosterior?
+    /// The collapsed (or marginal) form: the target unless `.full`; under `.full`, the start's
+    /// exact draw of b.
+    let collapsed: CollapsedLogPosterior
+
+    public init(design: Design, priors: PriorSet, form: PosteriorForm) throws(PosteriorError) {
+        self.form = form
+        columns = OutputColumns(design: design)
+        collapsed = try CollapsedLogPosterior(design: design, priors: priors, integrateFixedEffects: form == .marginal)
+        full = form == .full ? try FullLogPosterior(design: design, priors: priors) : nil
+    }
+
+    /// The columns of a row: `lp__`, Stan's six other sampler columns, then `OutputColumns`'s.
+    public var columnNames: [String] {
+        [columns.names[0]] + NUTSStatistics.columnNames.dropFirst() + columns.names.dropFirst()
+    }
+
+    /// The names of the unconstrained coordinates (the order of the adaptation block's metric).
+    public var coordinateNames: [String] { layout.names }
+
+    /// The jittered start on the unconstrained scale, drawn from `random`: β_i + U(−1, 1)·jitter_i,
+    /// log σ, log τ and the correlation coordinates each + U(−1, 1)·`scaleJitter`; under `.full`,
+    /// z from an exact draw of b | β, σ, Σ, y at that point (z = chol(Σ_j)⁻¹ b), so the random
+    /// effects start in their conditional posterior rather than at 0.
+    public func initialPosition(start: PosteriorStart, random: RandomStream) -> [Double] {
+        var collapsedTarget = collapsed
+        let base = collapsedTarget.layout
+        var x = base.unconstrain(PosteriorParameters(beta: start.center.beta, sigma: start.center.sigma,
+                                                     tau: start.center.tau, correlationFactors: start.center.correlationFactors))
+        for (i, index) in base.betaRange.enumerated() { x[index] += (2 * random.uniform() - 1) * start.betaJitter[i] }
+        let scaleIndices = [base.logSigmaIndex] + base.logTauRanges.flatMap { $0 } + base.correlationRanges.flatMap { $0 }
+        for index in scaleIndices { x[index] += (2 * random.uniform() - 1) * start.scaleJitter }
+        guard form == .full, let full else { return x }
+
+        var noise = [Double](repeating: 0, count: collapsedTarget.drawNoiseCount)
+        random.fillStandardNormals(&noise)
+        var parameters = base.constrain(x)
+        // The collapsed system is positive definite wherever the parameters are finite; if the
+        // draw fails numerically the effects start at 0 (z = 0), still a valid start.
+        let effects = collapsedTarget.drawIntegratedEffects(at: x, noise: noise)?.randomEffects
+        parameters.standardizedEffects = (0..<parameters.termCount).map { j in
+            let k = parameters.tau[j].count
+            let levels = full.layout.levelCounts[j]
+            guard let b = effects?[j] else { return [Double](repeating: 0, count: k * levels) }
+            let l = parameters.covarianceFactor(term: j)
+            var z = [Double](repeating: 0, count: k * levels)
+            for h in 0..<levels {
+                for r in 0..<k {
+                    var s = b[h * k + r]
+                    for c in 0..<r { s -= l[r + c * k] * z[h * k + c] }
+                    z[h * k + r] = s / l[r + r * k]
+                }
+            }
+            return z
+        }
+        return full.layout.unconstrain(parameters)
+    }
+
+    /// Runs one chain: the start from `start`, then `runChain`'s warmup and sampling, each kept
+    /// sampling draw handed to `sink` as a row of `columnNames`. The random stream is
+    /// `RandomStream(seed: options.seed, chain: options.chain)`. `shouldStop` is polled before
+    /// every iteration; a sink error stops the chain and is rethrown.
+    public func run(start: PosteriorStart, options: ChainOptions, sink: some PosteriorRowSink,
+                    shouldStop: @escaping () -> Bool = { false }) throws -> ChainSummary {
+        let random = RandomStream(seed: options.seed, chain: options.chain)
+        let position = initialPosition(start: start, random: random)
+        var options = options
+        if options.nuts.initialMetric == nil {
+            let diagonal = initialInverseMetric(at: position)
+            switch options.nuts.metricKind {
+            case .diagonal:
+                options.nuts.initialMetric = EuclideanMetric(diagonal: diagonal)
+            case .dense:
+                var matrix = Matrix(rows: diagonal.count, columns: diagonal.count)
+                for (i, value) in diagonal.enumerated() { matrix[i, i] = value }
+                options.nuts.initialMetric = EuclideanMetric(dense: matrix)
+            }
+        }
+        let adapter = RowAdapter(posterior: self, random: random, sink: sink)
+        let stop = { adapter.failure != nil || shouldStop() }
+        let summary: ChainSummary
+        if let full {
+            summary = try runChain(target: full, initialPosition: position, options: options, random: random,
+                                   sink: adapter, shouldStop: stop)
+        } else {
+            summary = try runChain(target: collapsed, initialPosition: position, options: options, random: random,
+                                   sink: adapter, shouldStop: stop)
+        }
+        if let failure = adapter.failure { throw failure }
+        return summary
+    }
+
+    /// The inverse metric warmup starts from (its first window, the 75-iteration initial buffer,
+    /// uses it; windowed adaptation replaces it as in Stan): per coordinate, 1 / (−∂²log p/∂x_i²)
+    /// at `position` by central differences of the gradient (step 10⁻⁴ max(1, |x_i|)), or 1 where
+    /// that is not finite and positive; z coordinates of `.full` keep 1 (their prior is N(0, 1)).
+    ///
+    /// Why not Stan's unit metric: sleepstudy's β has posterior SD 7 while log σ has 0.06, so with
+    /// a unit metric the step size fits log σ and the first window needs trees of depth 6-8 to move
+    /// β; 2 gradients per coordinate (12 on sleepstudy's collapsed target) put every coordinate on
+    /// its own scale from the first iteration.
+    public func initialInverseMetric(at position: [Double]) -> [Double] {
+        var inverse = [Double](repeating: 1, count: position.count)
+        let base = layout
+        let coordinates = base.betaRange.map { $0 } + [base.logSigmaIndex] + base.logTauRanges.flatMap { $0 }
+            + base.correlationRanges.flatMap { $0 }
+        func curvature<T: LogDensity>(_ target: T) {
+            var target = target
+            for i in coordinates {
+                let h = 1e-4 * max(1, abs(position[i]))
+                var x = position
+                x[i] = position[i] + h
+                let up = target.evaluate(at: x)
+                x[i] = position[i] - h
+                let down = target.evaluate(at: x)
+                let second = (up.gradient[i] - down.gradient[i]) / (2 * h)
+                if up.logDensity.isFinite, down.logDensity.isFinite, second.isFinite, second < 0 { inverse[i] = -1 / second }
+            }
+        }
+        if let full { curvature(full) } else { curvature(collapsed) }
+        return inverse
+    }
+
+    /// The output row of one draw: β, σ, Σ and b from `position` (b drawn with `random` unless
+    /// `.full`), `statistics` in the sampler columns. nil when the integrated system fails.
+    func row(position: [Double], statistics: NUTSStatistics, collapsedTarget: inout CollapsedLogPosterior,
+             random: RandomStream) -> [Double]? {
+        let parameters = layout.constrain(position)
+        var beta = parameters.beta
+        let effects: [[Double]]
+        if form == .full {
+            effects = parameters.randomEffects()
+        } else {
+            var noise = [Double](repeating: 0, count: collapsedTarget.drawNoiseCount)
+            random.fillStandardNormals(&noise)
+            guard let drawn = collapsedTarget.drawIntegratedEffects(at: position, noise: noise) else { return nil }
+            beta = drawn.beta
+            effects = drawn.randomEffects
+        }
+        let base = columns.row(logDensity: statistics.logDensity, beta: beta, sigma: parameters.sigma,
+                               covariances: (0..<parameters.termCount).map { parameters.covariance(term: $0) },
+                               randomEffects: effects)
+        return [base[0]] + statistics.columnValues.dropFirst() + base.dropFirst()
+    }
+
+    /// Turns `runChain`'s draws into rows on the chain's thread, keeping the first sink error.
+    final class RowAdapter<Sink: PosteriorRowSink>: ChainSink {
+        let posterior: PosteriorNUTS
+        let random: RandomStream
+        let sink: Sink
+        var collapsedTarget: CollapsedLogPosterior
+        var failure: Error?
+
+        init(posterior: PosteriorNUTS, random: RandomStream, sink: Sink) {
+            self.posterior = posterior
+            self.random = random
+            self.sink = sink
+            collapsedTarget = posterior.collapsed
+        }
+
+        func adaptationFinished(_ adaptation: AdaptationResult) {
+            guard failure == nil else { return }
+            do { try sink.adaptationFinished(adaptation) } catch { failure = error }
+        }
+
+        func receive(_ draw: ChainDraw) {
+            guard failure == nil, !draw.isWarmup else { return }
+            guard let row = posterior.row(position: draw.position, statistics: draw.statistics,
+                                          collapsedTarget: &collapsedTarget, random: random) else {
+                failure = PosteriorNUTSError.integratedEffectsFailed(iteration: draw.iteration)
+                return
+            }
+            do { try sink.receive(row) } catch { failure = error }
+        }
+
+        func iterationFinished(_ iteration: Int) { sink.iterationFinished(iteration) }
+    }
+}

@@ -1,0 +1,145 @@
+import ArgumentParser
+import ChainIO
+import Diagnostics
+import Foundation
+import ModelSpec
+import PenalizedLS
+import Samplers
+
+/// One sampling run as `mixmc sample` makes it (priors, output columns, chain files, CmdStan
+/// configuration, parallel chains, interruption): `sample` and `compare` both run one, so the same
+/// flags give the same draws in either.
+struct SamplingJob {
+    /// NUTS's settings as given on the command line (nil: the default).
+    struct NUTSSettings {
+        var target: NUTSTargetOption?
+        var adaptDelta: Double?
+        var maxDepth: Int?
+        var metric: MetricOption?
+    }
+
+    /// The chain files and per-chain reports of a run, or the exit status of one that failed or
+    /// was interrupted (its messages already printed).
+    struct Result {
+        var files: [URL]
+        var reports: [ChainReport]
+        var status: ExitCode?
+    }
+
+    var command: String
+    var modelPath: String?
+    var priorsPath: String?
+    var algorithm: SamplingAlgorithm
+    var chainIDs: [Int]
+    var onlySomeChains: Bool
+    var warmup: Int
+    var draws: Int
+    var thin: Int
+    var seed: UInt64?
+    var nuts: NUTSSettings
+    var outputDirectory: String
+    var overwrite: Bool
+    var quiet: Bool
+
+    func run(design: Design) throws -> Result {
+        let directory = try modelPath.map { try ModelDirectory.load(path: $0) }
+        let priorsPath = self.priorsPath ?? directory?.priorsPath
+        let priorSet = try priorsPath.map { try PriorSet.load(path: $0, design: design) } ?? PriorSet.defaults(for: design)
+        let columns = OutputColumns(design: design)
+        let modelName = Sample.modelName(modelPath: modelPath, dataSource: design.dataSource)
+        let seed = self.seed ?? UInt64.random(in: 0..<(1 << 31))
+        let files = try ChainOutput.prepare(directory: outputDirectory, chainIDs: chainIDs, replacing: overwrite,
+                                            onlySomeChains: onlySomeChains)
+
+        printError("\(command): \(modelName), \(design.formula.source), \(design.observationCount) rows")
+        printError("\(chainIDs.count == 1 ? "chain \(chainIDs[0])" : "\(chainIDs.count) chains"): \(warmup) warmup + \(draws) draws\(thin > 1 ? ", thin \(thin)" : ""), seed \(seed)\(self.seed == nil ? " (drawn at random; --seed \(seed) repeats this run)" : "")")
+        printError("priors (\(priorsPath ?? "data-scaled defaults, docs/priors.md")):")
+        for line in priorSet.describe(design: design) { printError("  " + line) }
+        printError("output: \(outputDirectory)/")
+
+        let chainAlgorithm: any ChainAlgorithm
+        var nutsOptions: NUTSOptions?
+        switch algorithm {
+        case .gibbs:
+            let sampler = try GibbsSampler(design: design, priors: GibbsPriors(priorSet))
+            chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
+                                         options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed))
+        case .nuts:
+            let targetOption = nuts.target ?? .collapsed
+            let metricOption = nuts.metric ?? .diag
+            var settings = NUTSOptions()
+            settings.adaptDelta = nuts.adaptDelta ?? 0.8
+            settings.maxDepth = nuts.maxDepth ?? 10
+            settings.metricKind = metricOption.kind
+            var options = ChainOptions()
+            options.warmup = warmup
+            options.draws = draws
+            options.thin = thin
+            options.seed = seed
+            options.nuts = settings
+            let posterior = try PosteriorNUTS(design: design, priors: priorSet, form: targetOption.form)
+            let fit = try MixedModelFit.fit(design)
+            let start = PosteriorStart(center: fit.posteriorCenter, betaJitter: fit.fixedEffects.map { 2 * $0.standardError })
+            printError("NUTS on the \(targetOption.rawValue) log-posterior (\(posterior.layout.dimension) coordinates), metric \(metricOption.cmdStanName), adapt delta \(Diagnose.number(settings.adaptDelta)), max depth \(settings.maxDepth)")
+            printError("start: REML fit (\(String(format: "%.3f", fit.seconds)) s), jittered per chain: beta ± 2 SE, log sigma, log sd and correlation coordinates ± \(Diagnose.number(start.scaleJitter))")
+            chainAlgorithm = NUTSChains(posterior: posterior, start: start, options: options)
+            nutsOptions = settings
+        }
+        try columns.labelsJSON().write(to: files.labels, options: .atomic)
+
+        // `id` is never marked default, so chain K's file is the same whether it ran alone or not.
+        var userSet: Set<String> = ["file", "id"]
+        if self.seed != nil { userSet.insert("seed") }
+        for (key, isSet) in [("num_warmup", warmup != 1000), ("num_samples", draws != 1000), ("thin", thin != 1),
+                             ("delta", nuts.adaptDelta != nil), ("max_depth", nuts.maxDepth != nil), ("metric", nuts.metric != nil)] where isSet {
+            userSet.insert(key)
+        }
+        let configuredKeys = userSet
+        let (warmup, draws, thin) = (self.warmup, self.draws, self.thin)
+        let targetName = (nuts.target ?? .collapsed).rawValue
+        let metricName = (nuts.metric ?? .diag).cmdStanName
+        let chosenNUTS = nutsOptions
+        let run = ChainRun(
+            algorithm: chainAlgorithm, warmup: warmup, draws: draws, chainIDs: chainIDs, files: files.chains,
+            configuration: { id, file in
+                guard let settings = chosenNUTS else {
+                    return StanCSVConfiguration.gibbsSample(
+                        model: modelName, numSamples: draws, numWarmup: warmup, thin: thin,
+                        chainID: id, dataFile: design.dataSource, seed: seed, outputFile: file.path, userSet: configuredKeys,
+                        comments: ["mixmc Gibbs sampler; lp__ is the log joint density on the natural scale (docs/chain-format.md)"]
+                            + columns.groupLevelComments())
+                }
+                return StanCSVConfiguration.nutsSample(
+                    model: modelName, numSamples: draws, numWarmup: warmup, thin: thin,
+                    adaptDelta: settings.adaptDelta, maxDepth: settings.maxDepth,
+                    metric: metricName, chainID: id, dataFile: design.dataSource,
+                    initialization: "reml_jittered", seed: seed, outputFile: file.path, userSet: configuredKeys,
+                    comments: ["mixmc NUTS on the \(targetName) log-posterior; lp__ is its log density on the unconstrained scale with the Jacobian, not the Gibbs lp__ (docs/chain-format.md)",
+                               "the metric is over the unconstrained coordinates " + Sample.coordinateList(chainAlgorithm)]
+                        + columns.groupLevelComments())
+            })
+        let outcomes = run.execute(showProgress: !quiet && isatty(STDERR_FILENO) != 0)
+
+        var failed = false
+        var reports: [ChainReport] = []
+        for (id, outcome) in zip(chainIDs, outcomes) {
+            switch outcome {
+            case .failed(let message):
+                printError("error: chain \(id): \(message)")
+                failed = true
+            case .finished(let report):
+                reports.append(report)
+            }
+        }
+        if failed { return Result(files: files.chains, reports: reports, status: .failure) }
+        if let signal = run.stopSignal {
+            let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
+            printError("interrupted (\(name)): every finished draw is in \(outputDirectory)/")
+            for (id, report) in zip(chainIDs, reports) {
+                printError("  chain \(id): kept \(report.drawsKept) of \((draws + thin - 1) / thin) draws (warmup \(report.warmupIterationsDone) of \(warmup))")
+            }
+            return Result(files: files.chains, reports: reports, status: ExitCode(signal == SIGINT ? 130 : 143))
+        }
+        return Result(files: files.chains, reports: reports, status: nil)
+    }
+}

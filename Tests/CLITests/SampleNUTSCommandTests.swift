@@ -1,0 +1,125 @@
+import ChainIO
+import Diagnostics
+import Foundation
+import Testing
+import TestSupport
+
+/// `mixmc sample --algorithm nuts` end to end: the built executable on models/sleepstudy.
+@Suite struct SampleNUTSCommandTests {
+    static let samplerColumns = ["lp__", "accept_stat__", "stepsize__", "treedepth__", "n_leapfrog__", "divergent__", "energy__"]
+    static let parameterColumns = ["b_Intercept", "b_Days", "sigma", "sd_Subject__Intercept", "sd_Subject__Days",
+                                   "cor_Subject__Intercept__Days"]
+    static let groupLevelColumns = (1...2).flatMap { c in (1...18).map { h in "r_Subject.\(h).\(c)" } }
+
+    static func sample(_ output: URL, _ flags: [String]) throws -> CommandResult {
+        try runMixmc(["sample", "models/sleepstudy", "--quiet", "--output", output.path] + flags)
+    }
+
+    static func read(_ output: URL, chains: ClosedRange<Int>) throws -> [StanCSVChain] {
+        try chains.map { try StanCSVReader.read(url: output.appendingPathComponent("chain-\($0).csv")) }
+    }
+
+    @Test(arguments: ["collapsed", "full"])
+    func chainsReadBackWithSamplerColumnsAndTheAdaptationBlock(target: String) throws {
+        let output = try SampleCommandTests.temporaryDirectory("nuts-\(target)")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try Self.sample(output, ["--algorithm", "nuts", "--target", target, "--chains", "2",
+                                              "--warmup", "300", "--draws", "300", "--seed", "1"])
+        #expect(result.status == 0, "stderr: \(result.standardError)")
+        #expect(result.standardError.contains("NUTS on the \(target) log-posterior (\(target == "full" ? 42 : 6) coordinates), metric diag_e"))
+        for (id, chain) in try Self.read(output, chains: 1...2).enumerated() {
+            #expect(chain.columnNames == Self.samplerColumns + Self.parameterColumns + Self.groupLevelColumns)
+            #expect(chain.drawCount == 300)
+            #expect(chain.config["algorithm"] == "hmc" && chain.config["engine"] == "nuts")
+            #expect(chain.config["max_depth"] == "10" && chain.config["metric"] == "diag_e" && chain.config["delta"] == "0.8")
+            #expect(chain.config["id"] == String(id + 1) && chain.config["seed"] == "1" && chain.config["engaged"] == "1")
+            let adaptation = try #require(chain.adaptation)
+            guard case .diagonal(let inverseMass) = adaptation.metric else {
+                Issue.record("expected a diagonal metric, got \(adaptation.metric)")
+                continue
+            }
+            #expect(inverseMass.count == (target == "full" ? 42 : 6) && inverseMass.allSatisfy { $0 > 0 })
+            // Every sampling draw used the adapted step size, with Stan's integer-valued columns.
+            #expect(chain.column("stepsize__")!.allSatisfy { $0 == adaptation.stepSize })
+            let depths = chain.column("treedepth__")!
+            let steps = chain.column("n_leapfrog__")!
+            #expect(zip(depths, steps).allSatisfy { depth, steps in
+                depth >= 0 && depth <= 10 && steps >= 1 && steps <= pow(2, depth + 1) - 1 && depth == depth.rounded()
+            })
+            #expect(chain.column("divergent__")!.allSatisfy { $0 == 0 || $0 == 1 })
+            #expect(chain.column("accept_stat__")!.allSatisfy { $0 >= 0 && $0 <= 1 })
+            #expect(chain.draws.allSatisfy { $0.allSatisfy(\.isFinite) })
+            #expect(chain.timing != nil)
+        }
+        // The summary reports the sampler's health per chain.
+        #expect(result.standardOutput.contains("Divergences: "), "stdout: \(result.standardOutput)")
+        #expect(result.standardOutput.contains("Tree depth 10 reached: "))
+        #expect(result.standardOutput.contains("E-BFMI per chain: "))
+        #expect(result.standardOutput.contains("Gradient evaluations: "))
+    }
+
+    @Test func sameSeedGivesTheSameBytesAndOneChainAloneReproducesIt() throws {
+        for target in ["collapsed", "full"] {
+            let first = try SampleCommandTests.temporaryDirectory("nuts-a")
+            let second = try SampleCommandTests.temporaryDirectory("nuts-b")
+            let single = try SampleCommandTests.temporaryDirectory("nuts-c")
+            defer { for url in [first, second, single] { try? FileManager.default.removeItem(at: url) } }
+            let common = ["--algorithm", "nuts", "--target", target, "--warmup", "100", "--draws", "50", "--seed", "2024"]
+            for output in [first, second] {
+                let result = try Self.sample(output, common + ["--chains", "2"])
+                #expect(result.status == 0, "stderr: \(result.standardError)")
+            }
+            let alone = try Self.sample(single, common + ["--chain", "2"])
+            #expect(alone.status == 0, "stderr: \(alone.standardError)")
+            for id in 1...2 {
+                let name = "chain-\(id).csv"
+                #expect(try SampleCommandTests.reproducibleContent(first.appendingPathComponent(name))
+                        == SampleCommandTests.reproducibleContent(second.appendingPathComponent(name)))
+            }
+            let chain2 = try SampleCommandTests.reproducibleContent(first.appendingPathComponent("chain-2.csv"))
+            #expect(try SampleCommandTests.reproducibleContent(single.appendingPathComponent("chain-2.csv")) == chain2)
+            #expect(try SampleCommandTests.reproducibleContent(first.appendingPathComponent("chain-1.csv")) != chain2)
+        }
+    }
+
+    @Test func denseMetricAndSettingsAreWrittenAsCmdStanWritesThem() throws {
+        let output = try SampleCommandTests.temporaryDirectory("nuts-dense")
+        defer { try? FileManager.default.removeItem(at: output) }
+        let result = try Self.sample(output, ["--algorithm", "nuts", "--metric", "dense", "--adapt-delta", "0.9",
+                                              "--max-depth", "8", "--chain", "1", "--warmup", "200", "--draws", "100",
+                                              "--seed", "3"])
+        #expect(result.status == 0, "stderr: \(result.standardError)")
+        let chain = try Self.read(output, chains: 1...1)[0]
+        #expect(chain.config["metric"] == "dense_e" && chain.config["delta"] == "0.9" && chain.config["max_depth"] == "8")
+        let text = try String(contentsOf: output.appendingPathComponent("chain-1.csv"), encoding: .utf8)
+        #expect(text.contains("#         metric = dense_e\n") && text.contains("#             max_depth = 8\n"))
+        #expect(text.contains("#       delta = 0.9\n"))
+        guard case .dense(let rows)? = chain.adaptation?.metric else {
+            Issue.record("expected a dense metric, got \(String(describing: chain.adaptation))")
+            return
+        }
+        #expect(rows.count == 6 && rows.allSatisfy { $0.count == 6 })
+        // Symmetric up to rounding: Stan's Welford cross-products, Σ (x_i − m_i new)(x_j − m_j old),
+        // are not bit-symmetric in floating point (nor are Stan's own dense metrics).
+        for r in 0..<6 { for c in 0..<6 {
+            #expect(abs(rows[r][c] - rows[c][r]) <= 1e-12 * (rows[r][r] * rows[c][c]).squareRoot())
+        } }
+        #expect(chain.column("treedepth__")!.allSatisfy { $0 <= 8 })
+    }
+
+    @Test(arguments: [
+        (["--target", "full"], "--target apply to --algorithm nuts only"),
+        (["--metric", "dense", "--max-depth", "5"], "--max-depth, --metric apply to --algorithm nuts only"),
+        (["--algorithm", "nuts", "--adapt-delta", "1"], "--adapt-delta must be between 0 and 1 (exclusive); got 1.0"),
+        (["--algorithm", "nuts", "--max-depth", "0"], "--max-depth must be at least 1; got 0"),
+    ])
+    func badNUTSFlagsAreRefusedBeforeAnythingIsWritten(flags: [String], message: String) throws {
+        let parent = try SampleCommandTests.temporaryDirectory("nuts-flags")
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let output = parent.appendingPathComponent("out")
+        let result = try runMixmc(["sample", "models/sleepstudy", "--output", output.path] + flags)
+        #expect(result.status == 64)
+        #expect(result.standardError.contains("Error: \(message)"), "stderr: \(result.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: output.path))
+    }
+}
