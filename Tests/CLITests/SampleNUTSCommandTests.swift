@@ -56,6 +56,23 @@ import TestSupport
         #expect(result.standardOutput.contains("Tree depth 10 reached: "))
         #expect(result.standardOutput.contains("E-BFMI per chain: "))
         #expect(result.standardOutput.contains("Gradient evaluations: "))
+
+        // `mixmc diagnose` reads our NUTS files: the sampler statistics come from their columns,
+        // the means from the draws (checked here against the draws read directly).
+        let diagnosed = try runMixmc(["diagnose", "--json", output.path])
+        #expect(diagnosed.status == 0, "stderr: \(diagnosed.standardError)")
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(diagnosed.standardOutput.utf8)) as? [String: Any])
+        #expect(object["chains"] as? Int == 2 && object["draws_per_chain"] as? Int == 300)
+        let chains = try Self.read(output, chains: 1...2)
+        let divergences = chains.reduce(0.0) { $0 + $1.column("divergent__")!.reduce(0, +) }
+        #expect(object["divergences"] as? Int == Int(divergences))
+        let parameters = try #require(object["parameters"] as? [[String: Any]])
+        #expect(parameters.map { $0["name"] as? String } == ["lp__"] + Self.parameterColumns)
+        let days = try #require(parameters.first { $0["name"] as? String == "b_Days" })
+        let draws = chains.flatMap { $0.column("b_Days")! }
+        let mean = draws.reduce(0, +) / Double(draws.count)
+        #expect(isClose(days["mean"] as? Double ?? .nan, mean, relative: 1e-12))
+        #expect((days["rhat"] as? Double).map { $0 > 0.99 && $0 < 1.1 } == true)
     }
 
     @Test func sameSeedGivesTheSameBytesAndOneChainAloneReproducesIt() throws {
