@@ -28,26 +28,38 @@ extension GibbsSampler {
         let tau = (0..<k).map { c in Self.rowNorm(covarianceFactors[j], row: c, order: k) }
         let scales = priors.tauScales[j]
         let inverseTwiceVariance = 1 / (2 * sigma * sigma)
+        var x = tau.map { log($0) }
+        let slice = self.slice
         // log p(x | u, β, σ, b_{−j}, y) in x_c = log τ'_c, up to a constant (eq. 34).
-        func logDensity(_ x: [Double]) -> Double {
-            var value = 0.0
-            var delta = [Double](repeating: 0, count: k)
-            for c in 0..<k {
-                let t = exp(x[c])
-                guard t.isFinite, t > 0 else { return -.infinity }
-                let ratio = t / scales[c]
-                value += x[c] - log1p(ratio * ratio)
-                delta[c] = 1 - t / tau[c]
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: k) { delta in
+            let delta = delta.baseAddress!
+            tau.withUnsafeBufferPointer { tau in
+                scales.withUnsafeBufferPointer { scales in
+                    d.withUnsafeBufferPointer { d in
+                        h.withUnsafeBufferPointer { h in
+                            x.withUnsafeMutableBufferPointer { x in
+                                slice.sweep(x, random: random) { x -> Double in
+                                    var value = 0.0
+                                    for c in 0..<k {
+                                        let t = exp(x[c])
+                                        guard t.isFinite, t > 0 else { return -.infinity }
+                                        let ratio = t / scales[c]
+                                        value += x[c] - log1p(ratio * ratio)
+                                        delta[c] = 1 - t / tau[c]
+                                    }
+                                    var change = 0.0
+                                    for c in 0..<k {
+                                        change += 2 * delta[c] * d[c]
+                                        for a in 0..<k { change += delta[a] * h[a + c * k] * delta[c] }
+                                    }
+                                    return value - change * inverseTwiceVariance
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            var change = 0.0
-            for c in 0..<k {
-                change += 2 * delta[c] * d[c]
-                for a in 0..<k { change += delta[a] * h[a + c * k] * delta[c] }
-            }
-            return value - change * inverseTwiceVariance
         }
-        let start = tau.map { log($0) }
-        let x = slice.sweep(start, target: logDensity, random: random)
         let ratios = (0..<k).map { exp(x[$0]) / tau[$0] }
 
         var updated = b

@@ -137,7 +137,15 @@ public struct GibbsSampler {
             } else {
                 let target = CovarianceTarget(scatter: scatter, levelCount: term.levelCount,
                                               scales: priors.tauScales[j], eta: priors.lkjEta[j])
-                let x = slice.sweep(covarianceCoordinates[j]!, target: target.logDensity, random: random)
+                var x = covarianceCoordinates[j]!
+                covarianceCoordinates[j] = nil   // x is then this array's only reference: no copy
+                let slice = self.slice
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: target.workspaceCount) { workspace in
+                    let scratch = workspace.baseAddress!
+                    x.withUnsafeMutableBufferPointer { x in
+                        slice.sweep(x, random: random) { target.logDensity($0, workspace: scratch) }
+                    }
+                }
                 covarianceCoordinates[j] = x
                 covarianceFactors[j] = target.covarianceFactor(x)
             }
