@@ -187,22 +187,28 @@ public struct BlockedCholesky: Sendable {
                     cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, Int32(denseCount), dn.baseAddress!, Int32(m), x2, 1)
                 }
             }
-            for g in 0..<layout.groupCount {
-                let start = layout.patternOffsets[g]
-                let r = layout.patternOffsets[g + 1] - start
-                let xg = x.baseAddress! + g * k
-                for c in 0..<k {
-                    var s = 0.0
-                    for a in 0..<r {
-                        let row = Int(layout.patternRows[start + a])
-                        if row < denseCount { s += offDiagonal[(start * k) + c * r + a] * x2[row] }
+            diagonal.withUnsafeBufferPointer { d in
+            offDiagonal.withUnsafeBufferPointer { b in
+            layout.patternOffsets.withUnsafeBufferPointer { offsets in
+            layout.patternRows.withUnsafeBufferPointer { rows in
+                let d = d.baseAddress!, b = b.baseAddress!, offsets = offsets.baseAddress!, rows = rows.baseAddress!
+                for g in 0..<layout.groupCount {
+                    let start = offsets[g]
+                    let r = offsets[g + 1] - start
+                    let xg = x.baseAddress! + g * k
+                    let groupRows = rows + start
+                    for c in 0..<k {
+                        let column = b + start * k + c * r
+                        var s = 0.0
+                        for a in 0..<r {
+                            let row = Int(groupRows[a])
+                            if row < denseCount { s += column[a] * x2[row] }
+                        }
+                        xg[c] -= s
                     }
-                    xg[c] -= s
+                    SmallDense.solveLowerTransposed(d + g * k * k, order: k, xg)
                 }
-                diagonal.withUnsafeBufferPointer { d in
-                    SmallDense.solveLowerTransposed(d.baseAddress! + g * k * k, order: k, xg)
-                }
-            }
+            } } } }
         }
     }
 

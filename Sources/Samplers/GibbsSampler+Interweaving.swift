@@ -94,51 +94,65 @@ extension GibbsSampler {
         let term = design.terms[j]
         let k = term.size
         let w = denseCoefficients(beta: beta, randomEffects: randomEffects)
-        let b1 = randomEffects[0]
+        let groupCount = layout.groupCount
         var crossResidual = [Double](repeating: 0, count: term.effectCount)
         var gram = [Double](repeating: 0, count: term.levelCount * k * k)
-        if j == 0 {
-            for g in 0..<layout.groupCount {
-                let base = g * k1 * k1
-                let start = layout.patternOffsets[g]
-                let count = layout.patternCount(g)
-                for c in 0..<k1 {
-                    var s = 0.0
-                    for a in 0..<k1 { s += products.diagonal[base + c * k1 + a] * b1[g * k1 + a] }
-                    for a in 0..<count {
-                        s += products.offDiagonal[start * k1 + c * count + a] * w[Int(layout.patternRows[start + a])]
-                    }
-                    crossResidual[g * k1 + c] = -s
-                }
-                for i in 0..<(k1 * k1) { gram[base + i] = products.diagonal[base + i] }
-            }
-            return (crossResidual, gram)
-        }
-        let first = products.termStarts[j]
-        let rows = first ..< first + term.effectCount
+        let first = j == 0 ? 0 : products.termStarts[j]
+        let levelCount = term.levelCount
+        let effectCount = term.effectCount
+        randomEffects[0].withUnsafeBufferPointer { b1 in
+        products.diagonal.withUnsafeBufferPointer { diagonal in
+        products.offDiagonal.withUnsafeBufferPointer { offDiagonal in
         products.dense.storage.withUnsafeBufferPointer { dense in
-            for r in rows {
+        layout.patternOffsets.withUnsafeBufferPointer { offsets in
+        layout.patternRows.withUnsafeBufferPointer { rows in
+        w.withUnsafeBufferPointer { w in
+        crossResidual.withUnsafeMutableBufferPointer { crossResidual in
+        gram.withUnsafeMutableBufferPointer { gram in
+            let b1 = b1.baseAddress!, diagonal = diagonal.baseAddress!, offDiagonal = offDiagonal.baseAddress!
+            let dense = dense.baseAddress!, offsets = offsets.baseAddress!, rows = rows.baseAddress!, w = w.baseAddress!
+            let crossResidual = crossResidual.baseAddress!, gram = gram.baseAddress!
+            if j == 0 {
+                for g in 0..<groupCount {
+                    let base = g * k1 * k1
+                    let start = offsets[g]
+                    let count = offsets[g + 1] - start
+                    let groupRows = rows + start
+                    for c in 0..<k1 {
+                        var s = 0.0
+                        for a in 0..<k1 { s += diagonal[base + c * k1 + a] * b1[g * k1 + a] }
+                        let column = offDiagonal + start * k1 + c * count
+                        for a in 0..<count { s += column[a] * w[Int(groupRows[a])] }
+                        crossResidual[g * k1 + c] = -s
+                    }
+                    for i in 0..<(k1 * k1) { gram[base + i] = diagonal[base + i] }
+                }
+                return
+            }
+            for r in first ..< first + effectCount {
                 var s = 0.0
                 for c in 0..<m where w[c] != 0 { s += dense[r + c * m] * w[c] }
                 crossResidual[r - first] = -s
             }
-            for level in 0..<term.levelCount {
+            for level in 0..<levelCount {
                 let base = first + level * k
                 for c in 0..<k { for a in 0..<k { gram[level * k * k + a + c * k] = dense[(base + a) + (base + c) * m] } }
             }
-        }
-        // The first term's contribution to these rows: its off-diagonal blocks times b₁.
-        for g in 0..<layout.groupCount {
-            let start = layout.patternOffsets[g]
-            let count = layout.patternCount(g)
-            for a in 0..<count {
-                let row = Int(layout.patternRows[start + a])
-                guard rows.contains(row) else { continue }
-                var s = 0.0
-                for c in 0..<k1 { s += products.offDiagonal[start * k1 + c * count + a] * b1[g * k1 + c] }
-                crossResidual[row - first] -= s
+            // The first term's contribution to these rows: its off-diagonal blocks times b₁.
+            for g in 0..<groupCount {
+                let start = offsets[g]
+                let count = offsets[g + 1] - start
+                let groupRows = rows + start
+                let block = offDiagonal + start * k1
+                for a in 0..<count {
+                    let row = Int(groupRows[a])
+                    guard row >= first && row < first + effectCount else { continue }
+                    var s = 0.0
+                    for c in 0..<k1 { s += block[c * count + a] * b1[g * k1 + c] }
+                    crossResidual[row - first] -= s
+                }
             }
-        }
+        } } } } } } } } }
         return (crossResidual, gram)
     }
 

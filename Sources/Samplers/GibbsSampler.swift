@@ -159,31 +159,44 @@ public struct GibbsSampler {
         let layout = products.layout
         let k1 = layout.groupSize
         let m = layout.denseDimension
+        let groupCount = layout.groupCount
         // The dense coordinates of w: the other terms' b, β, then −1 for ỹ.
         let w = denseCoefficients(beta: beta, randomEffects: randomEffects)
-        let b1 = randomEffects[0]
         var total = 0.0
-        for g in 0..<layout.groupCount {
-            let base = g * k1 * k1
-            for c in 0..<k1 { for r in 0..<k1 {
-                total += b1[g * k1 + r] * products.diagonal[base + c * k1 + r] * b1[g * k1 + c]
-            } }
-            let start = layout.patternOffsets[g]
-            let count = layout.patternCount(g)
-            var cross = 0.0
-            for c in 0..<k1 {
-                let bc = b1[g * k1 + c]
-                for a in 0..<count {
-                    cross += products.offDiagonal[start * k1 + c * count + a] * w[Int(layout.patternRows[start + a])] * bc
+        randomEffects[0].withUnsafeBufferPointer { b1 in
+        products.diagonal.withUnsafeBufferPointer { diagonal in
+        products.offDiagonal.withUnsafeBufferPointer { offDiagonal in
+        layout.patternOffsets.withUnsafeBufferPointer { offsets in
+        layout.patternRows.withUnsafeBufferPointer { rows in
+        w.withUnsafeBufferPointer { w in
+            let b1 = b1.baseAddress!, diagonal = diagonal.baseAddress!, offDiagonal = offDiagonal.baseAddress!
+            let offsets = offsets.baseAddress!, rows = rows.baseAddress!, w = w.baseAddress!
+            for g in 0..<groupCount {
+                let base = g * k1 * k1
+                for c in 0..<k1 { for r in 0..<k1 {
+                    total += b1[g * k1 + r] * diagonal[base + c * k1 + r] * b1[g * k1 + c]
+                } }
+                let start = offsets[g]
+                let count = offsets[g + 1] - start
+                let groupRows = rows + start
+                var cross = 0.0
+                for c in 0..<k1 {
+                    let bc = b1[g * k1 + c]
+                    let column = offDiagonal + start * k1 + c * count
+                    for a in 0..<count {
+                        cross += column[a] * w[Int(groupRows[a])] * bc
+                    }
                 }
+                total += 2 * cross
             }
-            total += 2 * cross
-        }
+        } } } } } }
         products.dense.storage.withUnsafeBufferPointer { d in
-            for c in 0..<m where w[c] != 0 {
-                var s = 0.0
-                for r in 0..<m { s += d[r + c * m] * w[r] }
-                total += s * w[c]
+            w.withUnsafeBufferPointer { w in
+                for c in 0..<m where w[c] != 0 {
+                    var s = 0.0
+                    for r in 0..<m { s += d[r + c * m] * w[r] }
+                    total += s * w[c]
+                }
             }
         }
         return total
