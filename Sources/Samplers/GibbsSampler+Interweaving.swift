@@ -130,8 +130,11 @@ extension GibbsSampler {
                 return
             }
             for r in first ..< first + effectCount {
+                // Row r of the symmetric dense block read as its column r (both triangles are
+                // stored, equal bit for bit), so the loop runs down contiguous memory.
+                let column = dense + r * m
                 var s = 0.0
-                for c in 0..<m where w[c] != 0 { s += dense[r + c * m] * w[c] }
+                for c in 0..<m where w[c] != 0 { s += column[c] * w[c] }
                 crossResidual[r - first] = -s
             }
             for level in 0..<levelCount {

@@ -205,8 +205,15 @@ public struct GibbsSampler {
     /// Σ_h b_h b_hᵀ (column-major k x k) of one term's level-major coefficients.
     static func scatter(_ b: [Double], order k: Int) -> [Double] {
         var s = [Double](repeating: 0, count: k * k)
-        for h in 0..<(b.count / k) {
-            for c in 0..<k { for r in 0..<k { s[r + c * k] += b[h * k + r] * b[h * k + c] } }
+        s.withUnsafeMutableBufferPointer { s in
+            b.withUnsafeBufferPointer { b in
+                let s = s.baseAddress!
+                var level = b.baseAddress!
+                for _ in 0..<(b.count / k) {
+                    for c in 0..<k { for r in 0..<k { s[r + c * k] += level[r] * level[c] } }
+                    level += k
+                }
+            }
         }
         return s
     }
