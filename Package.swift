@@ -36,6 +36,7 @@ let package = Package(
 
         // Benchmarks (Benchmarks/README.md).
         .executableTarget(name: "NUTSNormal100", dependencies: ["Samplers"], path: "Benchmarks/NUTSNormal100"),
+        .executableTarget(name: "GibbsScaling", dependencies: ["Samplers", "ModelSpec", "CNumerics"], path: "Benchmarks/GibbsScaling"),
 
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
