@@ -42,7 +42,7 @@ struct StanCSVWriterTests {
     @Test func numberFormatMatchesDescriptionOnRandomBitPatterns() {
         var generator = SplitMix(seed: 20261121)
         var mismatches: [String] = []
-        for i in 0..<400_000 {
+        for i in 0..<100_000 {
             let bits = generator.next()
             let value = i % 2 == 0 ? Double(bitPattern: bits)
                                    : Double(sign: bits & 1 == 0 ? .plus : .minus,
