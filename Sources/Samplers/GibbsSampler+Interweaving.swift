@@ -1,4 +1,5 @@
 import Foundation
+import CNumerics
 import ModelSpec
 
 extension GibbsSampler {
@@ -129,6 +130,11 @@ extension GibbsSampler {
                 }
                 return
             }
+            if m >= Self.blasDenseDimension {
+                // The term's rows of D w as (its columns of the symmetric D)ᵀ w, one BLAS call.
+                cblas_dgemv(CblasColMajor, CblasTrans, Int32(m), Int32(effectCount), -1, dense + first * m, Int32(m),
+                            w, 1, 0, crossResidual, 1)
+            } else {
             for r in first ..< first + effectCount {
                 // Row r of the symmetric dense block read as its column r (both triangles are
                 // stored, equal bit for bit), so the loop runs down contiguous memory.
@@ -136,6 +142,7 @@ extension GibbsSampler {
                 var s = 0.0
                 for c in 0..<m where w[c] != 0 { s += column[c] * w[c] }
                 crossResidual[r - first] = -s
+            }
             }
             for level in 0..<levelCount {
                 let base = first + level * k

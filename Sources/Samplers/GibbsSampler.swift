@@ -192,6 +192,15 @@ public struct GibbsSampler {
         } } } } } }
         products.dense.storage.withUnsafeBufferPointer { d in
             w.withUnsafeBufferPointer { w in
+                if m >= Self.blasDenseDimension {
+                    // wᵀ D w through BLAS (vectorized; sums in another order than the loop below).
+                    withUnsafeTemporaryAllocation(of: Double.self, capacity: m) { t in
+                        cblas_dsymv(CblasColMajor, CblasLower, Int32(m), 1, d.baseAddress!, Int32(m),
+                                    w.baseAddress!, 1, 0, t.baseAddress!, 1)
+                        total += cblas_ddot(Int32(m), w.baseAddress!, 1, t.baseAddress!, 1)
+                    }
+                    return
+                }
                 for c in 0..<m where w[c] != 0 {
                     var s = 0.0
                     for r in 0..<m { s += d[r + c * m] * w[r] }
@@ -201,6 +210,11 @@ public struct GibbsSampler {
         }
         return total
     }
+
+    /// Dense blocks of at least this order (crossed designs: the second factor's levels) go
+    /// through BLAS in the residual sum of squares and the interweaving's cross-products; smaller
+    /// ones through plain loops, cheaper than a BLAS call at that size.
+    static let blasDenseDimension = 64
 
     /// Σ_h b_h b_hᵀ (column-major k x k) of one term's level-major coefficients.
     static func scatter(_ b: [Double], order k: Int) -> [Double] {
