@@ -37,6 +37,11 @@ public struct GibbsSampler {
     /// prior of b. It leaves the posterior invariant and fixes the slow mixing of the centered
     /// step when τ is small relative to σ (few rows per group). Turn it off to compare.
     public var interweaves = true
+    /// When set, each sweep ends with the interweaving step for σ (docs/math.md, eq. 36): σ, every
+    /// τ and every b scaled jointly by a draw of σ'/σ given the standardized effects and the
+    /// relative scales τ/σ. Exact (it leaves the posterior invariant); off by default because on
+    /// the benchmark models σ is not the slowest parameter (docs/benchmarks.md).
+    public var interweavesResidualScale = false
 
     /// σ's half-Cauchy prior and its auxiliary variable.
     private var sigmaPrior: HalfCauchyVariance
@@ -115,6 +120,7 @@ public struct GibbsSampler {
         if interweaves {
             for j in design.terms.indices { interweaveScales(term: j, random: random) }
         }
+        if interweavesResidualScale { interweaveResidualScale(random: random) }
     }
 
     /// σ² | β, b, a and the auxiliary a | σ² (eq. 22-23).
