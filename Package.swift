@@ -17,11 +17,14 @@ let package = Package(
         .systemLibrary(name: "CNumerics", pkgConfig: "openblas",
                        providers: [.apt(["libgsl-dev", "libopenblas-dev", "liblapacke-dev", "libnlopt-dev"])]),
 
+        // The Swift runtime's allocation-free double printer, declared for ChainIO's number format.
+        .systemLibrary(name: "CFloatText"),
+
         // Library modules, in dependency order.
         .target(name: "Linalg", dependencies: ["CNumerics"]),
         .target(name: "ModelSpec", dependencies: ["Linalg", "CNumerics", .product(name: "CSV", package: "CSV.swift"), "TOMLKit"]),
         .target(name: "PenalizedLS", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
-        .target(name: "ChainIO"),
+        .target(name: "ChainIO", dependencies: ["CFloatText"]),
         .target(name: "Diagnostics", dependencies: ["ChainIO", "PenalizedLS", "ModelSpec", "CNumerics"]),
         .target(name: "Samplers", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
 
@@ -33,6 +36,8 @@ let package = Package(
 
         // Benchmarks (Benchmarks/README.md).
         .executableTarget(name: "NUTSNormal100", dependencies: ["Samplers"], path: "Benchmarks/NUTSNormal100"),
+        .executableTarget(name: "CrossedCollapsedGibbs", dependencies: ["Samplers", "ModelSpec", "Diagnostics", "Linalg", "CNumerics"], path: "Benchmarks/CrossedCollapsedGibbs"),
+        .executableTarget(name: "GibbsScaling", dependencies: ["Samplers", "ModelSpec", "CNumerics"], path: "Benchmarks/GibbsScaling"),
 
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

@@ -34,6 +34,8 @@ public final class StanCSVWriter {
 
     private let handle: FileHandle
     private var buffer: [UInt8] = []
+    /// One row's text, reused by every `writeDraw` (room for every column's longest value).
+    private let rowScratch: UnsafeMutablePointer<UInt8>
     private var bufferedRows = 0
     private var wroteAdaptation = false
     private var finished = false
@@ -52,6 +54,7 @@ public final class StanCSVWriter {
         } catch {
             throw StanCSVWriterError.cannotCreate(path: url.path, reason: error.localizedDescription)
         }
+        rowScratch = .allocate(capacity: max(1, columnNames.count) * (StanCSVNumberFormat.maximumLength + 1) + 1)
         var text = ""
         for entry in configuration.entries { text += entry.line + "\n" }
         text += columnNames.joined(separator: ",") + "\n"
@@ -62,6 +65,7 @@ public final class StanCSVWriter {
     deinit {
         try? flush()
         try? handle.close()
+        rowScratch.deallocate()
     }
 
     /// Appends one draw (warmup or sampling): one value per column, in header order.
@@ -70,11 +74,16 @@ public final class StanCSVWriter {
         guard values.count == columnNames.count else {
             throw StanCSVWriterError.wrongRowLength(path: path, expected: columnNames.count, found: values.count)
         }
-        for (index, value) in values.enumerated() {
-            if index > 0 { buffer.append(UInt8(ascii: ",")) }
-            buffer.append(contentsOf: StanCSVNumberFormat.format(value).utf8)
+        let row = rowScratch
+        var length = 0
+        values.withUnsafeBufferPointer { values in
+            for index in values.indices {
+                if index > 0 { row[length] = UInt8(ascii: ","); length += 1 }
+                length += StanCSVNumberFormat.write(values[index], to: row + length)
+            }
         }
-        buffer.append(UInt8(ascii: "\n"))
+        row[length] = UInt8(ascii: "\n")
+        buffer.append(contentsOf: UnsafeBufferPointer(start: row, count: length + 1))
         bufferedRows += 1
         rowsWritten += 1
         if bufferedRows >= flushEvery { try flush() }

@@ -81,28 +81,20 @@ public struct BlockedCholesky: Sendable {
         // Off-diagonal: B_g ← B_g L_g⁻ᵀ, then the dense block loses B_g B_gᵀ on the rows B_g touches.
         diagonal.withUnsafeBufferPointer { d in
             offDiagonal.withUnsafeMutableBufferPointer { b in
-                dense.storage.withUnsafeMutableBufferPointer { dn in
-                    layout.patternRows.withUnsafeBufferPointer { rowsAll in
-                        for g in 0..<layout.groupCount {
-                            let start = layout.patternOffsets[g]
-                            let r = layout.patternOffsets[g + 1] - start
-                            if r == 0 { continue }
-                            let block = b.baseAddress! + start * k
-                            SmallDense.solveRightLowerTransposed(block, rows: r, lower: d.baseAddress! + g * kk, order: k)
-                            let rows = rowsAll.baseAddress! + start
-                            let dp = dn.baseAddress!
-                            // Column by column of the dense block: the rows a ≥ b of one column are
-                            // close together in memory (the pattern is sorted).
-                            for c in 0..<k {
-                                let col = block + c * r
-                                for bIndex in 0..<r {
-                                    let vb = col[bIndex]
-                                    if vb == 0 { continue }
-                                    let column = dp + Int(rows[bIndex]) * m
-                                    for a in bIndex..<r { column[Int(rows[a])] -= col[a] * vb }
-                                }
-                            }
-                        }
+                for g in 0..<layout.groupCount {
+                    let start = layout.patternOffsets[g]
+                    let r = layout.patternOffsets[g + 1] - start
+                    if r == 0 { continue }
+                    SmallDense.solveRightLowerTransposed(b.baseAddress! + start * k, rows: r, lower: d.baseAddress! + g * kk, order: k)
+                }
+            }
+        }
+        offDiagonal.withUnsafeBufferPointer { b in
+            dense.storage.withUnsafeMutableBufferPointer { dn in
+                layout.patternRows.withUnsafeBufferPointer { rowsAll in
+                    layout.patternOffsets.withUnsafeBufferPointer { offsets in
+                        Self.downdate(dense: dn.baseAddress!, order: m, blocks: b.baseAddress!, rows: rowsAll.baseAddress!,
+                                      offsets: offsets.baseAddress!, groupCount: layout.groupCount, groupSize: k)
                     }
                 }
             }
@@ -113,6 +105,54 @@ public struct BlockedCholesky: Sendable {
                 LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(m), dn.baseAddress!, Int32(m))
             }
             guard info == 0 else { throw .denseNotPositiveDefinite(column: Int(info) - 1) }
+        }
+    }
+
+    /// Groups whose pattern is a run of at least this many consecutive dense rows are downdated
+    /// through BLAS (`dsyrk`); shorter or scattered patterns by the indexed loop, whose cost
+    /// per call is lower than a BLAS call's for a handful of rows.
+    static let blasDowndateRows = 16
+
+    /// dense ← dense − Σ_g B_g B_gᵀ on the rows of each group's pattern (lower triangle; eq. 4).
+    ///
+    /// Consecutive groups with the same contiguous pattern [lo, lo + r) (crossed designs: every
+    /// level of the first factor meets every level of the second) store their blocks back to back,
+    /// column-major with leading dimension r, so together they are one r x (groups·k) matrix and
+    /// one `dsyrk` downdates them all at BLAS speed.
+    static func downdate(dense: UnsafeMutablePointer<Double>, order m: Int, blocks: UnsafePointer<Double>,
+                         rows: UnsafePointer<Int32>, offsets: UnsafePointer<Int>, groupCount: Int, groupSize k: Int) {
+        func contiguousRange(_ g: Int) -> (low: Int, count: Int)? {
+            let start = offsets[g], r = offsets[g + 1] - start
+            guard r >= blasDowndateRows, Int(rows[start + r - 1]) - Int(rows[start]) == r - 1 else { return nil }
+            return (Int(rows[start]), r)
+        }
+        var g = 0
+        while g < groupCount {
+            if let range = contiguousRange(g) {
+                var end = g + 1
+                while end < groupCount, let next = contiguousRange(end), next == range { end += 1 }
+                let n = Int32(range.count)
+                cblas_dsyrk(CblasColMajor, CblasLower, CblasNoTrans, n, Int32((end - g) * k), -1,
+                            blocks + offsets[g] * k, n, 1, dense + range.low * (m + 1), Int32(m))
+                g = end
+                continue
+            }
+            let start = offsets[g]
+            let r = offsets[g + 1] - start
+            let block = blocks + start * k
+            let groupRows = rows + start
+            // Column by column of the dense block: the rows a ≥ b of one column are close
+            // together in memory (the pattern is sorted).
+            for c in 0..<k {
+                let col = block + c * r
+                for bIndex in 0..<r {
+                    let vb = col[bIndex]
+                    if vb == 0 { continue }
+                    let column = dense + Int(groupRows[bIndex]) * m
+                    for a in bIndex..<r { column[Int(groupRows[a])] -= col[a] * vb }
+                }
+            }
+            g += 1
         }
     }
 
@@ -166,22 +206,28 @@ public struct BlockedCholesky: Sendable {
                     cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, Int32(denseCount), dn.baseAddress!, Int32(m), x2, 1)
                 }
             }
-            for g in 0..<layout.groupCount {
-                let start = layout.patternOffsets[g]
-                let r = layout.patternOffsets[g + 1] - start
-                let xg = x.baseAddress! + g * k
-                for c in 0..<k {
-                    var s = 0.0
-                    for a in 0..<r {
-                        let row = Int(layout.patternRows[start + a])
-                        if row < denseCount { s += offDiagonal[(start * k) + c * r + a] * x2[row] }
+            diagonal.withUnsafeBufferPointer { d in
+            offDiagonal.withUnsafeBufferPointer { b in
+            layout.patternOffsets.withUnsafeBufferPointer { offsets in
+            layout.patternRows.withUnsafeBufferPointer { rows in
+                let d = d.baseAddress!, b = b.baseAddress!, offsets = offsets.baseAddress!, rows = rows.baseAddress!
+                for g in 0..<layout.groupCount {
+                    let start = offsets[g]
+                    let r = offsets[g + 1] - start
+                    let xg = x.baseAddress! + g * k
+                    let groupRows = rows + start
+                    for c in 0..<k {
+                        let column = b + start * k + c * r
+                        var s = 0.0
+                        for a in 0..<r {
+                            let row = Int(groupRows[a])
+                            if row < denseCount { s += column[a] * x2[row] }
+                        }
+                        xg[c] -= s
                     }
-                    xg[c] -= s
+                    SmallDense.solveLowerTransposed(d + g * k * k, order: k, xg)
                 }
-                diagonal.withUnsafeBufferPointer { d in
-                    SmallDense.solveLowerTransposed(d.baseAddress! + g * k * k, order: k, xg)
-                }
-            }
+            } } } }
         }
     }
 

@@ -87,6 +87,22 @@ public struct CovarianceTarget: Sendable {
         let k = order
         var w = [Double](repeating: 0, count: k * k)
         var logDiagonal = [Double](repeating: 0, count: k)
+        let logJacobian = x.withUnsafeBufferPointer { x in
+            w.withUnsafeMutableBufferPointer { w in
+                logDiagonal.withUnsafeMutableBufferPointer { d in
+                    Self.fillCorrelationFactor(x.baseAddress!, order: k, factor: w.baseAddress!, logDiagonal: d.baseAddress!)
+                }
+            }
+        }
+        return (w, logDiagonal, logJacobian)
+    }
+
+    /// `correlationFactor` into caller-owned storage: writes W (k x k, column-major, upper
+    /// triangle zeroed) and log W_ii (k values), returns the log-Jacobian.
+    static func fillCorrelationFactor(_ x: UnsafePointer<Double>, order k: Int,
+                                      factor w: UnsafeMutablePointer<Double>, logDiagonal: UnsafeMutablePointer<Double>) -> Double {
+        w.update(repeating: 0, count: k * k)
+        logDiagonal.update(repeating: 0, count: k)
         var logJacobian = 0.0
         w[0] = 1
         var position = k
@@ -105,45 +121,62 @@ public struct CovarianceTarget: Sendable {
             w[i + i * k] = remaining.squareRoot()
             logDiagonal[i] = 0.5 * log(remaining)
         }
-        return (w, logDiagonal, logJacobian)
+        return logJacobian
     }
+
+    /// Doubles of scratch `logDensity(_:workspace:)` needs: 4k² + k.
+    public var workspaceCount: Int { 4 * order * order + order }
 
     /// log p(x | b) up to a constant (eq. 28): the N(0, Σ) likelihood of the ℓ coefficient
     /// vectors, half-Cauchy priors on τ and LKJ(η) on R, with the Jacobians of x → (τ, R).
     /// −∞ where W is singular.
     public func logDensity(_ x: [Double]) -> Double {
+        var workspace = [Double](repeating: 0, count: workspaceCount)
+        return x.withUnsafeBufferPointer { x in
+            workspace.withUnsafeMutableBufferPointer { logDensity(x.baseAddress!, workspace: $0.baseAddress!) }
+        }
+    }
+
+    /// `logDensity(_:)` without allocating: `workspace` holds `workspaceCount` doubles of scratch.
+    /// The slice steps of a Gibbs sweep call this a few dozen times per term (same arithmetic, so
+    /// the same bits, as the array form).
+    public func logDensity(_ x: UnsafePointer<Double>, workspace: UnsafeMutablePointer<Double>) -> Double {
         let k = order
-        let (w, logDiagonal, logJacobianZ) = correlationFactor(x)
+        let kk = k * k
+        let w = workspace, l = workspace + kk, m = workspace + 2 * kk, mt = workspace + 3 * kk
+        let logDiagonal = workspace + 4 * kk
+        let logJacobianZ = Self.fillCorrelationFactor(x, order: k, factor: w, logDiagonal: logDiagonal)
         var logDetW = 0.0
         for i in 1..<k {
             guard logDiagonal[i].isFinite else { return -.infinity }
             logDetW += logDiagonal[i]
         }
         // L = diag(τ) W; tr(Σ⁻¹ S) = ‖L⁻¹ C‖²_F for any C with C Cᵀ = S, here via L⁻¹ S L⁻ᵀ.
-        var l = w
+        l.update(from: w, count: kk)
         var sumLogTau = 0.0
         for r in 0..<k {
             sumLogTau += x[r]
             let tau = exp(x[r])
             for c in 0...r { l[r + c * k] *= tau }
         }
-        var m = scatter
+        scatter.withUnsafeBufferPointer { m.update(from: $0.baseAddress!, count: kk) }
         // m ← L⁻¹ S (columns), then m ← L⁻¹ mᵀ; the trace of the result is tr(Σ⁻¹ S).
-        for column in 0..<k { Self.forwardSolve(l, order: k, &m, column: column) }
-        var mt = [Double](repeating: 0, count: k * k)
+        for column in 0..<k { Self.forwardSolve(l, order: k, m, column: column) }
         for r in 0..<k { for c in 0..<k { mt[r + c * k] = m[c + r * k] } }
         var trace = 0.0
         for column in 0..<k {
-            Self.forwardSolve(l, order: k, &mt, column: column)
+            Self.forwardSolve(l, order: k, mt, column: column)
             trace += mt[column + column * k]
         }
         let ell = Double(levelCount)
         // log|Σ| = 2 Σ log τ + 2 Σ log W_ii.
         var value = -ell * (sumLogTau + logDetW) - 0.5 * trace
         // Half-Cauchy on τ_r with the Jacobian τ_r of log τ_r.
-        for r in 0..<k {
-            let ratio = exp(x[r]) / scales[r]
-            value += -log1p(ratio * ratio) + x[r]
+        scales.withUnsafeBufferPointer { scales in
+            for r in 0..<k {
+                let ratio = exp(x[r]) / scales[r]
+                value += -log1p(ratio * ratio) + x[r]
+            }
         }
         // LKJ: |R|^(η−1) = Π W_ii^(2(η−1)); the Jacobian of W's strict lower triangle → R's
         // off-diagonal is Π_i W_ii^(k−i−1) (0-based i).
@@ -152,7 +185,7 @@ public struct CovarianceTarget: Sendable {
     }
 
     /// Column `column` of `b` ← L⁻¹ times it (L lower, column-major k x k).
-    private static func forwardSolve(_ l: [Double], order k: Int, _ b: inout [Double], column: Int) {
+    private static func forwardSolve(_ l: UnsafePointer<Double>, order k: Int, _ b: UnsafeMutablePointer<Double>, column: Int) {
         let base = column * k
         for r in 0..<k {
             var s = b[base + r]

@@ -1,4 +1,5 @@
 import Foundation
+import CNumerics
 import ModelSpec
 
 extension GibbsSampler {
@@ -28,26 +29,38 @@ extension GibbsSampler {
         let tau = (0..<k).map { c in Self.rowNorm(covarianceFactors[j], row: c, order: k) }
         let scales = priors.tauScales[j]
         let inverseTwiceVariance = 1 / (2 * sigma * sigma)
+        var x = tau.map { log($0) }
+        let slice = self.slice
         // log p(x | u, β, σ, b_{−j}, y) in x_c = log τ'_c, up to a constant (eq. 34).
-        func logDensity(_ x: [Double]) -> Double {
-            var value = 0.0
-            var delta = [Double](repeating: 0, count: k)
-            for c in 0..<k {
-                let t = exp(x[c])
-                guard t.isFinite, t > 0 else { return -.infinity }
-                let ratio = t / scales[c]
-                value += x[c] - log1p(ratio * ratio)
-                delta[c] = 1 - t / tau[c]
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: k) { delta in
+            let delta = delta.baseAddress!
+            tau.withUnsafeBufferPointer { tau in
+                scales.withUnsafeBufferPointer { scales in
+                    d.withUnsafeBufferPointer { d in
+                        h.withUnsafeBufferPointer { h in
+                            x.withUnsafeMutableBufferPointer { x in
+                                slice.sweep(x, random: random) { x -> Double in
+                                    var value = 0.0
+                                    for c in 0..<k {
+                                        let t = exp(x[c])
+                                        guard t.isFinite, t > 0 else { return -.infinity }
+                                        let ratio = t / scales[c]
+                                        value += x[c] - log1p(ratio * ratio)
+                                        delta[c] = 1 - t / tau[c]
+                                    }
+                                    var change = 0.0
+                                    for c in 0..<k {
+                                        change += 2 * delta[c] * d[c]
+                                        for a in 0..<k { change += delta[a] * h[a + c * k] * delta[c] }
+                                    }
+                                    return value - change * inverseTwiceVariance
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            var change = 0.0
-            for c in 0..<k {
-                change += 2 * delta[c] * d[c]
-                for a in 0..<k { change += delta[a] * h[a + c * k] * delta[c] }
-            }
-            return value - change * inverseTwiceVariance
         }
-        let start = tau.map { log($0) }
-        let x = slice.sweep(start, target: logDensity, random: random)
         let ratios = (0..<k).map { exp(x[$0]) / tau[$0] }
 
         var updated = b
@@ -60,6 +73,71 @@ extension GibbsSampler {
         if var coordinates = covarianceCoordinates[j] {
             for c in 0..<k { coordinates[c] = x[c] }
             covarianceCoordinates[j] = coordinates
+        }
+    }
+
+    /// The interweaving step for σ (docs/math.md, eq. 36): with the standardized effects u, the
+    /// correlation factors W and the relative scales θ = τ/σ held, a slice step on log σ' under
+    /// p(σ | β, θ, W, u, y), then every b, every τ and σ are scaled by s = σ'/σ. The residual sum
+    /// of squares is a quadratic in s whose three coefficients come from three cross-product
+    /// evaluations, so the step costs O(nnz of A) once plus O(number of τ's) per evaluation.
+    mutating func interweaveResidualScale(random: RandomSource) {
+        let sigma = self.sigma
+        let beta = self.beta
+        let current = randomEffects
+        // SSR(s) = ‖e + δ v‖² = r1 + 2δ d + δ² H with δ = 1 − s, e the current residual, v = Zb:
+        // from SSR at s = 1 (δ = 0), s = 0 (δ = 1) and s = 2 (δ = −1).
+        let r1 = residualSumOfSquares(beta: beta, randomEffects: current)
+        let r0 = residualSumOfSquares(beta: beta, randomEffects: current.map { $0.map { _ in 0 } })
+        let r2 = residualSumOfSquares(beta: beta, randomEffects: current.map { $0.map { 2 * $0 } })
+        let h = (r0 + r2) / 2 - r1
+        let d = (r0 - r2) / 4
+        // Every τ with its half-Cauchy scale.
+        var taus: [Double] = []
+        var tauScales: [Double] = []
+        for (j, term) in design.terms.enumerated() {
+            for c in 0..<term.size {
+                taus.append(Self.rowNorm(covarianceFactors[j], row: c, order: term.size))
+                tauScales.append(priors.tauScales[j][c])
+            }
+        }
+        let tauCount = Double(taus.count)
+        let n = Double(design.observationCount)
+        let sigmaScale = priors.sigmaScale
+        var x = [log(sigma)]
+        let slice = self.slice
+        taus.withUnsafeBufferPointer { taus in
+            tauScales.withUnsafeBufferPointer { tauScales in
+                x.withUnsafeMutableBufferPointer { x in
+                    slice.sweep(x, random: random) { x -> Double in
+                        let logSigma = x[0]
+                        let sigmaNew = exp(logSigma)
+                        guard sigmaNew.isFinite, sigmaNew > 0 else { return -.infinity }
+                        let ratio = sigmaNew / sigma
+                        let delta = 1 - ratio
+                        let sigmaRatio = sigmaNew / sigmaScale
+                        // log σ' Jacobian, half-Cauchy σ', τ' = s τ with its Jacobian σ'^K, σ'^(−n).
+                        var value = logSigma - log1p(sigmaRatio * sigmaRatio) + (tauCount - n) * logSigma
+                        for i in 0..<taus.count {
+                            let t = ratio * taus[i] / tauScales[i]
+                            value -= log1p(t * t)
+                        }
+                        let ssr = r1 + 2 * delta * d + delta * delta * h
+                        return value - ssr / (2 * sigmaNew * sigmaNew)
+                    }
+                }
+            }
+        }
+        let ratio = exp(x[0]) / sigma
+        let logRatio = log(ratio)
+        self.sigma = exp(x[0])
+        for j in design.terms.indices {
+            randomEffects[j] = randomEffects[j].map { $0 * ratio }
+            covarianceFactors[j] = covarianceFactors[j].map { $0 * ratio }
+            if var coordinates = covarianceCoordinates[j] {
+                for c in 0..<design.terms[j].size { coordinates[c] += logRatio }
+                covarianceCoordinates[j] = coordinates
+            }
         }
     }
 
@@ -82,51 +160,74 @@ extension GibbsSampler {
         let term = design.terms[j]
         let k = term.size
         let w = denseCoefficients(beta: beta, randomEffects: randomEffects)
-        let b1 = randomEffects[0]
+        let groupCount = layout.groupCount
         var crossResidual = [Double](repeating: 0, count: term.effectCount)
         var gram = [Double](repeating: 0, count: term.levelCount * k * k)
-        if j == 0 {
-            for g in 0..<layout.groupCount {
-                let base = g * k1 * k1
-                let start = layout.patternOffsets[g]
-                let count = layout.patternCount(g)
-                for c in 0..<k1 {
-                    var s = 0.0
-                    for a in 0..<k1 { s += products.diagonal[base + c * k1 + a] * b1[g * k1 + a] }
-                    for a in 0..<count {
-                        s += products.offDiagonal[start * k1 + c * count + a] * w[Int(layout.patternRows[start + a])]
-                    }
-                    crossResidual[g * k1 + c] = -s
-                }
-                for i in 0..<(k1 * k1) { gram[base + i] = products.diagonal[base + i] }
-            }
-            return (crossResidual, gram)
-        }
-        let first = products.termStarts[j]
-        let rows = first ..< first + term.effectCount
+        let first = j == 0 ? 0 : products.termStarts[j]
+        let levelCount = term.levelCount
+        let effectCount = term.effectCount
+        randomEffects[0].withUnsafeBufferPointer { b1 in
+        products.diagonal.withUnsafeBufferPointer { diagonal in
+        products.offDiagonal.withUnsafeBufferPointer { offDiagonal in
         products.dense.storage.withUnsafeBufferPointer { dense in
-            for r in rows {
+        layout.patternOffsets.withUnsafeBufferPointer { offsets in
+        layout.patternRows.withUnsafeBufferPointer { rows in
+        w.withUnsafeBufferPointer { w in
+        crossResidual.withUnsafeMutableBufferPointer { crossResidual in
+        gram.withUnsafeMutableBufferPointer { gram in
+            let b1 = b1.baseAddress!, diagonal = diagonal.baseAddress!, offDiagonal = offDiagonal.baseAddress!
+            let dense = dense.baseAddress!, offsets = offsets.baseAddress!, rows = rows.baseAddress!, w = w.baseAddress!
+            let crossResidual = crossResidual.baseAddress!, gram = gram.baseAddress!
+            if j == 0 {
+                for g in 0..<groupCount {
+                    let base = g * k1 * k1
+                    let start = offsets[g]
+                    let count = offsets[g + 1] - start
+                    let groupRows = rows + start
+                    for c in 0..<k1 {
+                        var s = 0.0
+                        for a in 0..<k1 { s += diagonal[base + c * k1 + a] * b1[g * k1 + a] }
+                        let column = offDiagonal + start * k1 + c * count
+                        for a in 0..<count { s += column[a] * w[Int(groupRows[a])] }
+                        crossResidual[g * k1 + c] = -s
+                    }
+                    for i in 0..<(k1 * k1) { gram[base + i] = diagonal[base + i] }
+                }
+                return
+            }
+            if m >= Self.blasDenseDimension {
+                // The term's rows of D w as (its columns of the symmetric D)ᵀ w, one BLAS call.
+                cblas_dgemv(CblasColMajor, CblasTrans, Int32(m), Int32(effectCount), -1, dense + first * m, Int32(m),
+                            w, 1, 0, crossResidual, 1)
+            } else {
+            for r in first ..< first + effectCount {
+                // Row r of the symmetric dense block read as its column r (both triangles are
+                // stored, equal bit for bit), so the loop runs down contiguous memory.
+                let column = dense + r * m
                 var s = 0.0
-                for c in 0..<m where w[c] != 0 { s += dense[r + c * m] * w[c] }
+                for c in 0..<m where w[c] != 0 { s += column[c] * w[c] }
                 crossResidual[r - first] = -s
             }
-            for level in 0..<term.levelCount {
+            }
+            for level in 0..<levelCount {
                 let base = first + level * k
                 for c in 0..<k { for a in 0..<k { gram[level * k * k + a + c * k] = dense[(base + a) + (base + c) * m] } }
             }
-        }
-        // The first term's contribution to these rows: its off-diagonal blocks times b₁.
-        for g in 0..<layout.groupCount {
-            let start = layout.patternOffsets[g]
-            let count = layout.patternCount(g)
-            for a in 0..<count {
-                let row = Int(layout.patternRows[start + a])
-                guard rows.contains(row) else { continue }
-                var s = 0.0
-                for c in 0..<k1 { s += products.offDiagonal[start * k1 + c * count + a] * b1[g * k1 + c] }
-                crossResidual[row - first] -= s
+            // The first term's contribution to these rows: its off-diagonal blocks times b₁.
+            for g in 0..<groupCount {
+                let start = offsets[g]
+                let count = offsets[g + 1] - start
+                let groupRows = rows + start
+                let block = offDiagonal + start * k1
+                for a in 0..<count {
+                    let row = Int(groupRows[a])
+                    guard row >= first && row < first + effectCount else { continue }
+                    var s = 0.0
+                    for c in 0..<k1 { s += block[c * count + a] * b1[g * k1 + c] }
+                    crossResidual[row - first] -= s
+                }
             }
-        }
+        } } } } } } } } }
         return (crossResidual, gram)
     }
 

@@ -37,6 +37,11 @@ public struct GibbsSampler {
     /// prior of b. It leaves the posterior invariant and fixes the slow mixing of the centered
     /// step when τ is small relative to σ (few rows per group). Turn it off to compare.
     public var interweaves = true
+    /// When set, each sweep ends with the interweaving step for σ (docs/math.md, eq. 36): σ, every
+    /// τ and every b scaled jointly by a draw of σ'/σ given the standardized effects and the
+    /// relative scales τ/σ. Exact (it leaves the posterior invariant); off by default because on
+    /// the benchmark models σ is not the slowest parameter (docs/benchmarks.md).
+    public var interweavesResidualScale = false
 
     /// σ's half-Cauchy prior and its auxiliary variable.
     private var sigmaPrior: HalfCauchyVariance
@@ -115,6 +120,7 @@ public struct GibbsSampler {
         if interweaves {
             for j in design.terms.indices { interweaveScales(term: j, random: random) }
         }
+        if interweavesResidualScale { interweaveResidualScale(random: random) }
     }
 
     /// σ² | β, b, a and the auxiliary a | σ² (eq. 22-23).
@@ -137,7 +143,15 @@ public struct GibbsSampler {
             } else {
                 let target = CovarianceTarget(scatter: scatter, levelCount: term.levelCount,
                                               scales: priors.tauScales[j], eta: priors.lkjEta[j])
-                let x = slice.sweep(covarianceCoordinates[j]!, target: target.logDensity, random: random)
+                var x = covarianceCoordinates[j]!
+                covarianceCoordinates[j] = nil   // x is then this array's only reference: no copy
+                let slice = self.slice
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: target.workspaceCount) { workspace in
+                    let scratch = workspace.baseAddress!
+                    x.withUnsafeMutableBufferPointer { x in
+                        slice.sweep(x, random: random) { target.logDensity($0, workspace: scratch) }
+                    }
+                }
                 covarianceCoordinates[j] = x
                 covarianceFactors[j] = target.covarianceFactor(x)
             }
@@ -151,41 +165,75 @@ public struct GibbsSampler {
         let layout = products.layout
         let k1 = layout.groupSize
         let m = layout.denseDimension
+        let groupCount = layout.groupCount
         // The dense coordinates of w: the other terms' b, β, then −1 for ỹ.
         let w = denseCoefficients(beta: beta, randomEffects: randomEffects)
-        let b1 = randomEffects[0]
         var total = 0.0
-        for g in 0..<layout.groupCount {
-            let base = g * k1 * k1
-            for c in 0..<k1 { for r in 0..<k1 {
-                total += b1[g * k1 + r] * products.diagonal[base + c * k1 + r] * b1[g * k1 + c]
-            } }
-            let start = layout.patternOffsets[g]
-            let count = layout.patternCount(g)
-            var cross = 0.0
-            for c in 0..<k1 {
-                let bc = b1[g * k1 + c]
-                for a in 0..<count {
-                    cross += products.offDiagonal[start * k1 + c * count + a] * w[Int(layout.patternRows[start + a])] * bc
+        randomEffects[0].withUnsafeBufferPointer { b1 in
+        products.diagonal.withUnsafeBufferPointer { diagonal in
+        products.offDiagonal.withUnsafeBufferPointer { offDiagonal in
+        layout.patternOffsets.withUnsafeBufferPointer { offsets in
+        layout.patternRows.withUnsafeBufferPointer { rows in
+        w.withUnsafeBufferPointer { w in
+            let b1 = b1.baseAddress!, diagonal = diagonal.baseAddress!, offDiagonal = offDiagonal.baseAddress!
+            let offsets = offsets.baseAddress!, rows = rows.baseAddress!, w = w.baseAddress!
+            for g in 0..<groupCount {
+                let base = g * k1 * k1
+                for c in 0..<k1 { for r in 0..<k1 {
+                    total += b1[g * k1 + r] * diagonal[base + c * k1 + r] * b1[g * k1 + c]
+                } }
+                let start = offsets[g]
+                let count = offsets[g + 1] - start
+                let groupRows = rows + start
+                var cross = 0.0
+                for c in 0..<k1 {
+                    let bc = b1[g * k1 + c]
+                    let column = offDiagonal + start * k1 + c * count
+                    for a in 0..<count {
+                        cross += column[a] * w[Int(groupRows[a])] * bc
+                    }
                 }
+                total += 2 * cross
             }
-            total += 2 * cross
-        }
+        } } } } } }
         products.dense.storage.withUnsafeBufferPointer { d in
-            for c in 0..<m where w[c] != 0 {
-                var s = 0.0
-                for r in 0..<m { s += d[r + c * m] * w[r] }
-                total += s * w[c]
+            w.withUnsafeBufferPointer { w in
+                if m >= Self.blasDenseDimension {
+                    // wᵀ D w through BLAS (vectorized; sums in another order than the loop below).
+                    withUnsafeTemporaryAllocation(of: Double.self, capacity: m) { t in
+                        cblas_dsymv(CblasColMajor, CblasLower, Int32(m), 1, d.baseAddress!, Int32(m),
+                                    w.baseAddress!, 1, 0, t.baseAddress!, 1)
+                        total += cblas_ddot(Int32(m), w.baseAddress!, 1, t.baseAddress!, 1)
+                    }
+                    return
+                }
+                for c in 0..<m where w[c] != 0 {
+                    var s = 0.0
+                    for r in 0..<m { s += d[r + c * m] * w[r] }
+                    total += s * w[c]
+                }
             }
         }
         return total
     }
 
+    /// Dense blocks of at least this order (crossed designs: the second factor's levels) go
+    /// through BLAS in the residual sum of squares and the interweaving's cross-products; smaller
+    /// ones through plain loops, cheaper than a BLAS call at that size.
+    static let blasDenseDimension = 64
+
     /// Σ_h b_h b_hᵀ (column-major k x k) of one term's level-major coefficients.
     static func scatter(_ b: [Double], order k: Int) -> [Double] {
         var s = [Double](repeating: 0, count: k * k)
-        for h in 0..<(b.count / k) {
-            for c in 0..<k { for r in 0..<k { s[r + c * k] += b[h * k + r] * b[h * k + c] } }
+        s.withUnsafeMutableBufferPointer { s in
+            b.withUnsafeBufferPointer { b in
+                let s = s.baseAddress!
+                var level = b.baseAddress!
+                for _ in 0..<(b.count / k) {
+                    for c in 0..<k { for r in 0..<k { s[r + c * k] += level[r] * level[c] } }
+                    level += k
+                }
+            }
         }
         return s
     }

@@ -40,4 +40,23 @@ public struct SliceSampler: Sendable, Equatable {
             if x1 < x0 { left = x1 } else { right = x1 }
         }
     }
+
+    /// One slice step on each coordinate of `x` in turn, in place, targeting `logDensity` of the
+    /// whole vector; the same steps (and random draws) as `sweep(_:target:random:)` without
+    /// copying x per coordinate.
+    public func sweep(_ x: UnsafeMutableBufferPointer<Double>, random: RandomSource,
+                      target logDensity: (UnsafePointer<Double>) -> Double) {
+        let point = x.baseAddress!
+        var current = logDensity(point)
+        precondition(current.isFinite, "slice sampling needs a finite log density at the start")
+        for i in x.indices {
+            let start = point[i]
+            let step = step(from: start, logDensityAtStart: current, random: random) { value in
+                point[i] = value
+                return logDensity(point)
+            }
+            point[i] = step.x
+            current = step.logDensity
+        }
+    }
 }

@@ -41,6 +41,21 @@ import Samplers
         }
     }
 
+    /// The correlated-slope model again with the optional σ interweaving step (eq. 36), which
+    /// rescales σ, both τ's, the log-SD coordinates and every b at once.
+    @Test func ranksAreUniformWithSigmaInterweaving() throws {
+        let (model, thin) = Self.quickModels[1]
+        let result = try runCalibration(model: model, replications: 100, seed: 20250111,
+                                        settings: CalibrationSettings(thin: thin, interweavesResidualScale: true))
+        let critical = familyCriticalValue(bins: 10, parameters: result.parameterNames.count)
+        for (i, name) in result.parameterNames.enumerated() {
+            let statistic = result.chiSquare(parameter: i)
+            #expect(statistic < critical, "\(model) + σ step: \(name) ranks χ² = \(statistic) ≥ \(critical), bins \(result.histogram(parameter: i))")
+            #expect(result.medianRelativeESS(parameter: i) > 0.5, "\(model) + σ step: \(name) ESS/L \(result.medianRelativeESS(parameter: i))")
+            print("SBC \(model) + σ step \(name): χ² = \(String(format: "%.2f", statistic)), median ESS/L = \(String(format: "%.2f", result.medianRelativeESS(parameter: i))), bins \(result.histogram(parameter: i))")
+        }
+    }
+
     /// Power: the same SBC on a deliberately wrong sampler must reject. The variant draws (β, b)
     /// and σ as the real sampler does, but τ² of the random intercept from its inverse-gamma
     /// conditional with the shape off by one, (ℓ + 3)/2 instead of (ℓ + 1)/2 (eq. 23-24), and no

@@ -37,9 +37,10 @@ struct MixingMeasurements {
         let design = try Design.build(data: data, formula: Formula.parse(example.formula))
         let (warmup, sweeps) = (1000, 20000)
         var lines: [String] = []
-        for interweaves in [false, true] {
+        for (interweaves, interweavesSigma) in [(false, false), (true, false), (true, true)] {
             var sampler = try GibbsSampler(design: design, priors: example.priors)
             sampler.interweaves = interweaves
+            sampler.interweavesResidualScale = interweavesSigma
             var random = RandomStream(seed: 2011, chain: 1)
             for _ in 0..<warmup { try sampler.sweep(random: &random) }
             var draws: [String: [Double]] = [:]
@@ -56,7 +57,7 @@ struct MixingMeasurements {
             let ess = draws.keys.sorted().map { name in
                 "\(name) \(String(format: "%.0f", essBulk([draws[name]!]) / Double(sweeps) * 1000))"
             }
-            lines.append("\(example.name) interweaving \(interweaves ? "on " : "off"): bulk-ESS per 1000 sweeps: "
+            lines.append("\(example.name) interweaving \(interweaves ? "on " : "off")\(interweavesSigma ? " + σ (eq. 36)" : ""): bulk-ESS per 1000 sweeps: "
                          + ess.joined(separator: ", ") + String(format: "; %.1f µs/sweep", seconds / Double(sweeps) * 1e6))
         }
         print(lines.joined(separator: "\n"))

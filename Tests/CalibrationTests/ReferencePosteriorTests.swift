@@ -130,6 +130,16 @@ struct RandomInterceptGridPosterior {
     /// within 4 MCSE of p (MCSEs from the draws' ESS, Diagnostics' `mcseMean`).
     @Test(arguments: cases)
     func interweavedDrawsMatchGrid(_ example: Case) throws {
+        try Self.drawsMatchGrid(example, interweavesSigma: false)
+    }
+
+    /// The same check with the optional σ interweaving step (docs/math.md, eq. 36) after each sweep.
+    @Test(arguments: cases)
+    func sigmaInterweavedDrawsMatchGrid(_ example: Case) throws {
+        try Self.drawsMatchGrid(example, interweavesSigma: true)
+    }
+
+    static func drawsMatchGrid(_ example: Case, interweavesSigma: Bool) throws {
         let data = try DataTable.read(path: Fixtures.url("data/\(example.file).csv").path, categorical: ["Batch"])
         let design = try Design.build(data: data, formula: Formula.parse("Yield ~ 1 + (1 | Batch)"))
         let groups = design.terms[0].groupCodes.map { Int($0) }
@@ -138,6 +148,7 @@ struct RandomInterceptGridPosterior {
                                                      points: (tau: 320, sigma: 120))
         var sampler = try GibbsSampler(design: design, priors: Self.priors)
         #expect(sampler.interweaves)
+        sampler.interweavesResidualScale = interweavesSigma
         var random = RandomStream(seed: 2011, chain: 7)
         for _ in 0..<1000 { try sampler.sweep(random: &random) }
         var tau: [Double] = [], sigma: [Double] = []

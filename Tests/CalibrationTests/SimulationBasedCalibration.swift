@@ -95,6 +95,8 @@ struct CalibrationSettings: Sendable {
     /// Sweeps discarded from the sampler's default start.
     var warmup = 200
     var interweaves = true
+    /// The optional interweaving step for σ (docs/math.md, eq. 36).
+    var interweavesResidualScale = false
 }
 
 /// The outcome of an SBC run: per replication and parameter, the rank of the true value among
@@ -146,6 +148,7 @@ func runCalibration(model: CalibrationModel, replications: Int, seed: UInt64,
         let design = try model.design(csv: truth.csv)
         var sampler = try GibbsSampler(design: design, priors: samplerPriors ?? model.priors)
         sampler.interweaves = settings.interweaves
+        sampler.interweavesResidualScale = settings.interweavesResidualScale
         var random = RandomStream(seed: seed &+ 1, chain: replication)
         for _ in 0..<settings.warmup { try step(&sampler, &random) }
         var draws: [[Double]] = Array(repeating: [], count: truth.values.count)

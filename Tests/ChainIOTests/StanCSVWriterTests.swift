@@ -36,6 +36,46 @@ struct StanCSVWriterTests {
         #expect(StanCSVNumberFormat.parse("1.5abc") == nil)
     }
 
+    /// The allocation-free printer against `Double.description` and against parsing back, on
+    /// random bit patterns (every exponent, both signs, NaN payloads and subnormals included) and
+    /// on random values of the magnitudes a chain holds.
+    @Test func numberFormatMatchesDescriptionOnRandomBitPatterns() {
+        var generator = SplitMix(seed: 20261121)
+        var mismatches: [String] = []
+        for i in 0..<100_000 {
+            let bits = generator.next()
+            let value = i % 2 == 0 ? Double(bitPattern: bits)
+                                   : Double(sign: bits & 1 == 0 ? .plus : .minus,
+                                            exponent: Int(bits >> 1 & 0x3f) - 32, significand: 1 + Double(bits >> 11) * 0x1p-53)
+            let text = StanCSVNumberFormat.format(value)
+            let expected: String
+            if value.isNaN { expected = "nan" }
+            else if value.isInfinite { expected = value < 0 ? "-inf" : "inf" }
+            else if value == value.rounded(), abs(value) < 9_007_199_254_740_992 {
+                expected = value == 0 ? (value.sign == .minus ? "-0" : "0") : String(Int64(value))
+            } else { expected = value.description }
+            let parsed = Double(text) ?? (text == "nan" ? .nan : nil)
+            if text != expected || parsed.map({ Self.sameBits($0, value) || (value.isNaN && $0.isNaN) }) != true {
+                mismatches.append("\(value.bitPattern): \(text) vs \(expected)")
+                if mismatches.count > 5 { break }
+            }
+        }
+        #expect(mismatches.isEmpty, "\(mismatches)")
+    }
+
+    /// SplitMix64, a tiny seeded generator so the bit patterns are the same on every run.
+    struct SplitMix {
+        var state: UInt64
+        init(seed: UInt64) { state = seed }
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
     @Test func writerThenReaderRoundTrip() throws {
         let url = Self.temporaryFile("chain-1.csv")
         let configuration = StanCSVConfiguration.cmdStanSample(model: "sleepstudy", numSamples: 4, numWarmup: 3,

@@ -27,6 +27,15 @@ public struct DataTable: Sendable {
         self.columnIndex = index
     }
 
+    /// A table built in memory (simulations, benchmarks): named columns of equal length, row i
+    /// reported as line i + 2 (as if read from a file with a header row).
+    public init(source: String, columns named: [(name: String, column: Column)]) {
+        let rowCount = named.first?.column.count ?? 0
+        precondition(named.allSatisfy { $0.column.count == rowCount }, "columns of a table have equal length")
+        self.init(source: source, columnNames: named.map(\.name), columns: named.map(\.column),
+                  rowLines: Array(2 ..< 2 + rowCount))
+    }
+
     /// The column called `name`, or nil if there is none.
     public func column(_ name: String) -> Column? {
         columnIndex[name].map { columns[$0] }

@@ -11,38 +11,48 @@ extension CrossProducts {
         let t1 = factors[0]
 
         // First part: T₁ᵀ A_g T₁ + I for each group.
+        let groupCount = layout.groupCount
+        let diagonalScale = denseDiagonalScale(factors: factors)
+        t1.withUnsafeBufferPointer { t1Buffer in
+        let t1 = t1Buffer.baseAddress!
         factor.diagonal.withUnsafeMutableBufferPointer { out in
             diagonal.withUnsafeBufferPointer { a in
-                var scratch = [Double](repeating: 0, count: k1 * k1)
-                for g in 0..<layout.groupCount {
-                    let base = g * k1 * k1
-                    for i in 0..<(k1 * k1) { scratch[i] = a[base + i] }
-                    Self.scaleColumns(&scratch, rows: k1, from: 0, by: t1, order: k1)
-                    Self.scaleRows(&scratch, rows: k1, columns: k1, from: 0, by: t1, order: k1)
-                    for i in 0..<(k1 * k1) { out[base + i] = scratch[i] }
-                    for i in 0..<k1 { out[base + i * (k1 + 1)] += 1 }
+                let out = out.baseAddress!, a = a.baseAddress!
+                for g in 0..<groupCount {
+                    let block = out + g * k1 * k1
+                    block.update(from: a + g * k1 * k1, count: k1 * k1)
+                    Self.scaleColumns(block, rows: k1, from: 0, by: t1, order: k1)
+                    Self.scaleRows(block, rows: k1, columns: k1, from: 0, by: t1, order: k1)
+                    for i in 0..<k1 { block[i * (k1 + 1)] += 1 }
                 }
             }
         }
 
         // Off-diagonal column blocks: (rows scaled by their own term's factor) A T₁.
-        let diagonalScale = denseDiagonalScale(factors: factors)
-        factor.offDiagonal = offDiagonal
         factor.offDiagonal.withUnsafeMutableBufferPointer { out in
-            for g in 0..<layout.groupCount {
-                let start = layout.patternOffsets[g]
-                let count = layout.patternCount(g)
+            offDiagonal.withUnsafeBufferPointer { out.baseAddress!.update(from: $0.baseAddress!, count: $0.count) }
+        }
+        factor.offDiagonal.withUnsafeMutableBufferPointer { out in
+        layout.patternOffsets.withUnsafeBufferPointer { offsets in
+        layout.patternRows.withUnsafeBufferPointer { rows in
+            let offsets = offsets.baseAddress!, rows = rows.baseAddress!
+            for g in 0..<groupCount {
+                let start = offsets[g]
+                let count = offsets[g + 1] - start
                 let block = out.baseAddress! + start * k1
                 Self.scaleColumns(block, rows: count, from: 0, by: t1, order: k1)
                 if let diagonalScale {
-                    for c in 0..<k1 {
-                        for a in 0..<count { block[a + c * count] *= diagonalScale[Int(layout.patternRows[start + a])] }
+                    diagonalScale.withUnsafeBufferPointer { scale in
+                        for c in 0..<k1 {
+                            let column = block + c * count
+                            for a in 0..<count { column[a] *= scale[Int(rows[start + a])] }
+                        }
                     }
                     continue
                 }
                 var a = 0
                 while a < count {
-                    let row = Int(layout.patternRows[start + a])
+                    let row = Int(rows[start + a])
                     let term = Int(termOfDenseRow[row])
                     if term < 0 { break }   // X and y rows come last and are not scaled
                     let k = factors[term].count.squareRootOfPerfectSquare
@@ -50,6 +60,7 @@ extension CrossProducts {
                     a += k
                 }
             }
+        } } }
         }
 
         // Dense part: Sᵀ A S with S = blockdiag(Λ₂, …, Λ_t, I), plus I on the random rows.
@@ -105,7 +116,7 @@ extension CrossProducts {
 
     /// Columns `from ..< from + order` of a column-major matrix ← those columns times T (lower).
     @inline(__always)
-    static func scaleColumns(_ a: UnsafeMutablePointer<Double>, rows: Int, from: Int, by t: [Double], order k: Int) {
+    static func scaleColumns(_ a: UnsafeMutablePointer<Double>, rows: Int, from: Int, by t: UnsafePointer<Double>, order k: Int) {
         if k == 1 {
             let s = t[0]
             let column = a + from * rows
@@ -126,7 +137,7 @@ extension CrossProducts {
 
     /// Rows `from ..< from + order` ← Tᵀ times those rows.
     @inline(__always)
-    static func scaleRows(_ a: UnsafeMutablePointer<Double>, rows: Int, columns: Int, from: Int, by t: [Double], order k: Int) {
+    static func scaleRows(_ a: UnsafeMutablePointer<Double>, rows: Int, columns: Int, from: Int, by t: UnsafePointer<Double>, order k: Int) {
         if k == 1 {
             let s = t[0]
             for c in 0..<columns { a[from + c * rows] *= s }
@@ -140,6 +151,14 @@ extension CrossProducts {
                 base[c] = s
             }
         }
+    }
+
+    static func scaleColumns(_ a: UnsafeMutablePointer<Double>, rows: Int, from: Int, by t: [Double], order k: Int) {
+        t.withUnsafeBufferPointer { scaleColumns(a, rows: rows, from: from, by: $0.baseAddress!, order: k) }
+    }
+
+    static func scaleRows(_ a: UnsafeMutablePointer<Double>, rows: Int, columns: Int, from: Int, by t: [Double], order k: Int) {
+        t.withUnsafeBufferPointer { scaleRows(a, rows: rows, columns: columns, from: from, by: $0.baseAddress!, order: k) }
     }
 
     static func scaleColumns(_ a: inout [Double], rows: Int, from: Int, by t: [Double], order k: Int) {
