@@ -24,29 +24,13 @@ extension StanCSVConfiguration {
         func entry(_ depth: Int, _ key: String, _ value: String?) -> StanCSVConfigEntry {
             StanCSVConfigEntry(depth: depth, key: key, value: value, isDefault: value != nil && !userSet.contains(key))
         }
-        var entries = [
-            StanCSVConfigEntry(depth: 0, key: "stan_version_major", value: String(stanVersion.major)),
-            StanCSVConfigEntry(depth: 0, key: "stan_version_minor", value: String(stanVersion.minor)),
-            StanCSVConfigEntry(depth: 0, key: "stan_version_patch", value: String(stanVersion.patch)),
-            StanCSVConfigEntry(depth: 0, key: "model", value: model),
-            StanCSVConfigEntry(depth: 0, key: "method", value: "sample", isDefault: true),
-            entry(1, "sample", nil),
-            entry(2, "num_samples", String(numSamples)),
-            entry(2, "num_warmup", String(numWarmup)),
-            entry(2, "save_warmup", "0"),
-            entry(2, "thin", String(thin)),
-            entry(2, "adapt", nil),
+        var entries = sampleHeader(model: model, numSamples: numSamples, numWarmup: numWarmup, saveWarmup: false,
+                                   thin: thin, stanVersion: stanVersion, entry: entry)
+        entries += [
             StanCSVConfigEntry(depth: 3, key: "engaged", value: "0"),
             StanCSVConfigEntry(depth: 2, key: "algorithm", value: "gibbs"),
-            entry(2, "num_chains", "1"),
-            entry(0, "id", String(chainID)),
-            entry(0, "data", nil),
-            entry(1, "file", dataFile),
-            entry(0, "random", nil),
-            entry(1, "seed", String(seed)),
-            entry(0, "output", nil),
-            entry(1, "file", outputFile),
         ]
+        entries += runEntries(chainID: chainID, dataFile: dataFile, initialization: nil, seed: seed, outputFile: outputFile, entry: entry)
         entries += comments.map { StanCSVConfigEntry(depth: 0, key: $0) }
         return StanCSVConfiguration(entries: entries)
     }

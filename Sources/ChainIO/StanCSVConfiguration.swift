@@ -93,18 +93,8 @@ public struct StanCSVConfiguration: Equatable, Sendable {
             StanCSVConfigEntry(depth: depth, key: key, value: value, isDefault: value != nil && !userSet.contains(key))
         }
         let format = StanCSVNumberFormat.format
-        return StanCSVConfiguration(entries: [
-            StanCSVConfigEntry(depth: 0, key: "stan_version_major", value: String(stanVersion.major)),
-            StanCSVConfigEntry(depth: 0, key: "stan_version_minor", value: String(stanVersion.minor)),
-            StanCSVConfigEntry(depth: 0, key: "stan_version_patch", value: String(stanVersion.patch)),
-            StanCSVConfigEntry(depth: 0, key: "model", value: model),
-            StanCSVConfigEntry(depth: 0, key: "method", value: "sample", isDefault: true),
-            entry(1, "sample", nil),
-            entry(2, "num_samples", String(numSamples)),
-            entry(2, "num_warmup", String(numWarmup)),
-            entry(2, "save_warmup", saveWarmup ? "1" : "0"),
-            entry(2, "thin", String(thin)),
-            entry(2, "adapt", nil),
+        return StanCSVConfiguration(entries: sampleHeader(model: model, numSamples: numSamples, numWarmup: numWarmup,
+                                                          saveWarmup: saveWarmup, thin: thin, stanVersion: stanVersion, entry: entry) + [
             entry(3, "engaged", adaptEngaged ? "1" : "0"),
             entry(3, "gamma", "0.05"),
             entry(3, "delta", format(adaptDelta)),
@@ -122,20 +112,41 @@ public struct StanCSVConfiguration: Equatable, Sendable {
             entry(4, "metric_file", ""),
             entry(4, "stepsize", format(stepsize)),
             entry(4, "stepsize_jitter", "0"),
-            entry(2, "num_chains", "1"),
-            entry(0, "id", String(chainID)),
-            entry(0, "data", nil),
-            entry(1, "file", dataFile),
-            entry(0, "init", initialization),
-            entry(0, "random", nil),
-            entry(1, "seed", String(seed)),
-            entry(0, "output", nil),
-            entry(1, "file", outputFile),
+        ] + runEntries(chainID: chainID, dataFile: dataFile, initialization: initialization, seed: seed, outputFile: outputFile, entry: entry) + [
             entry(1, "diagnostic_file", ""),
             entry(1, "refresh", String(refresh)),
             entry(1, "sig_figs", "-1"),
             entry(1, "profile_file", "profile.csv"),
         ])
+    }
+
+    /// CmdStan's version lines, `model`, and the `sample` section's opening (`num_samples`,
+    /// `num_warmup`, `save_warmup`, `thin`, `adapt`), the part every sampler's block shares.
+    static func sampleHeader(model: String, numSamples: Int, numWarmup: Int, saveWarmup: Bool, thin: Int,
+                             stanVersion: (major: Int, minor: Int, patch: Int),
+                             entry: (Int, String, String?) -> StanCSVConfigEntry) -> [StanCSVConfigEntry] {
+        [
+            StanCSVConfigEntry(depth: 0, key: "stan_version_major", value: String(stanVersion.major)),
+            StanCSVConfigEntry(depth: 0, key: "stan_version_minor", value: String(stanVersion.minor)),
+            StanCSVConfigEntry(depth: 0, key: "stan_version_patch", value: String(stanVersion.patch)),
+            StanCSVConfigEntry(depth: 0, key: "model", value: model),
+            StanCSVConfigEntry(depth: 0, key: "method", value: "sample", isDefault: true),
+            entry(1, "sample", nil),
+            entry(2, "num_samples", String(numSamples)),
+            entry(2, "num_warmup", String(numWarmup)),
+            entry(2, "save_warmup", saveWarmup ? "1" : "0"),
+            entry(2, "thin", String(thin)),
+            entry(2, "adapt", nil),
+        ]
+    }
+
+    /// The entries after the algorithm's: `num_chains`, `id`, the data file, `init` (when given),
+    /// the seed and the output file.
+    static func runEntries(chainID: Int, dataFile: String, initialization: String?, seed: UInt64, outputFile: String,
+                           entry: (Int, String, String?) -> StanCSVConfigEntry) -> [StanCSVConfigEntry] {
+        [entry(2, "num_chains", "1"), entry(0, "id", String(chainID)), entry(0, "data", nil), entry(1, "file", dataFile)]
+            + (initialization.map { [entry(0, "init", $0)] } ?? [])
+            + [entry(0, "random", nil), entry(1, "seed", String(seed)), entry(0, "output", nil), entry(1, "file", outputFile)]
     }
 }
 
