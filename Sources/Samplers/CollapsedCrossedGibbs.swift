@@ -6,14 +6,14 @@ import ModelSpec
 /// A collapsed Gibbs sampler for models whose random-effects terms are all scalar (crossed or
 /// nested random intercepts, or single random slopes), after Papaspiliopoulos, Roberts & Zanella
 /// (2020), "Scalable inference for crossed random effects models", Biometrika 107(1) (docs/math.md,
-/// eq. 37-41). It targets the posterior the blocked `GibbsSampler` targets (same `GibbsPriors`:
+/// eq. 56-60). It targets the posterior the blocked `GibbsSampler` targets (same `GibbsPriors`:
 /// normal β, half-Cauchy σ and τ_j) and keeps its state in a `GibbsSampler` (`state`), so the
 /// output row and `lp__` (`GibbsSampler.logJointDensity`) are the blocked sampler's own.
 ///
 /// One sweep:
 ///
 /// 1. for each term k in turn, the block (β, a_k) from its Gaussian full conditional given the
-///    other terms' effects, σ and τ_k (eq. 37-39): β from its marginal, whose precision is the
+///    other terms' effects, σ and τ_k (eq. 57-59): β from its marginal, whose precision is the
 ///    Schur complement of the diagonal a_k block, then a_k | β level by level;
 /// 2. σ² and each τ_k² by the inverse-gamma half-Cauchy steps of eq. 22-24.
 ///
@@ -88,7 +88,7 @@ public struct CollapsedCrossedGibbs {
         residual = y
     }
 
-    /// One sweep: each (β, a_k) | a_{−k}, σ, τ_k in turn (eq. 37-39), then σ | β, a and each
+    /// One sweep: each (β, a_k) | a_{−k}, σ, τ_k in turn (eq. 57-59), then σ | β, a and each
     /// τ_k | a_k (eq. 22-24).
     public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
         let rows = self.rows
@@ -115,7 +115,7 @@ public struct CollapsedCrossedGibbs {
                 levelSums[h] += z[i] * r
                 for c in 0..<p { xr[c] += rows.x[i * p + c] * r }
             }
-            // Precision of a_h: d_h = Σ z_i²/σ² + 1/τ²; β's marginal precision and linear term (eq. 38).
+            // Precision of a_h: d_h = Σ z_i²/σ² + 1/τ²; β's marginal precision and linear term (eq. 58).
             let tauPrecision = 1 / (tau[k] * tau[k])
             var precision = rows.xtx.map { $0 / variance }
             var linear = xr.map { $0 / variance }
@@ -143,7 +143,7 @@ public struct CollapsedCrossedGibbs {
             for c in 0..<p { v[c] += random.standardNormal() }
             l.withUnsafeBufferPointer { lp in v.withUnsafeMutableBufferPointer { SmallDense.solveLowerTransposed(lp.baseAddress!, order: p, $0.baseAddress!) } }
             let newBeta = v
-            // a_h | β: mean Σ_{i∈h} z_i (r_i − x_iβ) / (σ² d_h), variance 1/d_h (eq. 39).
+            // a_h | β: mean Σ_{i∈h} z_i (r_i − x_iβ) / (σ² d_h), variance 1/d_h (eq. 59).
             var newA = [Double](repeating: 0, count: levels)
             for h in 0..<levels {
                 var s = levelSums[h]

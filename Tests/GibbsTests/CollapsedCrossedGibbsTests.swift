@@ -47,7 +47,7 @@ private func draws(_ sampler: some GibbsChainSampler, chains: Int, warmup: Int, 
     /// so on a small crossed design their posterior means of β, σ and both τ agree within 4
     /// combined MCSEs (√(MCSE₁² + MCSE₂²), each from Diagnostics' multi-chain bulk ESS). Two
     /// models: crossed intercepts, and an intercept crossed with a scalar random slope on x,
-    /// which exercises the z-weighted sums (eq. 37-39 with z_i ≠ 1).
+    /// which exercises the z-weighted sums (eq. 57-59 with z_i ≠ 1).
     @Test(arguments: ["y ~ 1 + x + (1 | a) + (1 | b)", "y ~ 1 + x + (1 | a) + (0 + x | b)"])
     func agreesWithBlockedSampler(formula: String) throws {
         let design = try crossedSubset(formula)
