@@ -49,7 +49,7 @@ let package = Package(
         .testTarget(name: "CLITests", dependencies: ["ChainIO", "Diagnostics", "TestSupport"]),
         .testTarget(name: "SamplersTests", dependencies: ["Samplers", "TestSupport"]),
         .testTarget(name: "PriorsTests", dependencies: ["ModelSpec", "TestSupport"]),
-        .testTarget(name: "GibbsTests", dependencies: ["Samplers", "ModelSpec", "TestSupport"]),
+        .testTarget(name: "GibbsTests", dependencies: ["Samplers", "ModelSpec", "Diagnostics", "TestSupport"]),
         .testTarget(name: "CompareTests", dependencies: ["Diagnostics", "PenalizedLS", "ModelSpec", "ChainIO", "CNumerics", "TestSupport"]),
         .testTarget(name: "PosteriorTests", dependencies: ["ModelSpec", "Samplers", "TestSupport"]),
         .testTarget(name: "CalibrationTests", dependencies: ["Samplers", "ModelSpec", "Diagnostics", "TestSupport"]),

@@ -50,16 +50,32 @@ public struct GibbsChainSummary: Sendable, Equatable {
     public init() {}
 }
 
+/// A Gibbs sampler a chain runs: a sweep, and the state a row of `OutputColumns` is made of
+/// (docs/math.md, eq. 20): the blocked `GibbsSampler` and the `CollapsedCrossedGibbs` sampler,
+/// which keeps its state in a `GibbsSampler` and so shares its `lp__`.
+public protocol GibbsChainSampler {
+    var beta: [Double] { get }
+    var randomEffects: [[Double]] { get }
+    var sigma: Double { get }
+    /// Σ_j per term (column-major k_j x k_j).
+    var covariances: [[Double]] { get }
+    mutating func sweep(random: inout RandomStream) throws(GibbsError)
+    /// `lp__` of the current state (`GibbsSampler.logJointDensity()`).
+    func logJointDensity() -> Double
+}
+
+extension GibbsSampler: GibbsChainSampler {}
+
 /// Runs `options.warmup` sweeps then `options.draws` sweeps of `sampler` (a copy this chain owns),
 /// handing every `thin`-th sampling state to `sink` as a row of `columns` with `lp__` =
-/// `GibbsSampler.logJointDensity()`. `shouldStop` is polled before every iteration; when it
+/// `sampler.logJointDensity()`. `shouldStop` is polled before every iteration; when it
 /// returns true the run ends at once with `stopped` set.
 ///
 /// The random stream is `RandomStream(seed: options.seed, chain: options.chain)`, so the draws
 /// depend only on (sampler's start, options): chain k of a multi-chain run is bit-identical to
 /// chain k run alone, whatever the threads.
 public func runGibbsChain(
-    sampler: GibbsSampler, columns: OutputColumns, options: GibbsChainOptions,
+    sampler: some GibbsChainSampler, columns: OutputColumns, options: GibbsChainOptions,
     sink: some GibbsDrawSink, shouldStop: () -> Bool = { false }
 ) throws -> GibbsChainSummary {
     precondition(options.warmup >= 0 && options.draws >= 0 && options.thin >= 1)

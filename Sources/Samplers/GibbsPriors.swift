@@ -60,6 +60,8 @@ public enum GibbsError: Error, Equatable, CustomStringConvertible {
     case covarianceNotPositiveDefinite(term: Int)
     /// The (u, β) system was not positive definite (X rank-deficient under a flat prior on β).
     case coefficientSystemNotPositiveDefinite(String)
+    /// The collapsed crossed sampler was given a term with more than one coefficient.
+    case termNotScalar(term: String, coefficients: Int)
 
     public var description: String {
         switch self {
@@ -67,6 +69,8 @@ public enum GibbsError: Error, Equatable, CustomStringConvertible {
         case .covarianceNotPositiveDefinite(let term): return "the covariance of term \(term + 1) is not positive definite"
         case .coefficientSystemNotPositiveDefinite(let message):
             return "the conditional precision of (β, b) is not positive definite (\(message)); X may be rank-deficient under a flat prior on β"
+        case .termNotScalar(let term, let coefficients):
+            return "the collapsed Gibbs sampler needs every random-effects term to be a single coefficient (a random intercept such as (1 | g)), but \(term) has \(coefficients); use --algorithm gibbs or nuts for this model"
         }
     }
 }

@@ -30,9 +30,10 @@ protocol ChainAlgorithm: Sendable {
     func runChain(id: Int, sink: ChainFileSink, shouldStop: @escaping () -> Bool) throws -> ChainReport
 }
 
-/// The blocked Gibbs sampler: each chain sweeps its own copy of `sampler`.
-struct GibbsChains: ChainAlgorithm, @unchecked Sendable {
-    let sampler: GibbsSampler
+/// A Gibbs sampler (the blocked `GibbsSampler` or `CollapsedCrossedGibbs`): each chain sweeps
+/// its own copy of `sampler`.
+struct GibbsChains<Sampler: GibbsChainSampler>: ChainAlgorithm, @unchecked Sendable {
+    let sampler: Sampler
     let columns: OutputColumns
     let options: GibbsChainOptions
 

@@ -11,6 +11,7 @@ import Samplers
 enum SamplingAlgorithm: String, ExpressibleByArgument, CaseIterable {
     case gibbs
     case nuts
+    case collapsedGibbs = "collapsed-gibbs"
 }
 
 /// The log-posterior NUTS moves in (`PosteriorForm` without `.marginal`).
@@ -35,7 +36,9 @@ struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw from the posterior with the blocked Gibbs sampler or NUTS; one Stan CSV file per chain.",
         discussion: """
-            --algorithm gibbs (default) runs the blocked Gibbs sampler; --algorithm nuts runs NUTS with \
+            --algorithm gibbs (default) runs the blocked Gibbs sampler; --algorithm collapsed-gibbs \
+            runs the collapsed Gibbs sampler for crossed random intercepts (every term a single \
+            coefficient; same priors, columns and lp__ as gibbs); --algorithm nuts runs NUTS with \
             Stan's adaptation on the collapsed log-posterior (random effects integrated out and drawn \
             exactly for every kept draw; --target collapsed, the default) or on the full one (--target \
             full), starting each chain from the REML fit jittered with the chain's own stream. NUTS \
@@ -73,7 +76,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Random seed (default: drawn at random and printed, so the run can be repeated).")
     var seed: UInt64?
 
-    @Option(help: "Sampler: gibbs or nuts.")
+    @Option(help: "Sampler: gibbs, nuts or collapsed-gibbs (scalar random-effects terms only).")
     var algorithm: SamplingAlgorithm = .gibbs
 
     @Option(help: "NUTS only: the log-posterior to sample, collapsed or full (default collapsed).")

@@ -64,6 +64,10 @@ struct SamplingJob {
             let sampler = try GibbsSampler(design: design, priors: GibbsPriors(priorSet))
             chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
                                          options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed))
+        case .collapsedGibbs:
+            let sampler = try CollapsedCrossedGibbs(design: design, priors: GibbsPriors(priorSet))
+            chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
+                                         options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed))
         case .nuts:
             let targetOption = nuts.target ?? .collapsed
             let metricOption = nuts.metric ?? .diag
@@ -99,6 +103,9 @@ struct SamplingJob {
         let targetName = (nuts.target ?? .collapsed).rawValue
         let metricName = (nuts.metric ?? .diag).cmdStanName
         let chosenNUTS = nutsOptions
+        let gibbsName = algorithm == .collapsedGibbs
+            ? "mixmc collapsed Gibbs sampler for crossed random intercepts (Papaspiliopoulos, Roberts & Zanella 2020)"
+            : "mixmc Gibbs sampler"
         let run = ChainRun(
             algorithm: chainAlgorithm, warmup: warmup, draws: draws, chainIDs: chainIDs, files: files.chains,
             configuration: { id, file in
@@ -106,7 +113,7 @@ struct SamplingJob {
                     return StanCSVConfiguration.gibbsSample(
                         model: modelName, numSamples: draws, numWarmup: warmup, thin: thin,
                         chainID: id, dataFile: design.dataSource, seed: seed, outputFile: file.path, userSet: configuredKeys,
-                        comments: ["mixmc Gibbs sampler; lp__ is the log joint density on the natural scale (docs/chain-format.md)"]
+                        comments: [gibbsName + "; lp__ is the log joint density on the natural scale (docs/chain-format.md)"]
                             + columns.groupLevelComments())
                 }
                 return StanCSVConfiguration.nutsSample(
