@@ -51,14 +51,20 @@ public struct CollapsedCrossedGibbs {
         let xtx: [Double]
     }
 
-    /// Builds the sampler at the blocked sampler's start (σ = the OLS residual SD, τ_j = σ, β and
-    /// b at 0 until the first sweep draws them). Throws when a term has more than one coefficient.
-    public init(design: Design, priors: GibbsPriors) throws(GibbsError) {
+    /// Throws when a term has more than one coefficient (the sampler's conditionals are for
+    /// scalar terms), naming the term as the formula writes it.
+    public static func checkSupports(_ design: Design) throws(GibbsError) {
         if let term = design.terms.first(where: { $0.size > 1 }) {
             let coefficients = term.coefficientNames.map { $0 == "(Intercept)" ? "1" : $0 }
             throw .termNotScalar(term: "(\(coefficients.joined(separator: " + ")) | \(term.groupingName))",
                                  coefficients: term.size)
         }
+    }
+
+    /// Builds the sampler at the blocked sampler's start (σ = the OLS residual SD, τ_j = σ, β and
+    /// b at 0 until the first sweep draws them). Throws when a term has more than one coefficient.
+    public init(design: Design, priors: GibbsPriors) throws(GibbsError) {
+        try Self.checkSupports(design)
         state = try GibbsSampler(design: design, priors: priors)
         let n = design.observationCount, p = design.fixedCount
         let y = zip(design.response, design.offset).map { $0 - $1 }

@@ -48,6 +48,8 @@ struct SamplingJob {
         let columns = OutputColumns(design: design)
         let modelName = Sample.modelName(modelPath: modelPath, dataSource: design.dataSource)
         let seed = self.seed ?? UInt64.random(in: 0..<(1 << 31))
+        // A model the sampler cannot run is refused before anything is written.
+        if algorithm == .collapsedGibbs { try CollapsedCrossedGibbs.checkSupports(design) }
         let files = try ChainOutput.prepare(directory: outputDirectory, chainIDs: chainIDs, replacing: overwrite,
                                             onlySomeChains: onlySomeChains)
 

@@ -53,11 +53,14 @@ import TestSupport
     @Test func vectorTermIsRefused() throws {
         let output = try SampleCommandTests.temporaryDirectory("collapsed-refused")
         defer { try? FileManager.default.removeItem(at: output) }
+        let target = output.appendingPathComponent("not-created")
         let result = try runMixmc(["sample", "models/sleepstudy", "--algorithm", "collapsed-gibbs", "--chains", "1",
-                                   "--draws", "10", "--seed", "1", "--quiet", "--output", output.path])
+                                   "--draws", "10", "--seed", "1", "--quiet", "--output", target.path])
         #expect(result.status != 0)
         #expect(result.standardError.contains("the collapsed Gibbs sampler needs every random-effects term to be a single coefficient"),
                 "stderr: \(result.standardError)")
         #expect(result.standardError.contains("(1 + Days | Subject) has 2"), "stderr: \(result.standardError)")
+        // Refused before anything is written: not even the output directory.
+        #expect(!FileManager.default.fileExists(atPath: target.path))
     }
 }
