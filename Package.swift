@@ -35,7 +35,7 @@ let package = Package(
         ]),
 
         // Benchmarks (Benchmarks/README.md).
-        .executableTarget(name: "NUTSNormal100", dependencies: ["Samplers"], path: "Benchmarks/NUTSNormal100"),
+        .executableTarget(name: "NUTSNormal100", dependencies: ["Samplers", "TestSupport"], path: "Benchmarks/NUTSNormal100"),
         .executableTarget(name: "CrossedCollapsedGibbs", dependencies: ["Samplers", "ModelSpec", "Diagnostics", "Linalg", "CNumerics"], path: "Benchmarks/CrossedCollapsedGibbs"),
         .executableTarget(name: "GibbsScaling", dependencies: ["Samplers", "ModelSpec", "CNumerics"], path: "Benchmarks/GibbsScaling"),
 

@@ -2,6 +2,7 @@
 // See Benchmarks/README.md for how to build and run it.
 import Foundation
 import Samplers
+import TestSupport
 
 struct StandardNormal: LogDensity {
     let dimension: Int
@@ -25,28 +26,6 @@ final class Collector: ChainSink {
     }
 }
 
-/// Geyer's initial monotone sequence ESS (as Tests/TestSupport/MonteCarlo.swift).
-func effectiveSampleSize(_ x: [Double]) -> Double {
-    let n = x.count
-    let mean = x.reduce(0, +) / Double(n)
-    let c = x.map { $0 - mean }
-    func autocovariance(_ lag: Int) -> Double {
-        var s = 0.0
-        for t in 0..<(n - lag) { s += c[t] * c[t + lag] }
-        return s / Double(n)
-    }
-    let gamma0 = autocovariance(0)
-    var tau = -1.0, previous = Double.infinity, k = 0
-    while 2 * k + 1 < n - 1 {
-        var pair = (autocovariance(2 * k) + autocovariance(2 * k + 1)) / gamma0
-        if pair <= 0 { break }
-        pair = min(pair, previous)
-        tau += 2 * pair
-        previous = pair
-        k += 1
-    }
-    return min(Double(n) / tau, Double(n) * log10(Double(n)))
-}
 
 let dimension = 100
 let chains = 4
@@ -73,8 +52,8 @@ for chain in 1...chains {
     let end = clock.now
     let samplingSeconds = Double((end - warmupEnd).components.attoseconds) / 1e18 + Double((end - warmupEnd).components.seconds)
     let totalSeconds = Double((end - start).components.attoseconds) / 1e18 + Double((end - start).components.seconds)
-    let ess = (0..<dimension).map { i in effectiveSampleSize(collector.positions.map { $0[i] }) }
-    let squaredEss = (0..<dimension).map { i in effectiveSampleSize(collector.positions.map { $0[i] * $0[i] }) }
+    let ess = (0..<dimension).map { i in MonteCarlo.effectiveSampleSize(collector.positions.map { $0[i] }) }
+    let squaredEss = (0..<dimension).map { i in MonteCarlo.effectiveSampleSize(collector.positions.map { $0[i] * $0[i] }) }
     let meanEss = ess.reduce(0, +) / Double(dimension)
     let minEss = ess.min()!
     print(String(format: "chain %d: step size %.3f, grad evals/draw %.2f (warmup %.2f), ESS mean %.0f min %.0f (x² min %.0f), sampling %.3f s, total %.3f s, ESS/s (min ESS / sampling s) %.0f, (min ESS / total s) %.0f",

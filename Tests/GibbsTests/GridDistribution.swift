@@ -61,31 +61,7 @@ func expectDraws(_ draws: [Double], match exact: GridDistribution, checkMean: Bo
     }
 }
 
-/// Monte Carlo standard error of the mean, sd / √ESS, with the ESS from Geyer's initial
-/// monotone sequence as in `MonteCarlo.effectiveSampleSize`, but computing autocorrelations only
-/// up to the truncation lag (O(n · lag) instead of O(n²), for long chains).
+/// Monte Carlo standard error of the mean, sd / √ESS (`MonteCarlo.standardErrorOfMean`).
 func monteCarloStandardError(_ x: [Double]) -> Double {
-    let n = x.count
-    let mean = x.reduce(0, +) / Double(n)
-    let centered = x.map { $0 - mean }
-    func autocovariance(_ lag: Int) -> Double {
-        var s = 0.0
-        for t in 0..<(n - lag) { s += centered[t] * centered[t + lag] }
-        return s / Double(n)
-    }
-    let gamma0 = autocovariance(0)
-    guard gamma0 > 0 else { return 0 }
-    var tau = -1.0
-    var previous = Double.infinity
-    var k = 0
-    while 2 * k + 1 < n - 1 {
-        var pair = (autocovariance(2 * k) + autocovariance(2 * k + 1)) / gamma0
-        if pair <= 0 { break }
-        pair = min(pair, previous)
-        tau += 2 * pair
-        previous = pair
-        k += 1
-    }
-    let ess = min(Double(n) / tau, Double(n) * log10(Double(n)))
-    return (gamma0 * Double(n) / Double(n - 1) / ess).squareRoot()
+    MonteCarlo.standardErrorOfMean(x)
 }

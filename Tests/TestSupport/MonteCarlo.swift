@@ -34,12 +34,20 @@ public enum MonteCarlo {
     public static func effectiveSampleSize(_ x: [Double]) -> Double {
         let n = x.count
         guard n > 3, variance(x) > 0 else { return Double(n) }
-        let rho = autocorrelations(x, maxLag: n - 2)
+        let m = mean(x)
+        let centered = x.map { $0 - m }
+        // Autocovariances only up to the truncation lag: O(n · lag), not O(n²), for long chains.
+        func autocovariance(_ lag: Int) -> Double {
+            var sum = 0.0
+            for t in 0..<(n - lag) { sum += centered[t] * centered[t + lag] }
+            return sum / Double(n)
+        }
+        let gamma0 = autocovariance(0)
         var tau = -1.0
         var previous = Double.infinity
         var k = 0
-        while 2 * k + 1 < rho.count {
-            var pair = rho[2 * k] + rho[2 * k + 1]
+        while 2 * k + 1 < n - 1 {
+            var pair = (autocovariance(2 * k) + autocovariance(2 * k + 1)) / gamma0
             if pair <= 0 { break }
             pair = min(pair, previous)
             tau += 2 * pair
