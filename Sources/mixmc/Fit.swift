@@ -7,13 +7,13 @@ struct Fit: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Fit a linear mixed model by REML (default) or ML, as lme4's lmer does.",
         discussion: """
-        Prints a summary laid out like lme4's summary(lmer(...)). With --json, prints one JSON object:
-        method, objective (REML criterion or ML deviance), loglik, aic, bic, theta (lme4 order),
-        theta_names, sigma, fixed [{name, estimate, se}], varcorr [{group, name, sd} |
-        {group, name, name2, corr} | {group: "Residual", sd}], nobs, rows_dropped, ngroups,
-        ranef {group: [{level, <coef>...}]}, ranef_condsd (same shape: conditional SDs), singular,
-        converged, optimizer_evaluations, seconds.
-        """)
+            Prints a summary laid out like lme4's summary(lmer(...)). With --json, prints one JSON \
+            object: method, objective (REML criterion or ML deviance), loglik, aic, bic, theta \
+            (lme4 order), theta_names, sigma, fixed [{name, estimate, se}], varcorr [{group, name, \
+            sd} | {group, name, name2, corr} | {group: "Residual", sd}], nobs, rows_dropped, \
+            ngroups, ranef {group: [{level, <coef>...}]}, ranef_condsd (same shape: conditional \
+            SDs), singular, converged, optimizer_evaluations, seconds.
+            """)
 
     @OptionGroup var model: ModelOptions
 
