@@ -78,7 +78,10 @@ extension MixedModelFit {
         let clock = ContinuousClock.now
         let objective = ProfiledObjective(design: design, method: method)
         let lower = design.thetaLowerBounds
-        let result = BoundedOptimizer(options: options).minimize({ objective($0) }, start: StartingValues.theta(for: design), lowerBounds: lower)
+        let start = StartingValues.theta(for: design)
+        var options = options
+        if options.initialStep == nil { options.initialStep = StartingValues.initialStep(for: design, start: start) }
+        let result = BoundedOptimizer(options: options).minimize({ objective($0) }, start: start, lowerBounds: lower)
         let theta = snapToBoundary(result.minimizer, lowerBounds: lower, objective: objective, tolerance: options.relativeObjectiveTolerance)
         let value = objective(theta)
         guard value.isFinite else {
