@@ -13,6 +13,19 @@ import TestSupport
 
     /// A chain file without what legitimately differs between two runs of the same chain: the
     /// timing trailer (wall-clock seconds) and the `output.file` line (the path asked for).
+    /// Two 2-chain runs with the same seed wrote the same chains (timing aside), chain 2 run alone
+    /// wrote chain 2 of them, and the two chains differ.
+    static func expectReproducible(first: URL, second: URL, chainTwoAlone single: URL) throws {
+        for id in 1...2 {
+            let name = "chain-\(id).csv"
+            #expect(try reproducibleContent(first.appendingPathComponent(name))
+                    == reproducibleContent(second.appendingPathComponent(name)))
+        }
+        let chain2 = try reproducibleContent(first.appendingPathComponent("chain-2.csv"))
+        #expect(try reproducibleContent(single.appendingPathComponent("chain-2.csv")) == chain2)
+        #expect(try reproducibleContent(first.appendingPathComponent("chain-1.csv")) != chain2)
+    }
+
     static func reproducibleContent(_ url: URL) throws -> String {
         let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n", omittingEmptySubsequences: false)
         let trailerStart = try #require(lines.firstIndex { $0.hasPrefix("#  Elapsed Time:") }) - 1
@@ -99,14 +112,7 @@ import TestSupport
         #expect(alone.status == 0, "stderr: \(alone.standardError)")
         #expect(!FileManager.default.fileExists(atPath: single.appendingPathComponent("chain-1.csv").path))
 
-        for id in 1...2 {
-            let name = "chain-\(id).csv"
-            #expect(try Self.reproducibleContent(first.appendingPathComponent(name))
-                    == Self.reproducibleContent(second.appendingPathComponent(name)))
-        }
-        let chain2 = try Self.reproducibleContent(first.appendingPathComponent("chain-2.csv"))
-        #expect(try Self.reproducibleContent(single.appendingPathComponent("chain-2.csv")) == chain2)
-        #expect(try Self.reproducibleContent(first.appendingPathComponent("chain-1.csv")) != chain2)
+        try Self.expectReproducible(first: first, second: second, chainTwoAlone: single)
         #expect(try Data(contentsOf: first.appendingPathComponent("labels.json"))
                 == Data(contentsOf: single.appendingPathComponent("labels.json")))
     }
