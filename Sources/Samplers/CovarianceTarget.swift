@@ -35,8 +35,20 @@ public struct CovarianceTarget: Sendable {
 
     /// The lower Cholesky factor diag(τ) W of Σ at x (column-major k x k).
     public func covarianceFactor(_ x: [Double]) -> [Double] {
-        let k = order
-        var w = correlationFactor(x).factor
+        Self.covarianceFactor(x, order: order)
+    }
+
+    /// diag(τ) W at coordinates x of the layout above, for k = `order` (k = 1: [τ]).
+    static func covarianceFactor(_ x: [Double], order k: Int) -> [Double] {
+        var w = [Double](repeating: 0, count: k * k)
+        var logDiagonal = [Double](repeating: 0, count: k)
+        x.withUnsafeBufferPointer { x in
+            w.withUnsafeMutableBufferPointer { w in
+                logDiagonal.withUnsafeMutableBufferPointer { d in
+                    _ = Self.fillCorrelationFactor(x.baseAddress!, order: k, factor: w.baseAddress!, logDiagonal: d.baseAddress!)
+                }
+            }
+        }
         for r in 0..<k {
             let tau = exp(x[r])
             for c in 0...r { w[r + c * k] *= tau }
@@ -81,24 +93,9 @@ public struct CovarianceTarget: Sendable {
         return x
     }
 
-    /// W from the partial correlations in x, with Σ log W_ii and the log-Jacobian of
-    /// atanh z → W's strict lower triangle (eq. 26-27).
-    func correlationFactor(_ x: [Double]) -> (factor: [Double], logDiagonal: [Double], logJacobian: Double) {
-        let k = order
-        var w = [Double](repeating: 0, count: k * k)
-        var logDiagonal = [Double](repeating: 0, count: k)
-        let logJacobian = x.withUnsafeBufferPointer { x in
-            w.withUnsafeMutableBufferPointer { w in
-                logDiagonal.withUnsafeMutableBufferPointer { d in
-                    Self.fillCorrelationFactor(x.baseAddress!, order: k, factor: w.baseAddress!, logDiagonal: d.baseAddress!)
-                }
-            }
-        }
-        return (w, logDiagonal, logJacobian)
-    }
-
-    /// `correlationFactor` into caller-owned storage: writes W (k x k, column-major, upper
-    /// triangle zeroed) and log W_ii (k values), returns the log-Jacobian.
+    /// W from the partial correlations in x (eq. 26-27), into caller-owned storage: writes W
+    /// (k x k, column-major, upper triangle zeroed) and log W_ii (k values), returns the
+    /// log-Jacobian of atanh z → W's strict lower triangle.
     static func fillCorrelationFactor(_ x: UnsafePointer<Double>, order k: Int,
                                       factor w: UnsafeMutablePointer<Double>, logDiagonal: UnsafeMutablePointer<Double>) -> Double {
         w.update(repeating: 0, count: k * k)

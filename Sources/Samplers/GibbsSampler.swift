@@ -4,13 +4,18 @@ import Linalg
 import ModelSpec
 
 /// A blocked Gibbs sampler for a Gaussian linear mixed model in its natural parameterization
-/// (docs/math.md, eq. 20-28). One sweep draws
+/// (docs/math.md, eq. 20-28, 61-64). One sweep draws
 ///
-/// 1. (β, b) jointly from their Gaussian full conditional, through the blocked Cholesky factor
+/// 1. σ and the first term's covariance Σ₁ with the first term's coefficients integrated out,
+///    by univariate slice steps (eq. 61-64);
+/// 2. (β, b) jointly from their Gaussian full conditional, through the blocked Cholesky factor
 ///    of the cross-product blocks (eq. 21);
-/// 2. σ² and its half-Cauchy auxiliary variable by inverse-gamma steps (eq. 22-23);
-/// 3. for each scalar term its variance τ² and auxiliary the same way (eq. 24); for each vector
-///    term its covariance Σ_j by univariate slice steps on an unconstrained parameterization (eq. 25-28).
+/// 3. for each other scalar term its variance τ² and half-Cauchy auxiliary by inverse-gamma steps
+///    (eq. 23-24); for each other vector term its covariance Σ_j by univariate slice steps on an
+///    unconstrained parameterization (eq. 25-28); then the interweaving steps (eq. 29-35).
+///
+/// With `marginalizesFirstTermScales` off, step 1 is replaced by the centered steps of σ (eq.
+/// 22-23) and Σ₁ after step 2.
 ///
 /// Every step works from the cross-product blocks and k x k scatter matrices, so the cost of a
 /// sweep does not grow with the number of observations. Not thread-safe: one sampler per chain.
@@ -42,6 +47,10 @@ public struct GibbsSampler {
     /// relative scales τ/σ. Exact (it leaves the posterior invariant); off by default because on
     /// the benchmark models σ is not the slowest parameter (docs/benchmarks.md).
     public var interweavesResidualScale = false
+    /// When set (the default), each sweep starts by drawing σ and the first term's Σ₁ with the
+    /// first term's coefficients integrated out (docs/math.md, eq. 61-64), in place of the
+    /// centered σ step, Σ₁'s centered step and Σ₁'s interweaving. Turn it off to compare.
+    public var marginalizesFirstTermScales = true
 
     /// σ's half-Cauchy prior and its auxiliary variable.
     private var sigmaPrior: HalfCauchyVariance
@@ -109,16 +118,19 @@ public struct GibbsSampler {
     /// One sweep: (β, b) | σ, Σ; then, unless held fixed, σ | β, b, each Σ_j | b_j, and (when
     /// `interweaves`) each term's SDs given its standardized effects (eq. 29-35).
     public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
+        let marginalizes = marginalizesFirstTermScales && !holdsVarianceParametersFixed
+        if marginalizes { updateFirstTermScales(random: random) }
         var noise = [Double](repeating: 0, count: design.crossProducts.layout.firstDimension + design.crossProducts.responseIndex)
         random.fillStandardNormals(&noise)
         let draw = try solveCoefficients(noise: noise)
         beta = draw.beta
         randomEffects = draw.randomEffects
         if holdsVarianceParametersFixed { return }
-        updateSigma(random: random)
-        updateCovariances(random: random)
+        let centeredTerms = (marginalizes ? 1 : 0)..<design.terms.count
+        if !marginalizes { updateSigma(random: random) }
+        updateCovariances(terms: centeredTerms, random: random)
         if interweaves {
-            for j in design.terms.indices { interweaveScales(term: j, random: random) }
+            for j in centeredTerms { interweaveScales(term: j, random: random) }
         }
         if interweavesResidualScale { interweaveResidualScale(random: random) }
     }
@@ -130,9 +142,11 @@ public struct GibbsSampler {
         sigma = variance.squareRoot()
     }
 
-    /// Each Σ_j | b_j: inverse-gamma steps for scalar terms (eq. 24), slice steps for vector terms (eq. 28).
-    mutating func updateCovariances(random: RandomStream) {
-        for (j, term) in design.terms.enumerated() {
+    /// Each Σ_j | b_j of `terms`: inverse-gamma steps for scalar terms (eq. 24), slice steps for
+    /// vector terms (eq. 28).
+    mutating func updateCovariances(terms: Range<Int>, random: RandomStream) {
+        for j in terms {
+            let term = design.terms[j]
             let k = term.size
             let scatter = Self.scatter(randomEffects[j], order: k)
             if var prior = tauPriors[j] {
@@ -164,7 +178,6 @@ public struct GibbsSampler {
         let products = design.crossProducts
         let layout = products.layout
         let k1 = layout.groupSize
-        let m = layout.denseDimension
         let groupCount = layout.groupCount
         // The dense coordinates of w: the other terms' b, β, then −1 for ỹ.
         let w = denseCoefficients(beta: beta, randomEffects: randomEffects)
@@ -196,14 +209,22 @@ public struct GibbsSampler {
                 total += 2 * cross
             }
         } } } } } }
-        products.dense.storage.withUnsafeBufferPointer { d in
+        return total + denseQuadraticForm(w)
+    }
+
+    /// wᵀ D w for the dense block D of the cross-products and w over its coordinates: the
+    /// residual sum of squares with the first term's coefficients at zero.
+    func denseQuadraticForm(_ w: [Double]) -> Double {
+        let m = design.crossProducts.layout.denseDimension
+        var total = 0.0
+        design.crossProducts.dense.storage.withUnsafeBufferPointer { d in
             w.withUnsafeBufferPointer { w in
                 if m >= Self.blasDenseDimension {
                     // wᵀ D w through BLAS (vectorized; sums in another order than the loop below).
                     withUnsafeTemporaryAllocation(of: Double.self, capacity: m) { t in
                         cblas_dsymv(CblasColMajor, CblasLower, Int32(m), 1, d.baseAddress!, Int32(m),
                                     w.baseAddress!, 1, 0, t.baseAddress!, 1)
-                        total += cblas_ddot(Int32(m), w.baseAddress!, 1, t.baseAddress!, 1)
+                        total = cblas_ddot(Int32(m), w.baseAddress!, 1, t.baseAddress!, 1)
                     }
                     return
                 }

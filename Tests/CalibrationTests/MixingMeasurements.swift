@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 import Samplers
 
-/// Bulk-ESS per 1000 sweeps of β, σ and τ with and without interweaving (docs/calibration.md).
+/// Bulk-ESS per 1000 sweeps of β, σ and τ under the sweep's variants (docs/benchmarks.md).
 /// A measurement, not a check: it runs only with `MIXMC_MIXING=1` and prints a table; run it in
 /// a release build:
 ///
@@ -37,10 +37,17 @@ struct MixingMeasurements {
         let design = try Design.build(data: data, formula: Formula.parse(example.formula))
         let (warmup, sweeps) = (1000, 20000)
         var lines: [String] = []
-        for (interweaves, interweavesSigma) in [(false, false), (true, false), (true, true)] {
+        let settings: [(label: String, marginalizes: Bool, interweaves: Bool, interweavesSigma: Bool)] = [
+            ("centered, interweaving off", false, false, false),
+            ("centered + interweaving", false, true, false),
+            ("centered + interweaving + σ (eq. 36)", false, true, true),
+            ("σ, Σ₁ with b₁ integrated out (eq. 61-64, the default)", true, true, false),
+        ]
+        for setting in settings {
             var sampler = try GibbsSampler(design: design, priors: example.priors)
-            sampler.interweaves = interweaves
-            sampler.interweavesResidualScale = interweavesSigma
+            sampler.marginalizesFirstTermScales = setting.marginalizes
+            sampler.interweaves = setting.interweaves
+            sampler.interweavesResidualScale = setting.interweavesSigma
             var random = RandomStream(seed: 2011, chain: 1)
             for _ in 0..<warmup { try sampler.sweep(random: &random) }
             var draws: [String: [Double]] = [:]
@@ -57,7 +64,7 @@ struct MixingMeasurements {
             let ess = draws.keys.sorted().map { name in
                 "\(name) \(String(format: "%.0f", essBulk([draws[name]!]) / Double(sweeps) * 1000))"
             }
-            lines.append("\(example.name) interweaving \(interweaves ? "on " : "off")\(interweavesSigma ? " + σ (eq. 36)" : ""): bulk-ESS per 1000 sweeps: "
+            lines.append("\(example.name), \(setting.label): bulk-ESS per 1000 sweeps: "
                          + ess.joined(separator: ", ") + String(format: "; %.1f µs/sweep", seconds / Double(sweeps) * 1e6))
         }
         print(lines.joined(separator: "\n"))
@@ -69,12 +76,12 @@ struct MixingMeasurements {
     func calibrationModelsESSPerSweep(correlatedSlope: Bool) throws {
         let model = correlatedSlope ? CalibrationModel(groups: 8, perGroup: 6, correlatedSlope: true)
                                     : CalibrationModel(groups: 10, perGroup: 5, correlatedSlope: false)
-        for interweaves in [false, true] {
+        for marginalizes in [false, true] {
             var perParameter: [[Double]] = Array(repeating: [], count: model.parameterNames.count)
             for replication in 0..<20 {
                 let truth = model.simulate(random: RandomStream(seed: 99, chain: replication))
                 var sampler = try GibbsSampler(design: try model.design(csv: truth.csv), priors: model.priors)
-                sampler.interweaves = interweaves
+                sampler.marginalizesFirstTermScales = marginalizes
                 var random = RandomStream(seed: 100, chain: replication)
                 for _ in 0..<200 { try sampler.sweep(random: &random) }
                 var draws: [[Double]] = Array(repeating: [], count: model.parameterNames.count)
@@ -88,7 +95,7 @@ struct MixingMeasurements {
                 let sorted = values.sorted()
                 return "\(name) median \(String(format: "%.3f", sorted[sorted.count / 2])) min \(String(format: "%.3f", sorted[0]))"
             }
-            print("\(model) interweaving \(interweaves ? "on" : "off"): ESS per sweep: " + summary.joined(separator: ", "))
+            print("\(model) \(marginalizes ? "σ, Σ₁ with b₁ integrated out (default)" : "centered + interweaving"): ESS per sweep: " + summary.joined(separator: ", "))
         }
     }
 }

@@ -56,7 +56,7 @@ func logVarianceConditional(count: Int, sumOfSquares: Double, scale: Double,
         let sumOfSquares = slopes.reduce(0) { $0 + $1 * $1 }
         var draws: [Double] = []
         for _ in 0..<20000 {
-            sampler.updateCovariances(random: random)
+            sampler.updateCovariances(terms: 0..<2, random: random)
             draws.append(log(sampler.covariances[1][0]))
         }
         #expect(sampler.randomEffects[1] == slopes)

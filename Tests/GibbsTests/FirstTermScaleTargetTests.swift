@@ -1,0 +1,110 @@
+import Foundation
+import Linalg
+import Testing
+import TestSupport
+@testable import Samplers
+
+/// `FirstTermScaleTarget` (docs/math.md, eq. 61-64) against the marginal likelihood computed the
+/// long way: Σ_h log N(r_h; 0, σ² I + Z_h Σ Z_hᵀ) with each n_h x n_h covariance built and
+/// factored densely, plus the priors of `CovarianceTarget` with no coefficients (ℓ = 0) and σ's
+/// half-Cauchy with its log Jacobian. The two may differ by a constant only.
+@Suite struct FirstTermScaleTargetTests {
+    /// Random levels: n_h rows (0 included) of a k-column Z_h and residuals r_h.
+    struct Levels {
+        var z: [[Double]] = []       // per level, row-major n_h x k
+        var r: [[Double]] = []
+        var rowCounts: [Int] = []
+    }
+
+    static func levels(order k: Int, count: Int, seed: UInt64) -> Levels {
+        let random = RandomStream(seed: seed, chain: k)
+        var levels = Levels()
+        for h in 0..<count {
+            let n = h == 0 ? 0 : 1 + h % 5   // one empty level, then 1…5 rows
+            levels.rowCounts.append(n)
+            levels.z.append((0..<(n * k)).map { _ in random.standardNormal() })
+            levels.r.append((0..<n).map { _ in 3 * random.standardNormal() })
+        }
+        return levels
+    }
+
+    /// Σ_h log N(r_h; 0, σ² I + Z_h Σ Z_hᵀ), Σ = L Lᵀ.
+    static func denseLogLikelihood(_ levels: Levels, order k: Int, sigma: Double, factor l: [Double]) -> Double {
+        let covariance = SmallDense.outerOfLower(l, order: k)
+        var total = 0.0
+        for h in levels.rowCounts.indices {
+            let n = levels.rowCounts[h]
+            guard n > 0 else { continue }
+            let z = levels.z[h]
+            var v = [Double](repeating: 0, count: n * n)
+            for i in 0..<n { for j in 0..<n {
+                var s = i == j ? sigma * sigma : 0
+                for a in 0..<k { for b in 0..<k { s += z[i * k + a] * covariance[a + b * k] * z[j * k + b] } }
+                v[i + j * n] = s
+            } }
+            let chol = SmallDense.lowerCholesky(v, order: n)!
+            var y = levels.r[h]
+            y.withUnsafeMutableBufferPointer { y in chol.withUnsafeBufferPointer { SmallDense.solveLower($0.baseAddress!, order: n, y.baseAddress!) } }
+            var logDeterminant = 0.0
+            for i in 0..<n { logDeterminant += 2 * log(chol[i + i * n]) }
+            total += -0.5 * Double(n) * log(2 * Double.pi) - 0.5 * logDeterminant - 0.5 * y.reduce(0) { $0 + $1 * $1 }
+        }
+        return total
+    }
+
+    @Test(arguments: [1, 2, 3])
+    func matchesDenseMarginalLikelihood(order k: Int) {
+        let levels = Self.levels(order: k, count: 9, seed: 41)
+        var gram: [Double] = []
+        var cross: [Double] = []
+        var residualSquares = 0.0
+        for h in levels.rowCounts.indices {
+            let n = levels.rowCounts[h], z = levels.z[h], r = levels.r[h]
+            for b in 0..<k { for a in 0..<k {
+                gram.append((0..<n).reduce(0) { $0 + z[$1 * k + a] * z[$1 * k + b] })
+            } }
+            for a in 0..<k { cross.append((0..<n).reduce(0) { $0 + z[$1 * k + a] * r[$1] }) }
+            residualSquares += r.reduce(0) { $0 + $1 * $1 }
+        }
+        let observationCount = levels.rowCounts.reduce(0, +)
+        let tauScales = (0..<k).map { 1.5 + Double($0) }
+        let eta = 2.0
+        let random = RandomStream(seed: 5, chain: k)
+        var differences: [Double] = []
+        for _ in 0..<6 {
+            // A point: log σ, log τ, and (k ≥ 2) atanh of partial correlations.
+            var x = [0.3 * random.standardNormal()] + (0..<k).map { _ in 0.5 * random.standardNormal() }
+            if k > 1 { x += (0..<(k * (k - 1) / 2)).map { _ in 0.7 * random.standardNormal() } }
+            let value = gram.withUnsafeBufferPointer { gram in
+                cross.withUnsafeBufferPointer { cross in
+                    let target = FirstTermScaleTarget(
+                        order: k, levelCount: levels.rowCounts.count, observationCount: observationCount,
+                        gram: gram.baseAddress!, cross: cross.baseAddress!, residualSquares: residualSquares,
+                        sigmaScale: 2, tauScales: tauScales, eta: eta)
+                    var workspace = [Double](repeating: 0, count: target.workspaceCount)
+                    return x.withUnsafeBufferPointer { x in
+                        workspace.withUnsafeMutableBufferPointer { target.logDensity(x.baseAddress!, workspace: $0.baseAddress!) }
+                    }
+                }
+            }
+            let covarianceCoordinates = Array(x[1...])
+            let sigma = exp(x[0])
+            let factor = CovarianceTarget.covarianceFactor(covarianceCoordinates, order: k)
+            var prior = x[0] - log1p(sigma * sigma / 4)
+            if k == 1 {
+                prior += x[1] - log1p(exp(2 * x[1]) / (tauScales[0] * tauScales[0]))
+            } else {
+                let noCoefficients = CovarianceTarget(scatter: Array(repeating: 0, count: k * k), levelCount: 0,
+                                                      scales: tauScales, eta: eta)
+                prior += noCoefficients.logDensity(covarianceCoordinates)
+            }
+            let reference = Self.denseLogLikelihood(levels, order: k, sigma: sigma, factor: factor) + prior
+            differences.append(value - reference)
+        }
+        // The target drops −(n/2) log 2π and nothing that depends on x.
+        let expected = 0.5 * Double(observationCount) * log(2 * Double.pi)
+        for difference in differences {
+            #expect(isClose(difference, expected, relative: 1e-10, absolute: 1e-9), "k = \(k): \(differences)")
+        }
+    }
+}
