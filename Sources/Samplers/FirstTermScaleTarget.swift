@@ -17,10 +17,6 @@ struct FirstTermScaleTarget {
     let levelCount: Int
     /// n, the number of observations.
     let observationCount: Int
-    /// G_h per level, column-major k x k, level after level.
-    let gram: UnsafePointer<Double>
-    /// c_h = Z_hᵀ r per level, k values each.
-    let cross: UnsafePointer<Double>
     /// rᵀr.
     let residualSquares: Double
     /// Half-Cauchy scale of σ.
@@ -29,6 +25,55 @@ struct FirstTermScaleTarget {
     let tauScales: [Double]
     /// LKJ shape of R₁ (unused when k = 1).
     let eta: Double
+    /// What the per-level sums of eq. 63 read, fixed for the whole step: for k = 1, the arrays
+    /// g_h and c_h²; for k = 2, g₀₀, 2g₀₁, g₁₁, |G|, c₀², 2c₀c₁, c₁², cᵀadj(G)c; each ℓ long,
+    /// one after the other, so that an evaluation runs down contiguous memory four levels at a
+    /// time. For k ≥ 3, G_h (column-major k x k, level after level) then c_h (k values each).
+    private let levelStatistics: [Double]
+
+    /// - Parameters:
+    ///   - gram: G_h per level, column-major k x k, level after level.
+    ///   - cross: c_h = Z_hᵀ r per level, k values each.
+    init(order k: Int, levelCount: Int, observationCount: Int, gram: UnsafePointer<Double>, cross: UnsafePointer<Double>,
+         residualSquares: Double, sigmaScale: Double, tauScales: [Double], eta: Double) {
+        order = k
+        self.levelCount = levelCount
+        self.observationCount = observationCount
+        self.residualSquares = residualSquares
+        self.sigmaScale = sigmaScale
+        self.tauScales = tauScales
+        self.eta = eta
+        let count = levelCount
+        switch k {
+        case 1:
+            levelStatistics = [Double](unsafeUninitializedCapacity: 2 * count) { s, initialized in
+                for h in 0..<count {
+                    s[h] = gram[h]
+                    s[count + h] = cross[h] * cross[h]
+                }
+                initialized = 2 * count
+            }
+        case 2:
+            levelStatistics = [Double](unsafeUninitializedCapacity: 8 * count) { s, initialized in
+                for h in 0..<count {
+                    let g00 = gram[4 * h], g01 = gram[4 * h + 1], g11 = gram[4 * h + 3]
+                    let c0 = cross[2 * h], c1 = cross[2 * h + 1]
+                    s[h] = g00
+                    s[count + h] = 2 * g01
+                    s[2 * count + h] = g11
+                    s[3 * count + h] = max(g00 * g11 - g01 * g01, 0)   // ≥ 0 but for rounding
+                    s[4 * count + h] = c0 * c0
+                    s[5 * count + h] = 2 * c0 * c1
+                    s[6 * count + h] = c1 * c1
+                    s[7 * count + h] = max(g11 * c0 * c0 - 2 * g01 * c0 * c1 + g00 * c1 * c1, 0)
+                }
+                initialized = 8 * count
+            }
+        default:
+            levelStatistics = Array(UnsafeBufferPointer(start: gram, count: count * k * k))
+                + Array(UnsafeBufferPointer(start: cross, count: count * k))
+        }
+    }
 
     /// Length of x.
     var dimension: Int { 1 + order * (order + 1) / 2 }
@@ -43,8 +88,7 @@ struct FirstTermScaleTarget {
         let logSigma = x[0]
         let variance = exp(2 * logSigma)
         guard variance.isFinite, variance > 0 else { return -.infinity }
-        let l = workspace, a = workspace + kk, w = workspace + 2 * kk, t = workspace + 3 * kk
-        let d = workspace + 4 * kk, logDiagonal = workspace + 4 * kk + k
+        let l = workspace, w = workspace + kk, logDiagonal = workspace + 2 * kk
 
         // L = chol(Σ₁) = diag(τ) W and the log prior of (τ, R) on their coordinates.
         var logPrior: Double
@@ -66,49 +110,66 @@ struct FirstTermScaleTarget {
         }
         let sigmaRatio = exp(logSigma) / sigmaScale
         logPrior += logSigma - log1p(sigmaRatio * sigmaRatio)
-        var quadratic = 0.0
-        var logDeterminant = 0.0
-        var determinantProduct = 1.0
-        /// Folds one level's |M| into the running product, taking a logarithm only when the
-        /// product nears the range of a double.
-        func accumulate(_ determinant: Double) {
-            determinantProduct *= determinant
-            if determinantProduct > 1e150 || determinantProduct < 1e-150 {
-                logDeterminant += log(determinantProduct)
-                determinantProduct = 1
+
+        let sums: (logDeterminant: Double, quadratic: Double)?
+        switch k {
+        case 1: sums = scalarLevelSums(variance: variance, tauSquared: l[0] * l[0])
+        case 2: sums = pairLevelSums(variance: variance, factor: l)
+        default: sums = generalLevelSums(variance: variance, factor: l, scratch: workspace + 2 * kk + k)
+        }
+        guard let (logDeterminant, quadratic) = sums else { return -.infinity }
+        let freeRows = Double(observationCount - k * levelCount)
+        return logPrior - freeRows * logSigma - 0.5 * logDeterminant
+            - (residualSquares - quadratic) / (2 * variance)
+    }
+
+    /// Σ_h log|M_h| and Σ_h e_hᵀ M_h⁻¹ e_h for k = 1 (eq. 63): M = σ² + τ² g_h, eᵀM⁻¹e = τ² c_h²/M.
+    private func scalarLevelSums(variance: Double, tauSquared: Double) -> (Double, Double)? {
+        levelStatistics.withUnsafeBufferPointer { s in
+            let g = s.baseAddress!, cc = g + levelCount
+            return Self.sums(levelCount: levelCount) { h in
+                let determinant = variance + tauSquared * g[h]
+                return (determinant, tauSquared * cc[h] / determinant)
+            } block: { h in
+                let determinant = variance + tauSquared * Self.load(g, h)
+                return (determinant, tauSquared * Self.load(cc, h) / determinant)
             }
         }
-        switch k {
-        case 1:
-            // M = σ² + τ² g_h, eᵀ M⁻¹ e = τ² c_h² / M (eq. 63 with k = 1).
-            let tau2 = l[0] * l[0]
-            for h in 0..<levelCount {
-                let m = variance + tau2 * gram[h]
-                let e = cross[h]
-                quadratic += tau2 * e * e / m
-                accumulate(m)
+    }
+
+    /// The same for k = 2: |M| = σ⁴ + σ² tr(Σ G) + |Σ| |G| and |M| eᵀM⁻¹e = σ² cᵀΣc + |Σ| cᵀadj(G)c
+    /// (eq. 63), sums of non-negative terms.
+    private func pairLevelSums(variance: Double, factor l: UnsafePointer<Double>) -> (Double, Double)? {
+        let s00 = l[0] * l[0], s01 = l[0] * l[1], s11 = l[1] * l[1] + l[3] * l[3]
+        let sigmaDeterminant = l[0] * l[0] * l[3] * l[3]
+        let n = levelCount
+        return levelStatistics.withUnsafeBufferPointer { s in
+            let g00 = s.baseAddress!, g01 = g00 + n, g11 = g00 + 2 * n, gramDeterminant = g00 + 3 * n
+            let c00 = g00 + 4 * n, c01 = g00 + 5 * n, c11 = g00 + 6 * n, cAdjointC = g00 + 7 * n
+            return Self.sums(levelCount: n) { h in
+                let trace = s00 * g00[h] + s01 * g01[h] + s11 * g11[h]
+                let determinant = variance * (variance + trace) + sigmaDeterminant * gramDeterminant[h]
+                let cSigmaC = s00 * c00[h] + s01 * c01[h] + s11 * c11[h]
+                return (determinant, (variance * cSigmaC + sigmaDeterminant * cAdjointC[h]) / determinant)
+            } block: { h in
+                let trace = s00 * Self.load(g00, h) + s01 * Self.load(g01, h) + s11 * Self.load(g11, h)
+                let determinant = variance * (variance + trace) + sigmaDeterminant * Self.load(gramDeterminant, h)
+                let cSigmaC = s00 * Self.load(c00, h) + s01 * Self.load(c01, h) + s11 * Self.load(c11, h)
+                return (determinant, (variance * cSigmaC + sigmaDeterminant * Self.load(cAdjointC, h)) / determinant)
             }
-        case 2:
-            // |M| = σ⁴ + σ² tr(Σ G) + |Σ| |G| and |M| eᵀ M⁻¹ e = σ² cᵀ Σ c + |Σ| cᵀ adj(G) c
-            // (eq. 63 for k = 2): sums of non-negative terms, no cancellation.
-            let s00 = l[0] * l[0], s01 = l[0] * l[1], s11 = l[1] * l[1] + l[3] * l[3]
-            let sigmaDeterminant = l[0] * l[0] * l[3] * l[3]
-            for h in 0..<levelCount {
-                let g = gram + 4 * h
-                let c = cross + 2 * h
-                let g00 = g[0], g01 = g[1], g11 = g[3]
-                let c0 = c[0], c1 = c[1]
-                let trace: Double = s00 * g00 + 2 * s01 * g01 + s11 * g11
-                let gramDeterminant: Double = g00 * g11 - g01 * g01
-                let determinant: Double = variance * (variance + trace) + sigmaDeterminant * gramDeterminant
-                let cSigmaC: Double = s00 * c0 * c0 + 2 * s01 * c0 * c1 + s11 * c1 * c1
-                let cAdjointC: Double = g11 * c0 * c0 - 2 * g01 * c0 * c1 + g00 * c1 * c1
-                quadratic += (variance * cSigmaC + sigmaDeterminant * cAdjointC) / determinant
-                accumulate(determinant)
-            }
-        default:
-            // M = σ² I + Lᵀ G L and e = Lᵀ c, factored M = U D Uᵀ (unit lower U): |M| = Π D_i,
-            // eᵀ M⁻¹ e = Σ f_i² / D_i with f = U⁻¹ e (eq. 63).
+        }
+    }
+
+    /// The same for k ≥ 3: M = σ² I + Lᵀ G L and e = Lᵀ c, factored M = U D Uᵀ (unit lower U),
+    /// |M| = Π D_i and eᵀM⁻¹e = Σ f_i²/D_i with f = U⁻¹e (eq. 63). `scratch`: 2k² + k doubles.
+    private func generalLevelSums(variance: Double, factor l: UnsafePointer<Double>,
+                                  scratch: UnsafeMutablePointer<Double>) -> (Double, Double)? {
+        let k = order, kk = k * k
+        let a = scratch, t = scratch + kk, d = scratch + 2 * kk
+        var logDeterminant = 0.0
+        var quadratic = 0.0
+        let singular: Bool = levelStatistics.withUnsafeBufferPointer { s in
+            let gram = s.baseAddress!, cross = gram + levelCount * kk
             for h in 0..<levelCount {
                 let g = gram + h * kk
                 let c = cross + h * k
@@ -132,7 +193,7 @@ struct FirstTermScaleTarget {
                 for j in 0..<k {
                     var pivot = a[j + j * k]
                     for p in 0..<j { pivot -= a[j + p * k] * a[j + p * k] * a[p + p * k] }
-                    guard pivot > 0 else { return -.infinity }
+                    guard pivot > 0 else { return true }
                     a[j + j * k] = pivot
                     for r in (j + 1)..<k {
                         var s = a[r + j * k]
@@ -140,20 +201,75 @@ struct FirstTermScaleTarget {
                         a[r + j * k] = s / pivot
                     }
                 }
-                var determinant = 1.0
                 for r in 0..<k {
                     var s = d[r]
                     for p in 0..<r { s -= a[r + p * k] * d[p] }
-                    d[r] = s
                     quadratic += s * s / a[r + r * k]
-                    determinant *= a[r + r * k]
+                    d[r] = s
+                    logDeterminant += log(a[r + r * k])
                 }
-                accumulate(determinant)
             }
+            return false
         }
-        logDeterminant += log(determinantProduct)
-        let freeRows = Double(observationCount - k * levelCount)
-        return logPrior - freeRows * logSigma - 0.5 * logDeterminant
-            - (residualSquares - quadratic) / (2 * variance)
+        return singular ? nil : (logDeterminant, quadratic)
+    }
+
+    @inline(__always)
+    private static func load(_ p: UnsafePointer<Double>, _ h: Int) -> SIMD4<Double> {
+        UnsafeRawPointer(p + h).loadUnaligned(as: SIMD4<Double>.self)
+    }
+
+    /// Σ_h log(determinant_h) and Σ_h quadratic_h over the levels, four at a time through `block`
+    /// (levels h … h + 3) and the rest through `level`. Logarithms are taken of products: each
+    /// determinant is split into its binary exponent, summed as an integer, and its mantissa in
+    /// [1, 2), multiplied into a running product that is logged every 256 blocks, so the sums
+    /// cost no logarithm per level and cannot overflow. Nil if a determinant is not a positive
+    /// normal number (the density is then −∞ there; it takes σ below 1e-77 or above 1e77).
+    @inline(__always)
+    static func sums(levelCount: Int, level: (Int) -> (Double, Double),
+                     block: (Int) -> (SIMD4<Double>, SIMD4<Double>)) -> (Double, Double)? {
+        let exponentMask = SIMD4<UInt64>(repeating: 0x7ff << 52)
+        let mantissaMask = SIMD4<UInt64>(repeating: (1 << 52) - 1)
+        let one = SIMD4<UInt64>(repeating: 0x3ff << 52)
+        var quadratic = SIMD4<Double>(repeating: 0)
+        var mantissas = SIMD4<Double>(repeating: 1)
+        var exponents = SIMD4<UInt64>(repeating: 0)
+        var smallest = SIMD4<Double>(repeating: .infinity)
+        var largest = SIMD4<Double>(repeating: 0)
+        var logDeterminant = 0.0
+        let blocks = levelCount / 4
+        var b = 0
+        while b < blocks {
+            let end = min(blocks, b + 256)
+            while b < end {
+                let (determinant, q) = block(4 * b)
+                quadratic += q
+                // `replacing` rather than pointwiseMin/Max, which are not inlined.
+                smallest = smallest.replacing(with: determinant, where: determinant .< smallest)
+                largest = largest.replacing(with: determinant, where: determinant .> largest)
+                let bits = unsafeBitCast(determinant, to: SIMD4<UInt64>.self)
+                exponents &+= (bits & exponentMask) &>> 52
+                mantissas *= unsafeBitCast((bits & mantissaMask) | one, to: SIMD4<Double>.self)
+                b += 1
+            }
+            for lane in 0..<4 { logDeterminant += log(mantissas[lane]) }
+            mantissas = SIMD4(repeating: 1)
+        }
+        var total = quadratic.sum()
+        let exponentSum = Int(exponents.wrappedSum()) - 1023 * 4 * blocks
+        var least = smallest.min()
+        var most = largest.max()
+        for h in (4 * blocks)..<levelCount {
+            let (determinant, q) = level(h)
+            total += q
+            least = min(least, determinant)
+            most = max(most, determinant)
+            logDeterminant += log(determinant)
+        }
+        // NaN fails both comparisons.
+        guard levelCount == 0 || (least >= Double.leastNormalMagnitude && most <= Double.greatestFiniteMagnitude) else {
+            return nil
+        }
+        return (logDeterminant + Double(exponentSum) * M_LN2, total)
     }
 }

@@ -52,9 +52,11 @@ import TestSupport
         return total
     }
 
-    @Test(arguments: [1, 2, 3])
-    func matchesDenseMarginalLikelihood(order k: Int) {
-        let levels = Self.levels(order: k, count: 9, seed: 41)
+    /// 9 levels: two blocks of four and one level alone; 1031: more than the 1024 levels after
+    /// which the determinant's running product is logged.
+    @Test(arguments: [1, 2, 3], [9, 1031])
+    func matchesDenseMarginalLikelihood(order k: Int, levelCount: Int) {
+        let levels = Self.levels(order: k, count: levelCount, seed: 41)
         var gram: [Double] = []
         var cross: [Double] = []
         var residualSquares = 0.0
@@ -104,7 +106,7 @@ import TestSupport
         // The target drops −(n/2) log 2π and nothing that depends on x.
         let expected = 0.5 * Double(observationCount) * log(2 * Double.pi)
         for difference in differences {
-            #expect(isClose(difference, expected, relative: 1e-10, absolute: 1e-9), "k = \(k): \(differences)")
+            #expect(isClose(difference, expected, relative: 1e-10, absolute: 1e-9), "k = \(k), ℓ = \(levelCount): \(differences)")
         }
     }
 }
