@@ -62,6 +62,15 @@ public protocol GibbsChainSampler {
     mutating func sweep(random: inout RandomStream) throws(GibbsError)
     /// `lp__` of the current state (`GibbsSampler.logJointDensity()`).
     func logJointDensity() -> Double
+    /// Called before the first warmup sweep and after the last one: a sampler may tune itself
+    /// between the two, and must sample with what it has tuned, unchanged, afterwards.
+    mutating func beginWarmup()
+    mutating func endWarmup()
+}
+
+extension GibbsChainSampler {
+    public mutating func beginWarmup() {}
+    public mutating func endWarmup() {}
 }
 
 extension GibbsSampler: GibbsChainSampler {}
@@ -88,6 +97,7 @@ public func runGibbsChain(
     }
 
     let warmupStart = clock.now
+    sampler.beginWarmup()
     for m in 0..<options.warmup {
         if shouldStop() {
             summary.stopped = true
@@ -98,6 +108,7 @@ public func runGibbsChain(
         summary.warmupIterationsDone += 1
         sink.iterationFinished(m + 1)
     }
+    sampler.endWarmup()
     summary.warmupSeconds = seconds(clock.now - warmupStart)
 
     let samplingStart = clock.now

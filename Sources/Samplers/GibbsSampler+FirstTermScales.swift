@@ -18,6 +18,7 @@ extension GibbsSampler {
         let residualSquares = denseQuadraticForm(w)
         var x = [log(sigma)] + (covarianceCoordinates[0] ?? [log(covarianceFactors[0][0])])
         let slice = self.slice
+        let widths = firstTermSliceWidths
         let priors = self.priors
         let observationCount = design.observationCount
         products.diagonal.withUnsafeBufferPointer { gram in
@@ -29,15 +30,29 @@ extension GibbsSampler {
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: target.workspaceCount) { workspace in
                     let scratch = workspace.baseAddress!
                     x.withUnsafeMutableBufferPointer { x in
-                        slice.sweep(x, random: random) { target.logDensity($0, workspace: scratch) }
+                        slice.sweep(x, widths: widths, random: random) { target.logDensity($0, workspace: scratch) }
                     }
                 }
             }
+        }
+        if var adaptation = firstTermWidthAdaptation {
+            adaptation.observe(x)
+            firstTermSliceWidths = adaptation.widths
+            firstTermWidthAdaptation = adaptation
         }
         sigma = exp(x[0])
         let coordinates = Array(x[1...])
         covarianceFactors[0] = CovarianceTarget.covarianceFactor(coordinates, order: k)
         if k > 1 { covarianceCoordinates[0] = coordinates }
+    }
+
+    /// Tunes the first-term step's slice widths over the warmup (`SliceWidthAdaptation`).
+    public mutating func beginWarmup() {
+        firstTermWidthAdaptation = SliceWidthAdaptation(widths: firstTermSliceWidths)
+    }
+
+    public mutating func endWarmup() {
+        firstTermWidthAdaptation = nil
     }
 
     /// B w per first-term coefficient (level-major, q₁ values), B the first term's off-diagonal

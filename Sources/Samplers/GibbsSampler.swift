@@ -51,6 +51,11 @@ public struct GibbsSampler {
     /// first term's coefficients integrated out (docs/math.md, eq. 61-64), in place of the
     /// centered σ step, Σ₁'s centered step and Σ₁'s interweaving. Turn it off to compare.
     public var marginalizesFirstTermScales = true
+    /// Initial slice widths of that step's coordinates (x of eq. 64): the slice default until a
+    /// chain's warmup tunes them (`beginWarmup`, `endWarmup`), fixed afterwards.
+    public internal(set) var firstTermSliceWidths: [Double]
+    /// Present during warmup only.
+    var firstTermWidthAdaptation: SliceWidthAdaptation?
 
     /// σ's half-Cauchy prior and its auxiliary variable.
     private var sigmaPrior: HalfCauchyVariance
@@ -82,6 +87,8 @@ public struct GibbsSampler {
         }
         covarianceCoordinates = []
         factor = BlockedCholesky(layout: design.crossProducts.layout)
+        let firstOrder = design.terms.first?.size ?? 0
+        firstTermSliceWidths = Array(repeating: SliceSampler().width, count: 1 + firstOrder * (firstOrder + 1) / 2)
         covarianceCoordinates = coordinates(of: covarianceFactors)
     }
 

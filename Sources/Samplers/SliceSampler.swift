@@ -46,12 +46,20 @@ public struct SliceSampler: Sendable, Equatable {
     /// copying x per coordinate.
     public func sweep(_ x: UnsafeMutableBufferPointer<Double>, random: RandomSource,
                       target logDensity: (UnsafePointer<Double>) -> Double) {
+        sweep(x, widths: nil, random: random, target: logDensity)
+    }
+
+    /// The same with coordinate i's initial interval `widths[i]` instead of `width`.
+    public func sweep(_ x: UnsafeMutableBufferPointer<Double>, widths: [Double]?, random: RandomSource,
+                      target logDensity: (UnsafePointer<Double>) -> Double) {
         let point = x.baseAddress!
         var current = logDensity(point)
         precondition(current.isFinite, "slice sampling needs a finite log density at the start")
+        var coordinateSampler = self
         for i in x.indices {
+            if let widths { coordinateSampler.width = widths[i] }
             let start = point[i]
-            let step = step(from: start, logDensityAtStart: current, random: random) { value in
+            let step = coordinateSampler.step(from: start, logDensityAtStart: current, random: random) { value in
                 point[i] = value
                 return logDensity(point)
             }

@@ -49,7 +49,9 @@ struct MixingMeasurements {
             sampler.interweaves = setting.interweaves
             sampler.interweavesResidualScale = setting.interweavesSigma
             var random = RandomStream(seed: 2011, chain: 1)
+            sampler.beginWarmup()
             for _ in 0..<warmup { try sampler.sweep(random: &random) }
+            sampler.endWarmup()
             var draws: [String: [Double]] = [:]
             let clock = ContinuousClock()
             let start = clock.now
@@ -83,7 +85,9 @@ struct MixingMeasurements {
                 var sampler = try GibbsSampler(design: try model.design(csv: truth.csv), priors: model.priors)
                 sampler.marginalizesFirstTermScales = marginalizes
                 var random = RandomStream(seed: 100, chain: replication)
+                sampler.beginWarmup()
                 for _ in 0..<200 { try sampler.sweep(random: &random) }
+                sampler.endWarmup()
                 var draws: [[Double]] = Array(repeating: [], count: model.parameterNames.count)
                 for _ in 0..<4000 {
                     try sampler.sweep(random: &random)

@@ -150,7 +150,9 @@ struct RandomInterceptGridPosterior {
         #expect(sampler.interweaves)
         sampler.interweavesResidualScale = interweavesSigma
         var random = RandomStream(seed: 2011, chain: 7)
+        sampler.beginWarmup()
         for _ in 0..<1000 { try sampler.sweep(random: &random) }
+        sampler.endWarmup()
         var tau: [Double] = [], sigma: [Double] = []
         for _ in 0..<40000 {
             try sampler.sweep(random: &random)

@@ -150,7 +150,9 @@ func runCalibration(model: CalibrationModel, replications: Int, seed: UInt64,
         sampler.interweaves = settings.interweaves
         sampler.interweavesResidualScale = settings.interweavesResidualScale
         var random = RandomStream(seed: seed &+ 1, chain: replication)
+        sampler.beginWarmup()
         for _ in 0..<settings.warmup { try step(&sampler, &random) }
+        sampler.endWarmup()
         var draws: [[Double]] = Array(repeating: [], count: truth.values.count)
         for _ in 0..<settings.drawCount {
             for _ in 0..<settings.thin { try step(&sampler, &random) }
