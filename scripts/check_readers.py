@@ -9,7 +9,8 @@ the files (algorithm = gibbs, no adaptation block), that ArviZ reads every colum
 and that ArviZ's r_Subject[level, coefficient] array agrees with labels.json.
 Then runs `mixmc sample models/sleepstudy --algorithm nuts` on both targets and reads the files
 with CmdStanPy's from_csv (a CmdStanMCMC: step sizes, metric, sampler columns, divergences) and
-ArviZ's from_cmdstan (sample_stats, every column bit for bit).
+ArviZ's from_cmdstan (sample_stats, every column bit for bit). Last, a `--save-warmup`
+NUTS run: the warmup rows are counted and read apart from the draws.
 Needs: cmdstanpy, arviz, numpy.   Run from the repository root:  python scripts/check_readers.py
 """
 import math
@@ -67,7 +68,55 @@ def main():
     print(f"{2 * 50 * 1 + 2 - failures} passed, {failures} failed")
     sample_failures = check_sample_output()
     nuts_failures = sum(check_nuts_output(target) for target in ("collapsed", "full"))
-    return 1 if failures or sample_failures or nuts_failures else 0
+    warmup_failures = check_saved_warmup()
+    return 1 if failures or sample_failures or nuts_failures or warmup_failures else 0
+
+
+def check_saved_warmup(algorithm="nuts"):
+    """Reads a real `mixmc sample --algorithm nuts --save-warmup` run (thin 2): CmdStanPy's check_sampler_csv and
+    from_csv count the warmup rows apart, ArviZ's from_cmdstan(save_warmup=True) puts them in
+    warmup_posterior, bit for bit. The warmup is a multiple of thin: ArviZ 0.23.4 splits off
+    floor(num_warmup / thin) warmup rows where CmdStan (and CmdStanPy) write and count the ceiling
+    (docs/chain-format.md)."""
+    import arviz as az
+    import cmdstanpy
+    import pandas as pd
+    from cmdstanpy.utils.stancsv import check_sampler_csv
+
+    out = pathlib.Path(tempfile.mkdtemp(prefix="mixmc-warmup-readers-")) / "sleepstudy"
+    bin_path = subprocess.run(["swift", "build", "--show-bin-path"], check=True, capture_output=True,
+                              text=True).stdout.strip()
+    subprocess.run([os.path.join(bin_path, "mixmc"), "sample", "models/sleepstudy", "--algorithm", algorithm,
+                    "--chains", "2", "--warmup", "100", "--draws", "60", "--thin", "2", "--save-warmup",
+                    "--seed", "4", "--quiet", "--output", str(out)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    files = [str(out / f"chain-{k}.csv") for k in (1, 2)]
+    failures = 0
+
+    def check(condition, message):
+        nonlocal failures
+        if not condition:
+            failures += 1
+            print(f"save-warmup {algorithm}: {message}")
+
+    raws = [pd.read_csv(path, comment="#", float_precision="round_trip") for path in files]
+    for chain, path in enumerate(files, start=1):
+        meta = check_sampler_csv(path, iter_sampling=60, iter_warmup=100, save_warmup=True, thin=2)
+        check(meta["draws_warmup"] == 50 and meta["draws_sampling"] == 30, f"check_sampler_csv counts {meta}")
+        check(len(raws[chain - 1]) == 80, f"{len(raws[chain - 1])} rows in the file")
+    fit = cmdstanpy.from_csv(str(out))
+    check(fit.num_draws_warmup == 50 and fit.num_draws_sampling == 30,
+          f"from_csv warmup {fit.num_draws_warmup}, sampling {fit.num_draws_sampling}")
+    idata = az.from_cmdstan(files, save_warmup=True)
+    for chain in range(2):
+        for name in ["b_Intercept", "sigma", "sd_Subject__Days"]:
+            warm = idata.warmup_posterior[name].values[chain]
+            kept = idata.posterior[name].values[chain]
+            check(len(warm) == 50 and (warm == raws[chain][name].values[:50]).all(), f"ArviZ warmup {name}")
+            check(len(kept) == 30 and (kept == raws[chain][name].values[50:]).all(), f"ArviZ draws {name}")
+    print(f"mixmc sample --algorithm {algorithm} --save-warmup: CmdStanPy and ArviZ split warmup from draws, "
+          f"{failures} failed")
+    return failures
 
 
 def check_sample_output():

@@ -10,6 +10,7 @@ extension StanCSVConfiguration {
         model: String,
         numSamples: Int,
         numWarmup: Int,
+        saveWarmup: Bool = false,
         thin: Int,
         adaptDelta: Double,
         maxDepth: Int,
@@ -23,7 +24,7 @@ extension StanCSVConfiguration {
         comments: [String] = []
     ) -> StanCSVConfiguration {
         var configuration = cmdStanSample(
-            model: model, numSamples: numSamples, numWarmup: numWarmup, saveWarmup: false, thin: thin,
+            model: model, numSamples: numSamples, numWarmup: numWarmup, saveWarmup: saveWarmup, thin: thin,
             adaptEngaged: numWarmup > 0, adaptDelta: adaptDelta, maxDepth: maxDepth, metric: metric,
             chainID: chainID, dataFile: dataFile, initialization: initialization, seed: seed,
             outputFile: outputFile, userSet: userSet)

@@ -116,7 +116,9 @@ public func effectiveSampleSize(_ chains: [[Double]]) -> Double {
 
     let total = Double(chainCount) * n
     var tau = -1.0
-    for lag in 0...maxT { tau += 2 * rho[lag] }
+    // maxT is −1 when the chains are too short for one pair (fewer than 5 draws): the sum is
+    // empty, as numpy's empty slice in ArviZ.
+    for lag in 0..<(maxT + 1) { tau += 2 * rho[lag] }
     if maxT + 1 < drawCount { tau += rho[maxT + 1] }
     tau = Swift.max(tau, 1 / log10(total))
     return total / tau

@@ -70,8 +70,9 @@ public enum PosteriorNUTSError: Error, Equatable, CustomStringConvertible {
 ///
 /// Reproducibility: the chain's one `RandomStream(seed:chain:)` supplies, in order, the start's
 /// jitter (and under `.full` the start's z), then the NUTS transitions and, right after each kept
-/// sampling transition, the normals of that draw's integrated-out effects. So a chain's rows depend
-/// only on (model, priors, start, options), whatever the other chains and threads.
+/// sampling transition, the normals of that draw's integrated-out effects (saved warmup rows draw
+/// theirs from the stream of (seed, −chain)). So a chain's rows depend only on (model, priors,
+/// start, options), whatever the other chains and threads.
 public struct PosteriorNUTS: Sendable {
     public let form: PosteriorForm
     public let columns: OutputColumns
@@ -135,7 +136,8 @@ public struct PosteriorNUTS: Sendable {
     }
 
     /// Runs one chain: the start from `start`, then `runChain`'s warmup and sampling, each kept
-    /// sampling draw handed to `sink` as a row of `columnNames`. The random stream is
+    /// draw (sampling, and warmup with `options.saveWarmup`) handed to `sink` as a row of
+    /// `columnNames`. The random stream is
     /// `RandomStream(seed: options.seed, chain: options.chain)`. `shouldStop` is polled before
     /// every iteration; a sink error stops the chain and is rethrown.
     public func run(start: PosteriorStart, options: ChainOptions, sink: some PosteriorRowSink,
@@ -241,10 +243,15 @@ public struct PosteriorNUTS: Sendable {
             do { try sink.adaptationFinished(adaptation) } catch { failure = error }
         }
 
+        /// The integrated-out effects of saved warmup rows come from their own stream, (seed,
+        /// −chain), so that saving the warmup leaves the sampling rows' bits as they are.
+        lazy var warmupRandom = RandomStream(seed: random.seed, chain: -random.chain)
+
         func receive(_ draw: ChainDraw) {
-            guard failure == nil, !draw.isWarmup else { return }
+            guard failure == nil else { return }
             guard let row = posterior.row(position: draw.position, statistics: draw.statistics,
-                                          collapsedTarget: &collapsedTarget, random: random) else {
+                                          collapsedTarget: &collapsedTarget,
+                                          random: draw.isWarmup ? warmupRandom : random) else {
                 failure = PosteriorNUTSError.integratedEffectsFailed(iteration: draw.iteration)
                 return
             }

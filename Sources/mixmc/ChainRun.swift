@@ -61,7 +61,8 @@ struct NUTSChains: ChainAlgorithm {
         var options = self.options
         options.chain = id
         let summary = try posterior.run(start: start, options: options, sink: sink, shouldStop: shouldStop)
-        return ChainReport(warmupIterationsDone: summary.warmupIterationsDone, drawsKept: summary.drawsDelivered,
+        let warmupRows = options.saveWarmup ? (summary.warmupIterationsDone + options.thin - 1) / options.thin : 0
+        return ChainReport(warmupIterationsDone: summary.warmupIterationsDone, drawsKept: summary.drawsDelivered - warmupRows,
                            stopped: summary.stopped, warmupSeconds: summary.warmupSeconds,
                            samplingSeconds: summary.samplingSeconds,
                            gradientEvaluationsWarmup: summary.gradientEvaluationsWarmup,

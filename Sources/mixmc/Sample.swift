@@ -64,8 +64,11 @@ struct Sample: ParsableCommand {
     @Option(parsing: .unconditional, help: "Run only chain K (1-based), as it would run in a multi-chain run.")
     var chain: Int?
 
-    @Option(parsing: .unconditional, help: "Warmup iterations per chain (not saved).")
+    @Option(parsing: .unconditional, help: "Warmup iterations per chain (not saved unless --save-warmup).")
     var warmup = 1000
+
+    @Flag(name: .customLong("save-warmup"), help: "NUTS only: write every thin-th warmup iteration too, before the adaptation block and the draws (CmdStan's save_warmup).")
+    var saveWarmup = false
 
     @Option(parsing: .unconditional, help: "Sampling iterations per chain.")
     var draws = 1000
@@ -117,6 +120,11 @@ struct Sample: ParsableCommand {
             if !given.isEmpty {
                 throw ValidationError("\(given.joined(separator: ", ")) apply to --algorithm nuts only")
             }
+            if saveWarmup {
+                // A Gibbs file has no sampler columns, which CmdStanPy reads as CmdStan's
+                // fixed_param output: every row a draw, whatever save_warmup says.
+                throw ValidationError("--save-warmup applies to --algorithm nuts only: CmdStanPy would read a Gibbs file's warmup rows as draws; to keep the Gibbs warmup, run with --warmup 0 and --draws W+D and drop the first W rows yourself")
+            }
         }
         if let adaptDelta, !(adaptDelta > 0 && adaptDelta < 1) {
             throw ValidationError("--adapt-delta must be between 0 and 1 (exclusive); got \(adaptDelta)")
@@ -139,7 +147,7 @@ struct Sample: ParsableCommand {
         let job = SamplingJob(
             command: "mixmc sample", modelPath: model.model, priorsPath: priors, algorithm: algorithm,
             chainIDs: chain.map { [$0] } ?? Array(1...(chains ?? Self.defaultChains)), onlySomeChains: chain != nil,
-            warmup: warmup, draws: draws, thin: thin, seed: seed,
+            warmup: warmup, saveWarmup: saveWarmup, draws: draws, thin: thin, seed: seed,
             nuts: .init(target: target, adaptDelta: adaptDelta, maxDepth: maxDepth, metric: metric),
             outputDirectory: output ?? "chains/\(modelName)", overwrite: overwrite, quiet: quiet)
         let result = try job.run(design: design)

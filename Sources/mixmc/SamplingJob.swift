@@ -33,6 +33,8 @@ struct SamplingJob {
     var chainIDs: [Int]
     var onlySomeChains: Bool
     var warmup: Int
+    /// NUTS only (`Sample.validate` refuses it for the Gibbs samplers).
+    var saveWarmup = false
     var draws: Int
     var thin: Int
     var seed: UInt64?
@@ -82,6 +84,7 @@ struct SamplingJob {
             options.draws = draws
             options.thin = thin
             options.seed = seed
+            options.saveWarmup = saveWarmup
             options.nuts = settings
             let posterior = try PosteriorNUTS(design: design, priors: priorSet, form: targetOption.form)
             let fit = try MixedModelFit.fit(design)
@@ -96,12 +99,12 @@ struct SamplingJob {
         // `id` is never marked default, so chain K's file is the same whether it ran alone or not.
         var userSet: Set<String> = ["file", "id"]
         if self.seed != nil { userSet.insert("seed") }
-        for (key, isSet) in [("num_warmup", warmup != 1000), ("num_samples", draws != 1000), ("thin", thin != 1),
+        for (key, isSet) in [("num_warmup", warmup != 1000), ("num_samples", draws != 1000), ("thin", thin != 1), ("save_warmup", saveWarmup),
                              ("delta", nuts.adaptDelta != nil), ("max_depth", nuts.maxDepth != nil), ("metric", nuts.metric != nil)] where isSet {
             userSet.insert(key)
         }
         let configuredKeys = userSet
-        let (warmup, draws, thin) = (self.warmup, self.draws, self.thin)
+        let (warmup, draws, thin, saveWarmup) = (self.warmup, self.draws, self.thin, self.saveWarmup)
         let targetName = (nuts.target ?? .collapsed).rawValue
         let metricName = (nuts.metric ?? .diag).cmdStanName
         let chosenNUTS = nutsOptions
@@ -119,7 +122,7 @@ struct SamplingJob {
                             + columns.groupLevelComments())
                 }
                 return StanCSVConfiguration.nutsSample(
-                    model: modelName, numSamples: draws, numWarmup: warmup, thin: thin,
+                    model: modelName, numSamples: draws, numWarmup: warmup, saveWarmup: saveWarmup, thin: thin,
                     adaptDelta: settings.adaptDelta, maxDepth: settings.maxDepth,
                     metric: metricName, chainID: id, dataFile: design.dataSource,
                     initialization: "reml_jittered", seed: seed, outputFile: file.path, userSet: configuredKeys,

@@ -36,6 +36,35 @@ import TestSupport
     static let sleepstudyLevels = ["308", "309", "310", "330", "331", "332", "333", "334", "335", "337", "349", "350",
                                    "351", "352", "369", "370", "371", "372"]
 
+    /// `--save-warmup` (NUTS) writes ceil(warmup / thin) warmup rows, then the adaptation block,
+    /// then the draws, says `save_warmup = 1`, and changes nothing else: the kept draws are the
+    /// bits of the same run without it, on both targets.
+    @Test(arguments: ["collapsed", "full"])
+    func savedWarmupPrecedesTheSameDraws(target: String) throws {
+        var chains: [StanCSVChain] = []
+        for save in [true, false] {
+            let output = try Self.temporaryDirectory("warmup")
+            defer { try? FileManager.default.removeItem(at: output) }
+            let result = try runMixmc(["sample", "models/sleepstudy", "--algorithm", "nuts", "--target", target, "--chains", "1",
+                                       "--warmup", "30", "--draws", "20", "--thin", "3", "--seed", "3", "--quiet",
+                                       "--output", output.path] + (save ? ["--save-warmup"] : []))
+            #expect(result.status == 0, "stderr: \(result.standardError)")
+            let url = output.appendingPathComponent("chain-1.csv")
+            let chain = try StanCSVReader.read(url: url)
+            #expect(chain.config["save_warmup"] == (save ? "1" : "0"))
+            #expect(chain.drawCount == 7)
+            #expect(chain.warmupDraws.first?.count ?? 0 == (save ? 10 : 0))
+            if save {
+                let lines = try String(contentsOf: url, encoding: .utf8).split(separator: "\n")
+                let header = try #require(lines.firstIndex { $0.hasPrefix("lp__,") })
+                let adaptation = try #require(lines.firstIndex { $0.hasPrefix("# Adaptation terminated") })
+                #expect(adaptation == header + 11, "10 warmup rows between the header and the adaptation block")
+            }
+            chains.append(chain)
+        }
+        #expect(chains[0].draws == chains[1].draws)
+    }
+
     @Test func sleepstudyChainsReadBackWithTheirColumnsAndASanePosterior() throws {
         let output = try Self.temporaryDirectory("run")
         defer { try? FileManager.default.removeItem(at: output) }
@@ -125,6 +154,7 @@ import TestSupport
         (["--draws=-5"], "--draws must be at least 1; got -5"),
         (["--draws", "0"], "--draws must be at least 1; got 0"),
         (["--thin", "0"], "--thin must be at least 1; got 0"),
+        (["--save-warmup"], "--save-warmup applies to --algorithm nuts only: CmdStanPy would read a Gibbs file's warmup rows as draws; to keep the Gibbs warmup, run with --warmup 0 and --draws W+D and drop the first W rows yourself"),
     ])
     func badFlagsAreRefusedBeforeAnythingIsWritten(flags: [String], message: String) throws {
         let parent = try Self.temporaryDirectory("flags")
