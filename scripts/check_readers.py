@@ -20,7 +20,6 @@ import subprocess
 import sys
 import tempfile
 
-import numpy as np
 
 COLUMNS = ["lp__", "accept_stat__", "stepsize__", "treedepth__", "n_leapfrog__", "divergent__", "energy__",
            "b_Intercept", "sigma", "r_Subject.1.1", "r_Subject.2.1"]
@@ -80,26 +79,12 @@ def check_saved_warmup(algorithm="nuts"):
     (docs/chain-format.md)."""
     import arviz as az
     import cmdstanpy
-    import pandas as pd
     from cmdstanpy.utils.stancsv import check_sampler_csv
 
-    out = pathlib.Path(tempfile.mkdtemp(prefix="mixmc-warmup-readers-")) / "sleepstudy"
-    bin_path = subprocess.run(["swift", "build", "--show-bin-path"], check=True, capture_output=True,
-                              text=True).stdout.strip()
-    subprocess.run([os.path.join(bin_path, "mixmc"), "sample", "models/sleepstudy", "--algorithm", algorithm,
-                    "--chains", "2", "--warmup", "100", "--draws", "60", "--thin", "2", "--save-warmup",
-                    "--seed", "4", "--quiet", "--output", str(out)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    files = [str(out / f"chain-{k}.csv") for k in (1, 2)]
-    failures = 0
-
-    def check(condition, message):
-        nonlocal failures
-        if not condition:
-            failures += 1
-            print(f"save-warmup {algorithm}: {message}")
-
-    raws = [pd.read_csv(path, comment="#", float_precision="round_trip") for path in files]
+    out, files, raws = sample_sleepstudy("warmup", ["--algorithm", algorithm, "--warmup", "100", "--draws", "60",
+                                                    "--thin", "2", "--save-warmup", "--seed", "4"])
+    checks = Checks(f"save-warmup {algorithm}")
+    check = checks.check
     for chain, path in enumerate(files, start=1):
         meta = check_sampler_csv(path, iter_sampling=60, iter_warmup=100, save_warmup=True, thin=2)
         check(meta["draws_warmup"] == 50 and meta["draws_sampling"] == 30, f"check_sampler_csv counts {meta}")
@@ -115,8 +100,8 @@ def check_saved_warmup(algorithm="nuts"):
             check(len(warm) == 50 and (warm == raws[chain][name].values[:50]).all(), f"ArviZ warmup {name}")
             check(len(kept) == 30 and (kept == raws[chain][name].values[50:]).all(), f"ArviZ draws {name}")
     print(f"mixmc sample --algorithm {algorithm} --save-warmup: CmdStanPy and ArviZ split warmup from draws, "
-          f"{failures} failed")
-    return failures
+          f"{checks.failures} failed")
+    return checks.failures
 
 
 def check_sample_output():
@@ -171,27 +156,13 @@ def check_nuts_output(target):
     """Reads a real `mixmc sample --algorithm nuts` run with CmdStanPy's from_csv and ArviZ."""
     import arviz as az
     import cmdstanpy
-    import pandas as pd
     from cmdstanpy.utils.stancsv import check_sampler_csv
 
-    out = pathlib.Path(tempfile.mkdtemp(prefix="mixmc-nuts-readers-")) / "sleepstudy"
-    bin_path = subprocess.run(["swift", "build", "--show-bin-path"], check=True, capture_output=True,
-                              text=True).stdout.strip()
-    subprocess.run([os.path.join(bin_path, "mixmc"), "sample", "models/sleepstudy", "--algorithm", "nuts",
-                    "--target", target, "--chains", "2", "--warmup", "300", "--draws", "300", "--seed", "1",
-                    "--quiet", "--output", str(out)],
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    files = [str(out / f"chain-{k}.csv") for k in (1, 2)]
+    out, files, raws = sample_sleepstudy("nuts", ["--algorithm", "nuts", "--target", target, "--warmup", "300",
+                                                  "--draws", "300", "--seed", "1"])
     dimension = 6 if target == "collapsed" else 42
-    failures = 0
-
-    def check(condition, message):
-        nonlocal failures
-        if not condition:
-            failures += 1
-            print(f"nuts {target}: {message}")
-
-    raws = [pd.read_csv(path, comment="#", float_precision="round_trip") for path in files]
+    checks = Checks(f"nuts {target}")
+    check = checks.check
     for chain, path in enumerate(files, start=1):
         meta = check_sampler_csv(path, iter_sampling=300, iter_warmup=300)
         check(meta["draws_sampling"] == 300 and meta["algorithm"] == "hmc" and meta["engine"] == "nuts"
@@ -232,9 +203,38 @@ def check_nuts_output(target):
             check((idata.posterior[name].values[chain] == raws[chain][name].values).all(), f"ArviZ {name} differs")
     bfmi = az.bfmi(idata)
     check(len(bfmi) == 2 and all(b > 0 for b in bfmi), f"E-BFMI {bfmi}")
-    print(f"mixmc sample --algorithm nuts --target {target}: from_csv and from_cmdstan read it, {failures} failed "
+    print(f"mixmc sample --algorithm nuts --target {target}: from_csv and from_cmdstan read it, {checks.failures} failed "
           f"(step sizes {list(fit.step_size)}, E-BFMI {[round(float(b), 3) for b in bfmi]})")
-    return failures
+    return checks.failures
+
+
+def sample_sleepstudy(tag, flags):
+    """Runs `mixmc sample models/sleepstudy --chains 2 FLAGS --quiet` into a new directory; returns
+    the directory, the two chain files and their rows (exact doubles)."""
+    import pandas as pd
+
+    out = pathlib.Path(tempfile.mkdtemp(prefix=f"mixmc-{tag}-readers-")) / "sleepstudy"
+    bin_path = subprocess.run(["swift", "build", "--show-bin-path"], check=True, capture_output=True,
+                              text=True).stdout.strip()
+    subprocess.run([os.path.join(bin_path, "mixmc"), "sample", "models/sleepstudy", "--chains", "2", *flags,
+                    "--quiet", "--output", str(out)],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    files = [str(out / f"chain-{k}.csv") for k in (1, 2)]
+    raws = [pd.read_csv(path, comment="#", float_precision="round_trip") for path in files]
+    return out, files, raws
+
+
+class Checks:
+    """Counts failed checks, printing each with a label."""
+
+    def __init__(self, label):
+        self.label = label
+        self.failures = 0
+
+    def check(self, condition, message):
+        if not condition:
+            self.failures += 1
+            print(f"{self.label}: {message}")
 
 
 if __name__ == "__main__":
