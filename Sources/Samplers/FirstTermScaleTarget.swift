@@ -1,7 +1,7 @@
 import Foundation
 
 /// The conditional of σ and the first term's covariance Σ₁ given β and the other terms'
-/// coefficients, with the first term's coefficients b₁ integrated out (docs/math.md, eq. 61-64),
+/// coefficients, with the first term's coefficients b₁ integrated out (docs/math.md, eq. 63-66),
 /// on the unconstrained vector
 ///
 ///   x = [log σ, log τ₁ … log τ_k, atanh z₁₀, …]   (after log σ, the layout of `CovarianceTarget`).
@@ -25,7 +25,7 @@ struct FirstTermScaleTarget {
     let tauScales: [Double]
     /// LKJ shape of R₁ (unused when k = 1).
     let eta: Double
-    /// What the per-level sums of eq. 63 read, fixed for the whole step: for k = 1, the arrays
+    /// What the per-level sums of eq. 65 read, fixed for the whole step: for k = 1, the arrays
     /// g_h and c_h²; for k = 2, g₀₀, 2g₀₁, g₁₁, |G|, c₀², 2c₀c₁, c₁², cᵀadj(G)c; each ℓ long,
     /// one after the other, so that an evaluation runs down contiguous memory four levels at a
     /// time. For k ≥ 3, G_h (column-major k x k, level after level) then c_h (k values each).
@@ -81,7 +81,7 @@ struct FirstTermScaleTarget {
     /// Doubles of scratch `logDensity(_:workspace:)` needs.
     var workspaceCount: Int { 4 * order * order + 2 * order }
 
-    /// log p(x | β, b₋₁, y) up to a constant (eq. 64); −∞ where R₁'s factor is singular.
+    /// log p(x | β, b₋₁, y) up to a constant (eq. 66); −∞ where R₁'s factor is singular.
     func logDensity(_ x: UnsafePointer<Double>, workspace: UnsafeMutablePointer<Double>) -> Double {
         let k = order
         let kk = k * k
@@ -123,7 +123,7 @@ struct FirstTermScaleTarget {
             - (residualSquares - quadratic) / (2 * variance)
     }
 
-    /// Σ_h log|M_h| and Σ_h e_hᵀ M_h⁻¹ e_h for k = 1 (eq. 63): M = σ² + τ² g_h, eᵀM⁻¹e = τ² c_h²/M.
+    /// Σ_h log|M_h| and Σ_h e_hᵀ M_h⁻¹ e_h for k = 1 (eq. 65): M = σ² + τ² g_h, eᵀM⁻¹e = τ² c_h²/M.
     private func scalarLevelSums(variance: Double, tauSquared: Double) -> (Double, Double)? {
         levelStatistics.withUnsafeBufferPointer { s in
             let g = s.baseAddress!, cc = g + levelCount
@@ -138,7 +138,7 @@ struct FirstTermScaleTarget {
     }
 
     /// The same for k = 2: |M| = σ⁴ + σ² tr(Σ G) + |Σ| |G| and |M| eᵀM⁻¹e = σ² cᵀΣc + |Σ| cᵀadj(G)c
-    /// (eq. 63), sums of non-negative terms.
+    /// (eq. 65), sums of non-negative terms.
     private func pairLevelSums(variance: Double, factor l: UnsafePointer<Double>) -> (Double, Double)? {
         let s00 = l[0] * l[0], s01 = l[0] * l[1], s11 = l[1] * l[1] + l[3] * l[3]
         let sigmaDeterminant = l[0] * l[0] * l[3] * l[3]
@@ -161,7 +161,7 @@ struct FirstTermScaleTarget {
     }
 
     /// The same for k ≥ 3: M = σ² I + Lᵀ G L and e = Lᵀ c, factored M = U D Uᵀ (unit lower U),
-    /// |M| = Π D_i and eᵀM⁻¹e = Σ f_i²/D_i with f = U⁻¹e (eq. 63). `scratch`: 2k² + k doubles.
+    /// |M| = Π D_i and eᵀM⁻¹e = Σ f_i²/D_i with f = U⁻¹e (eq. 65). `scratch`: 2k² + k doubles.
     private func generalLevelSums(variance: Double, factor l: UnsafePointer<Double>,
                                   scratch: UnsafeMutablePointer<Double>) -> (Double, Double)? {
         let k = order, kk = k * k

@@ -2,7 +2,7 @@ import Foundation
 import ModelSpec
 
 extension GibbsSampler {
-    /// σ and Σ₁ | β, b₋₁, y with b₁ integrated out (docs/math.md, eq. 61-64): one slice step on
+    /// σ and Σ₁ | β, b₋₁, y with b₁ integrated out (docs/math.md, eq. 63-66): one slice step on
     /// each coordinate of `FirstTermScaleTarget`. It leaves b₁ stale, so the sweep runs it just
     /// before the joint draw of (β, b), which replaces b₁ from its conditional given the new σ, Σ₁
     /// (a partially collapsed Gibbs step, van Dyk & Park 2008).

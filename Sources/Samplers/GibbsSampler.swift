@@ -7,7 +7,7 @@ import ModelSpec
 /// (docs/math.md, eq. 20-28, 61-64). One sweep draws
 ///
 /// 1. σ and the first term's covariance Σ₁ with the first term's coefficients integrated out,
-///    by univariate slice steps (eq. 61-64);
+///    by univariate slice steps (eq. 63-66);
 /// 2. (β, b) jointly from their Gaussian full conditional, through the blocked Cholesky factor
 ///    of the cross-product blocks (eq. 21);
 /// 3. for each other scalar term its variance τ² and half-Cauchy auxiliary by inverse-gamma steps
@@ -48,10 +48,10 @@ public struct GibbsSampler {
     /// the benchmark models σ is not the slowest parameter (docs/benchmarks.md).
     public var interweavesResidualScale = false
     /// When set (the default), each sweep starts by drawing σ and the first term's Σ₁ with the
-    /// first term's coefficients integrated out (docs/math.md, eq. 61-64), in place of the
+    /// first term's coefficients integrated out (docs/math.md, eq. 63-66), in place of the
     /// centered σ step, Σ₁'s centered step and Σ₁'s interweaving. Turn it off to compare.
     public var marginalizesFirstTermScales = true
-    /// Initial slice widths of that step's coordinates (x of eq. 64): the slice default until a
+    /// Initial slice widths of that step's coordinates (x of eq. 66): the slice default until a
     /// chain's warmup tunes them (`beginWarmup`, `endWarmup`), fixed afterwards.
     public internal(set) var firstTermSliceWidths: [Double]
     /// Present during warmup only.

@@ -41,7 +41,7 @@ struct MixingMeasurements {
             ("centered, interweaving off", false, false, false),
             ("centered + interweaving", false, true, false),
             ("centered + interweaving + σ (eq. 36)", false, true, true),
-            ("σ, Σ₁ with b₁ integrated out (eq. 61-64, the default)", true, true, false),
+            ("σ, Σ₁ with b₁ integrated out (eq. 63-66, the default)", true, true, false),
         ]
         for setting in settings {
             var sampler = try GibbsSampler(design: design, priors: example.priors)

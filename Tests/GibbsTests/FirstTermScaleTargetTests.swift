@@ -4,7 +4,7 @@ import Testing
 import TestSupport
 @testable import Samplers
 
-/// `FirstTermScaleTarget` (docs/math.md, eq. 61-64) against the marginal likelihood computed the
+/// `FirstTermScaleTarget` (docs/math.md, eq. 63-66) against the marginal likelihood computed the
 /// long way: Σ_h log N(r_h; 0, σ² I + Z_h Σ Z_hᵀ) with each n_h x n_h covariance built and
 /// factored densely, plus the priors of `CovarianceTarget` with no coefficients (ℓ = 0) and σ's
 /// half-Cauchy with its log Jacobian. The two may differ by a constant only.
