@@ -78,38 +78,67 @@ struct FirstTermScaleTarget {
     /// Length of x.
     var dimension: Int { 1 + order * (order + 1) / 2 }
 
-    /// Doubles of scratch `logDensity(_:workspace:)` needs.
-    var workspaceCount: Int { 4 * order * order + 2 * order }
+    /// Doubles of scratch `logDensity(_:workspace:)` needs: L, W, log W_ii, the k ≥ 3 level
+    /// scratch (2k² + k), then the cache of the coordinates' own terms (`prepare`).
+    var workspaceCount: Int { 4 * order * order + 2 * order + cacheCount }
+
+    /// The cache: the coordinates last seen, σ², σ's prior term, τ (k), τ's prior terms (k), and
+    /// R's prior and Jacobian term.
+    private var cacheCount: Int { dimension + 3 + 2 * order }
+
+    /// Readies a fresh workspace: nothing cached yet.
+    func prepare(_ workspace: UnsafeMutablePointer<Double>) {
+        (workspace + 4 * order * order + 2 * order).update(repeating: .nan, count: dimension)
+    }
 
     /// log p(x | β, b₋₁, y) up to a constant (eq. 66); −∞ where R₁'s factor is singular.
+    /// `workspace` (`workspaceCount` doubles, `prepare`d) carries, from one call to the next, the
+    /// terms of each coordinate of x: a slice step moves one coordinate at a time, so the others'
+    /// exponentials and logarithms are not computed again (same bits as computing them).
     func logDensity(_ x: UnsafePointer<Double>, workspace: UnsafeMutablePointer<Double>) -> Double {
         let k = order
         let kk = k * k
-        let logSigma = x[0]
-        let variance = exp(2 * logSigma)
-        guard variance.isFinite, variance > 0 else { return -.infinity }
         let l = workspace, w = workspace + kk, logDiagonal = workspace + 2 * kk
+        let cachedX = workspace + 4 * kk + 2 * k
+        let cachedVariance = cachedX + dimension, sigmaTerm = cachedVariance + 1
+        let tau = sigmaTerm + 1, tauTerm = tau + k, correlationTerm = tauTerm + k
 
-        // L = chol(Σ₁) = diag(τ) W and the log prior of (τ, R) on their coordinates.
-        var logPrior: Double
-        if k == 1 {
-            l[0] = exp(x[1])
-            let ratio = l[0] / tauScales[0]
-            logPrior = x[1] - log1p(ratio * ratio)
-        } else {
-            let logJacobianZ = CovarianceTarget.fillCorrelationFactor(x + 1, order: k, factor: w, logDiagonal: logDiagonal)
-            for i in 1..<k where !logDiagonal[i].isFinite { return -.infinity }
-            logPrior = logJacobianZ
-            for r in 0..<k {
-                let tau = exp(x[1 + r])
-                let ratio = tau / tauScales[r]
-                logPrior += x[1 + r] - log1p(ratio * ratio)
-                for c in 0..<k { l[r + c * k] = w[r + c * k] * tau }
-            }
-            for i in 1..<k { logPrior += (2 * (eta - 1) + Double(k - i - 1)) * logDiagonal[i] }
+        let logSigma = x[0]
+        if logSigma != cachedX[0] {
+            let sigma = exp(logSigma)
+            let ratio = sigma / sigmaScale
+            cachedVariance.pointee = sigma * sigma
+            sigmaTerm.pointee = logSigma - log1p(ratio * ratio)
+            cachedX[0] = logSigma
         }
-        let sigmaRatio = exp(logSigma) / sigmaScale
-        logPrior += logSigma - log1p(sigmaRatio * sigmaRatio)
+        let variance = cachedVariance.pointee
+        guard variance.isFinite, variance > 0 else { return -.infinity }
+        for r in 0..<k where x[1 + r] != cachedX[1 + r] {
+            tau[r] = exp(x[1 + r])
+            let ratio = tau[r] / tauScales[r]
+            tauTerm[r] = x[1 + r] - log1p(ratio * ratio)
+            cachedX[1 + r] = x[1 + r]
+        }
+        if k > 1 && (k + 1 ..< dimension).contains(where: { x[$0] != cachedX[$0] }) {
+            // R's factor W, LKJ(η) and the Jacobian of eq. 27.
+            var term = CovarianceTarget.fillCorrelationFactor(x + 1, order: k, factor: w, logDiagonal: logDiagonal)
+            for i in 1..<k { term += (2 * (eta - 1) + Double(k - i - 1)) * logDiagonal[i] }
+            correlationTerm.pointee = term
+            for i in (k + 1)..<dimension { cachedX[i] = x[i] }
+        }
+        if k > 1 {
+            for i in 1..<k where !logDiagonal[i].isFinite { return -.infinity }
+        }
+
+        // L = chol(Σ₁) = diag(τ) W.
+        var logPrior = sigmaTerm.pointee
+        if k == 1 {
+            l[0] = tau[0]
+        } else {
+            logPrior += correlationTerm.pointee
+            for r in 0..<k { for c in 0..<k { l[r + c * k] = w[r + c * k] * tau[r] } }
+        }
+        for r in 0..<k { logPrior += tauTerm[r] }
 
         let sums: (logDeterminant: Double, quadratic: Double)?
         switch k {
@@ -222,7 +251,7 @@ struct FirstTermScaleTarget {
     /// Σ_h log(determinant_h) and Σ_h quadratic_h over the levels, four at a time through `block`
     /// (levels h … h + 3) and the rest through `level`. Logarithms are taken of products: each
     /// determinant is split into its binary exponent, summed as an integer, and its mantissa in
-    /// [1, 2), multiplied into a running product that is logged every 256 blocks, so the sums
+    /// [1, 2), multiplied into a running product that is logged every 128 blocks, so the sums
     /// cost no logarithm per level and cannot overflow. Nil if a determinant is not a positive
     /// normal number (the density is then −∞ there; it takes σ below 1e-77 or above 1e77).
     @inline(__always)
@@ -240,7 +269,9 @@ struct FirstTermScaleTarget {
         let blocks = levelCount / 4
         var b = 0
         while b < blocks {
-            let end = min(blocks, b + 256)
+            // Each lane's product of mantissas stays below 2^128, so the four lanes' product
+            // below 2^512: one logarithm per 128 blocks.
+            let end = min(blocks, b + 128)
             while b < end {
                 let (determinant, q) = block(4 * b)
                 quadratic += q
@@ -252,7 +283,7 @@ struct FirstTermScaleTarget {
                 mantissas *= unsafeBitCast((bits & mantissaMask) | one, to: SIMD4<Double>.self)
                 b += 1
             }
-            for lane in 0..<4 { logDeterminant += log(mantissas[lane]) }
+            logDeterminant += log(mantissas[0] * mantissas[1] * mantissas[2] * mantissas[3])
             mantissas = SIMD4(repeating: 1)
         }
         var total = quadratic.sum()

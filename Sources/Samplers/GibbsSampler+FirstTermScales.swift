@@ -29,6 +29,7 @@ extension GibbsSampler {
                     sigmaScale: priors.sigmaScale, tauScales: priors.tauScales[0], eta: priors.lkjEta[0])
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: target.workspaceCount) { workspace in
                     let scratch = workspace.baseAddress!
+                    target.prepare(scratch)
                     x.withUnsafeMutableBufferPointer { x in
                         slice.sweep(x, widths: widths, random: random) { target.logDensity($0, workspace: scratch) }
                     }

@@ -52,11 +52,8 @@ import TestSupport
         return total
     }
 
-    /// 9 levels: two blocks of four and one level alone; 1031: more than the 1024 levels after
-    /// which the determinant's running product is logged.
-    @Test(arguments: [1, 2, 3], [9, 1031])
-    func matchesDenseMarginalLikelihood(order k: Int, levelCount: Int) {
-        let levels = Self.levels(order: k, count: levelCount, seed: 41)
+    /// G_h, c_h and rᵀr of the levels, as the sampler takes them from the cross-products.
+    static func statistics(_ levels: Levels, order k: Int) -> (gram: [Double], cross: [Double], residualSquares: Double) {
         var gram: [Double] = []
         var cross: [Double] = []
         var residualSquares = 0.0
@@ -68,27 +65,73 @@ import TestSupport
             for a in 0..<k { cross.append((0..<n).reduce(0) { $0 + z[$1 * k + a] * r[$1] }) }
             residualSquares += r.reduce(0) { $0 + $1 * $1 }
         }
-        let observationCount = levels.rowCounts.reduce(0, +)
-        let tauScales = (0..<k).map { 1.5 + Double($0) }
-        let eta = 2.0
-        let random = RandomStream(seed: 5, chain: k)
-        var differences: [Double] = []
-        for _ in 0..<6 {
-            // A point: log σ, log τ, and (k ≥ 2) atanh of partial correlations.
-            var x = [0.3 * random.standardNormal()] + (0..<k).map { _ in 0.5 * random.standardNormal() }
-            if k > 1 { x += (0..<(k * (k - 1) / 2)).map { _ in 0.7 * random.standardNormal() } }
-            let value = gram.withUnsafeBufferPointer { gram in
-                cross.withUnsafeBufferPointer { cross in
-                    let target = FirstTermScaleTarget(
-                        order: k, levelCount: levels.rowCounts.count, observationCount: observationCount,
-                        gram: gram.baseAddress!, cross: cross.baseAddress!, residualSquares: residualSquares,
-                        sigmaScale: 2, tauScales: tauScales, eta: eta)
-                    var workspace = [Double](repeating: 0, count: target.workspaceCount)
-                    return x.withUnsafeBufferPointer { x in
-                        workspace.withUnsafeMutableBufferPointer { target.logDensity(x.baseAddress!, workspace: $0.baseAddress!) }
+        return (gram, cross, residualSquares)
+    }
+
+    static let tauScales = [1.5, 2.5, 3.5]
+    static let eta = 2.0
+
+    /// The target's log density at each point, with one workspace for all of them (`shared`) or a
+    /// fresh one for each.
+    static func logDensities(_ levels: Levels, order k: Int, at points: [[Double]], shared: Bool) -> [Double] {
+        var (gram, cross, residualSquares) = statistics(levels, order: k)
+        return gram.withUnsafeMutableBufferPointer { gram in
+            cross.withUnsafeMutableBufferPointer { cross in
+                let target = FirstTermScaleTarget(
+                    order: k, levelCount: levels.rowCounts.count, observationCount: levels.rowCounts.reduce(0, +),
+                    gram: gram.baseAddress!, cross: cross.baseAddress!, residualSquares: residualSquares,
+                    sigmaScale: 2, tauScales: Array(tauScales.prefix(k)), eta: eta)
+                var workspace = [Double](repeating: 0, count: target.workspaceCount)
+                return workspace.withUnsafeMutableBufferPointer { workspace in
+                    let scratch = workspace.baseAddress!
+                    target.prepare(scratch)
+                    return points.map { x in
+                        if !shared { target.prepare(scratch) }
+                        return x.withUnsafeBufferPointer { target.logDensity($0.baseAddress!, workspace: scratch) }
                     }
                 }
             }
+        }
+    }
+
+    /// A point: log σ, log τ, and (k ≥ 2) atanh of partial correlations.
+    static func point(order k: Int, random: RandomStream) -> [Double] {
+        var x = [0.3 * random.standardNormal()] + (0..<k).map { _ in 0.5 * random.standardNormal() }
+        if k > 1 { x += (0..<(k * (k - 1) / 2)).map { _ in 0.7 * random.standardNormal() } }
+        return x
+    }
+
+    /// Slice steps move one coordinate at a time, and the workspace keeps the others' terms: a
+    /// walk that way gives the bits of evaluating every point afresh.
+    @Test(arguments: [1, 2, 3])
+    func cachedTermsGiveTheSameBits(order k: Int) {
+        let levels = Self.levels(order: k, count: 11, seed: 43)
+        let random = RandomStream(seed: 6, chain: k)
+        var x = Self.point(order: k, random: random)
+        var walk = [x]
+        for step in 0..<40 {
+            x[step % x.count] += 0.2 * random.standardNormal()
+            walk.append(x)
+            if step % 7 == 0 { walk.append(x) }   // the same point twice in a row
+        }
+        let shared = Self.logDensities(levels, order: k, at: walk, shared: true)
+        #expect(shared == Self.logDensities(levels, order: k, at: walk, shared: false))
+        #expect(shared.allSatisfy { $0.isFinite })
+    }
+
+    /// 9 levels: two blocks of four and one level alone; 1031: more than the 512 levels after
+    /// which the determinant's running product is logged.
+    @Test(arguments: [1, 2, 3], [9, 1031])
+    func matchesDenseMarginalLikelihood(order k: Int, levelCount: Int) {
+        let levels = Self.levels(order: k, count: levelCount, seed: 41)
+        let observationCount = levels.rowCounts.reduce(0, +)
+        let tauScales = Array(Self.tauScales.prefix(k))
+        let eta = Self.eta
+        let random = RandomStream(seed: 5, chain: k)
+        var differences: [Double] = []
+        let points = (0..<6).map { _ in Self.point(order: k, random: random) }
+        let values = Self.logDensities(levels, order: k, at: points, shared: false)
+        for (x, value) in zip(points, values) {
             let covarianceCoordinates = Array(x[1...])
             let sigma = exp(x[0])
             let factor = CovarianceTarget.covarianceFactor(covarianceCoordinates, order: k)
