@@ -30,6 +30,9 @@ struct FirstTermScaleTarget {
     /// one after the other, so that an evaluation runs down contiguous memory four levels at a
     /// time. For k ≥ 3, G_h (column-major k x k, level after level) then c_h (k values each).
     private let levelStatistics: [Double]
+    /// The largest of each statistic over the levels that bounds |M| from above (k = 1: g; k = 2:
+    /// g₀₀, |2g₀₁|, g₁₁, |G|).
+    private let statisticMaxima: [Double]
 
     /// - Parameters:
     ///   - gram: G_h per level, column-major k x k, level after level.
@@ -46,15 +49,17 @@ struct FirstTermScaleTarget {
         let count = levelCount
         switch k {
         case 1:
-            levelStatistics = [Double](unsafeUninitializedCapacity: 2 * count) { s, initialized in
+            let statistics = [Double](unsafeUninitializedCapacity: 2 * count) { s, initialized in
                 for h in 0..<count {
                     s[h] = gram[h]
                     s[count + h] = cross[h] * cross[h]
                 }
                 initialized = 2 * count
             }
+            levelStatistics = statistics
+            statisticMaxima = [Self.largest(statistics[0..<count])]
         case 2:
-            levelStatistics = [Double](unsafeUninitializedCapacity: 8 * count) { s, initialized in
+            let statistics = [Double](unsafeUninitializedCapacity: 8 * count) { s, initialized in
                 for h in 0..<count {
                     let g00 = gram[4 * h], g01 = gram[4 * h + 1], g11 = gram[4 * h + 3]
                     let c0 = cross[2 * h], c1 = cross[2 * h + 1]
@@ -69,10 +74,17 @@ struct FirstTermScaleTarget {
                 }
                 initialized = 8 * count
             }
+            levelStatistics = statistics
+            statisticMaxima = (0..<4).map { Self.largest(statistics[($0 * count)..<(($0 + 1) * count)]) }
         default:
             levelStatistics = Array(UnsafeBufferPointer(start: gram, count: count * k * k))
                 + Array(UnsafeBufferPointer(start: cross, count: count * k))
+            statisticMaxima = []
         }
+    }
+
+    private static func largest(_ values: ArraySlice<Double>) -> Double {
+        values.reduce(0) { max($0, abs($1)) }
     }
 
     /// Length of x.
@@ -156,7 +168,9 @@ struct FirstTermScaleTarget {
     private func scalarLevelSums(variance: Double, tauSquared: Double) -> (Double, Double)? {
         levelStatistics.withUnsafeBufferPointer { s in
             let g = s.baseAddress!, cc = g + levelCount
-            return Self.sums(levelCount: levelCount) { h in
+            // σ² ≤ |M_h| ≤ σ² + τ² max g.
+            let upper = variance + tauSquared * statisticMaxima[0]
+            return Self.sums(levelCount: levelCount, lower: variance, upper: upper) { h in
                 let determinant = variance + tauSquared * g[h]
                 return (determinant, tauSquared * cc[h] / determinant)
             } block: { h in
@@ -175,7 +189,10 @@ struct FirstTermScaleTarget {
         return levelStatistics.withUnsafeBufferPointer { s in
             let g00 = s.baseAddress!, g01 = g00 + n, g11 = g00 + 2 * n, gramDeterminant = g00 + 3 * n
             let c00 = g00 + 4 * n, c01 = g00 + 5 * n, c11 = g00 + 6 * n, cAdjointC = g00 + 7 * n
-            return Self.sums(levelCount: n) { h in
+            // σ⁴ ≤ |M_h| ≤ σ² (σ² + s₀₀ max g₀₀ + |s₀₁| max |2g₀₁| + s₁₁ max g₁₁) + |Σ| max |G|.
+            let m = statisticMaxima
+            let upper = variance * (variance + s00 * m[0] + abs(s01) * m[1] + s11 * m[2]) + sigmaDeterminant * m[3]
+            return Self.sums(levelCount: n, lower: variance * variance, upper: upper) { h in
                 let trace = s00 * g00[h] + s01 * g01[h] + s11 * g11[h]
                 let determinant = variance * (variance + trace) + sigmaDeterminant * gramDeterminant[h]
                 let cSigmaC = s00 * c00[h] + s01 * c01[h] + s11 * c11[h]
@@ -249,22 +266,32 @@ struct FirstTermScaleTarget {
     }
 
     /// Σ_h log(determinant_h) and Σ_h quadratic_h over the levels, four at a time through `block`
-    /// (levels h … h + 3) and the rest through `level`. Logarithms are taken of products: each
+    /// (levels h … h + 3) and the rest through `level`, given bounds `lower` ≤ determinant_h ≤
+    /// `upper` for every level. Between normal doubles, logarithms are taken of products: each
     /// determinant is split into its binary exponent, summed as an integer, and its mantissa in
     /// [1, 2), multiplied into a running product that is logged every 128 blocks, so the sums
-    /// cost no logarithm per level and cannot overflow. Nil if a determinant is not a positive
-    /// normal number (the density is then −∞ there; it takes σ below 1e-77 or above 1e77).
+    /// cost no logarithm per level and cannot overflow. Outside that range (σ near 1e-77 or
+    /// 1e77), a logarithm per level. Nil when `lower` is not positive (σ⁴ underflows): the
+    /// density is then −∞ there.
     @inline(__always)
-    static func sums(levelCount: Int, level: (Int) -> (Double, Double),
+    static func sums(levelCount: Int, lower: Double, upper: Double, level: (Int) -> (Double, Double),
                      block: (Int) -> (SIMD4<Double>, SIMD4<Double>)) -> (Double, Double)? {
-        let exponentMask = SIMD4<UInt64>(repeating: 0x7ff << 52)
-        let mantissaMask = SIMD4<UInt64>(repeating: (1 << 52) - 1)
-        let one = SIMD4<UInt64>(repeating: 0x3ff << 52)
+        guard lower > 0 else { return nil }
+        guard lower >= Double.leastNormalMagnitude && upper <= Double.greatestFiniteMagnitude else {
+            var logDeterminant = 0.0, quadratic = 0.0
+            for h in 0..<levelCount {
+                let (determinant, q) = level(h)
+                logDeterminant += log(determinant)
+                quadratic += q
+            }
+            return (logDeterminant, quadratic)
+        }
+        let exponentMask: UInt64 = 0x7ff << 52
+        let mantissaMask: UInt64 = (1 << 52) - 1
+        let one: UInt64 = 0x3ff << 52
         var quadratic = SIMD4<Double>(repeating: 0)
         var mantissas = SIMD4<Double>(repeating: 1)
         var exponents = SIMD4<UInt64>(repeating: 0)
-        var smallest = SIMD4<Double>(repeating: .infinity)
-        var largest = SIMD4<Double>(repeating: 0)
         var logDeterminant = 0.0
         let blocks = levelCount / 4
         var b = 0
@@ -275,32 +302,25 @@ struct FirstTermScaleTarget {
             while b < end {
                 let (determinant, q) = block(4 * b)
                 quadratic += q
-                // `replacing` rather than pointwiseMin/Max, which are not inlined.
-                smallest = smallest.replacing(with: determinant, where: determinant .< smallest)
-                largest = largest.replacing(with: determinant, where: determinant .> largest)
                 let bits = unsafeBitCast(determinant, to: SIMD4<UInt64>.self)
-                exponents &+= (bits & exponentMask) &>> 52
-                mantissas *= unsafeBitCast((bits & mantissaMask) | one, to: SIMD4<Double>.self)
+                exponents &+= (bits & SIMD4(repeating: exponentMask)) &>> 52
+                mantissas *= unsafeBitCast((bits & SIMD4(repeating: mantissaMask)) | SIMD4(repeating: one),
+                                           to: SIMD4<Double>.self)
                 b += 1
             }
             logDeterminant += log(mantissas[0] * mantissas[1] * mantissas[2] * mantissas[3])
             mantissas = SIMD4(repeating: 1)
         }
         var total = quadratic.sum()
-        let exponentSum = Int(exponents.wrappedSum()) - 1023 * 4 * blocks
-        var least = smallest.min()
-        var most = largest.max()
-        for h in (4 * blocks)..<levelCount {
+        var exponentSum = Int(exponents.wrappedSum()) - 1023 * 4 * blocks
+        var mantissa = 1.0
+        for h in (4 * blocks)..<levelCount {   // at most three levels
             let (determinant, q) = level(h)
             total += q
-            least = min(least, determinant)
-            most = max(most, determinant)
-            logDeterminant += log(determinant)
+            let bits = determinant.bitPattern
+            exponentSum += Int((bits & exponentMask) >> 52) - 1023
+            mantissa *= Double(bitPattern: (bits & mantissaMask) | one)
         }
-        // NaN fails both comparisons.
-        guard levelCount == 0 || (least >= Double.leastNormalMagnitude && most <= Double.greatestFiniteMagnitude) else {
-            return nil
-        }
-        return (logDeterminant + Double(exponentSum) * M_LN2, total)
+        return (logDeterminant + log(mantissa) + Double(exponentSum) * M_LN2, total)
     }
 }

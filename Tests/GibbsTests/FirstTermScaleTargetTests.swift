@@ -119,6 +119,19 @@ import TestSupport
         #expect(shared.allSatisfy { $0.isFinite })
     }
 
+    /// Where the determinants leave the normal doubles (σ near 1e±77) the sums take a logarithm
+    /// per level or give up: the density is finite or −∞ there, never NaN or +∞.
+    @Test(arguments: [1, 2])
+    func extremeScalesGiveFiniteOrMinusInfinity(order k: Int) {
+        let levels = Self.levels(order: k, count: 9, seed: 44)
+        let points = [-200.0, -178.0, -170.0, 170.0, 176.0, 200.0].map { logSigma in
+            [logSigma] + Array(repeating: 0.1, count: k * (k + 1) / 2)
+        }
+        for (x, value) in zip(points, Self.logDensities(levels, order: k, at: points, shared: false)) {
+            #expect(value.isFinite || value == -.infinity, "log σ = \(x[0]): \(value)")
+        }
+    }
+
     /// 9 levels: two blocks of four and one level alone; 1031: more than the 512 levels after
     /// which the determinant's running product is logged.
     @Test(arguments: [1, 2, 3], [9, 1031])
