@@ -7,10 +7,11 @@
 //
 // Model: y = Xβ + Σ_k Z_k a_k + ε, every term a scalar random intercept (sim_crossed, InstEval),
 // β ~ N(0, S²), σ, τ_k ~ half-Cauchy(0, A). The sampler is the library's `CollapsedCrossedGibbs`
-// (`mixmc sample --algorithm collapsed-gibbs`; docs/math.md eq. 56-60), after Papaspiliopoulos,
-// Roberts & Zanella (2020): for each factor k, the block (β, a_k) from its Gaussian full
-// conditional given the other factors, then σ² and each τ_k² by inverse-gamma steps. A sweep
-// reads the n rows a few times per factor, so its cost grows linearly with n (no factorization).
+// (`mixmc sample --algorithm collapsed-gibbs`; docs/math.md eq. 56-61), after Papaspiliopoulos,
+// Roberts & Zanella (2020): for each large factor k, the block (β, small factors' effects, a_k)
+// from its Gaussian full conditional given the other large factors, then σ² and the τ's by
+// inverse-gamma steps and interweaving. A sweep reads the n rows once per large factor, so its
+// cost grows linearly with n (no factorization).
 import Foundation
 import CNumerics
 import Diagnostics
