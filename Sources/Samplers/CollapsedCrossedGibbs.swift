@@ -47,11 +47,10 @@ public struct CollapsedCrossedGibbs {
     /// σ's and each τ_j's half-Cauchy prior with its auxiliary variable.
     private var sigmaPrior: HalfCauchyVariance
     private var tauPriors: [HalfCauchyVariance]
-    /// ỹ − Fw − Σ_k Z_k a_k at `residualDense` and, for large term `residualTerm`, at
-    /// `residualEffects` (the other terms' effects do not move between passes); brought up to the
+    /// The large terms' residual ỹ − Σ_{j∈L} Z_j a_j, with large term `residualTerm`'s effects at
+    /// `residualEffects` (the other large terms' do not move between passes); brought up to the
     /// current state by the next pass (eq. 60).
     private var residual: [Double]
-    private var residualDense: [Double]
     private var residualTerm: Int?
     private var residualEffects: [Double]
 
@@ -61,20 +60,16 @@ public struct CollapsedCrossedGibbs {
         let n: Int, p: Int
         /// m = p + Σ ℓ_l over the small terms.
         let denseCount: Int
-        /// X, row-major n x p.
-        let x: [Double]
         /// Term indices (design order) of the small terms, with their first column in w, and of
         /// the large terms.
         let smallTerms: [Int], smallStarts: [Int]
         let largeTerms: [Int]
-        /// F's indexed entries, row-major n x (number of small terms): the column in w of row i's
-        /// level of each small term, and its z_i.
-        let smallColumns: [Int32], smallValues: [Double]
+
         /// Per term: level codes, the coefficient values z_i (the term's single model-matrix
         /// column) and Σ_{i∈h} z_i² per level.
         let codes: [[Int32]], z: [[Double]], zSquareSums: [[Double]]
-        /// FᵀF (column-major m x m, both triangles).
-        let denseGram: [Double]
+        /// FᵀF (column-major m x m, both triangles) and Fᵀỹ.
+        let denseGram: [Double], denseResponse: [Double]
         /// Per large term, g_h = Fᵀ Z_k e_h for each level h, compressed: entries
         /// crossStarts[h] ..< crossStarts[h + 1] of crossColumns and crossValues (X's p columns
         /// first, then the small levels that share a row with h).
@@ -135,10 +130,13 @@ public struct CollapsedCrossedGibbs {
             (0..<p).map { ($0, x[i * p + $0]) }
                 + zip(small, smallStarts).map { j, start in (start + Int(codes[j][i]), z[j][i]) }
         }
-        var gram = [Double](repeating: 0, count: m * m)
+        var gram = [Double](repeating: 0, count: m * m), denseResponse = [Double](repeating: 0, count: m)
         for i in 0..<n {
             let entries = denseRow(i)
-            for (a, u) in entries { for (b, v) in entries { gram[a + b * m] += u * v } }
+            for (a, u) in entries {
+                denseResponse[a] += u * y[i]
+                for (b, v) in entries { gram[a + b * m] += u * v }
+            }
         }
         var crossStarts: [[Int]] = [], crossColumns: [[Int32]] = [], crossValues: [[Double]] = []
         for k in large {
@@ -165,21 +163,12 @@ public struct CollapsedCrossedGibbs {
             crossColumns.append(columns)
             crossValues.append(values)
         }
-        var smallColumns: [Int32] = [], smallValues: [Double] = []
-        for i in 0..<n {
-            for (column, value) in denseRow(i).dropFirst(p) {
-                smallColumns.append(Int32(column))
-                smallValues.append(value)
-            }
-        }
-        rows = Rows(n: n, p: p, denseCount: m, x: x, smallTerms: small, smallStarts: smallStarts, largeTerms: large,
-                    smallColumns: smallColumns, smallValues: smallValues,
-                    codes: codes, z: z, zSquareSums: zSquareSums, denseGram: gram,
+        rows = Rows(n: n, p: p, denseCount: m, smallTerms: small, smallStarts: smallStarts, largeTerms: large,
+                    codes: codes, z: z, zSquareSums: zSquareSums, denseGram: gram, denseResponse: denseResponse,
                     crossStarts: crossStarts, crossColumns: crossColumns, crossValues: crossValues)
         sigmaPrior = HalfCauchyVariance(scale: priors.sigmaScale)
         tauPriors = priors.tauScales.map { HalfCauchyVariance(scale: $0[0]) }
         residual = y
-        residualDense = [Double](repeating: 0, count: m)
         residualTerm = nil
         residualEffects = []
     }
@@ -198,18 +187,25 @@ public struct CollapsedCrossedGibbs {
         for j in rows.smallTerms { dense += effects[j] }
         let blocks: [Int?] = rows.largeTerms.isEmpty ? [nil] : rows.largeTerms.indices.map { $0 }
         for block in blocks {
-            let pass = refreshResidual(dense: dense, effects: effects, next: block)
-            sigma = sigmaPrior.update(variance: sigma * sigma, count: rows.n, sumOfSquares: pass.sumOfSquares,
+            // With e' = ỹ − Σ_{j∈L} Z_j a_j from the pass and e = e' − Fw (eq. 60):
+            // Fᵀe' = Fᵀỹ − Σ_{j∈L} G_jᵀa_j and ‖e‖² = ‖e'‖² − 2wᵀFᵀe' + wᵀFᵀFw.
+            let pass = refreshResidual(effects: effects, next: block)
+            var denseLinear = rows.denseResponse
+            for (other, j) in rows.largeTerms.enumerated() {
+                Self.addDenseProducts(rows, block: other, effects: effects[j], scale: -1, into: &denseLinear)
+            }
+            var gramTimesDense = [Double](repeating: 0, count: m)
+            Self.addProduct(rows.denseGram, dense, order: m, scale: 1, into: &gramTimesDense)
+            var sumOfSquares = pass.sumOfSquares
+            for c in 0..<m { sumOfSquares += dense[c] * (gramTimesDense[c] - 2 * denseLinear[c]) }
+            sigma = sigmaPrior.update(variance: sigma * sigma, count: rows.n, sumOfSquares: sumOfSquares,
                                       random: random).squareRoot()
             let variance = sigma * sigma
 
-            // Fᵀr and t = Z_kᵀr for r = e + Fw + Z_k a_k, the response less the other large terms (eq. 57).
-            var denseLinear = pass.denseCross
-            Self.addProduct(rows.denseGram, dense, order: m, scale: 1, into: &denseLinear)
+            // Fᵀr and t = Z_kᵀr for r = e' + Z_k a_k, the response less the other large terms (eq. 57).
             var termLinear = pass.termCross
             if let block {
                 let k = rows.largeTerms[block]
-                Self.addLevelProducts(rows, block: block, dense: dense, scale: 1, into: &termLinear)
                 Self.addDenseProducts(rows, block: block, effects: effects[k], scale: 1, into: &denseLinear)
                 for h in termLinear.indices { termLinear[h] += rows.zSquareSums[k][h] * effects[k][h] }
             }
@@ -337,55 +333,37 @@ public struct CollapsedCrossedGibbs {
         return exp(step.x) / tau
     }
 
-    /// Brings `residual` up to the current state in one pass over the rows (eq. 60), the pending
-    /// change being w's and the last block's term's since the previous pass, and returns for the
-    /// new residual e its ‖e‖², Z_kᵀe for large term `next` (empty when nil) and Fᵀe.
-    private mutating func refreshResidual(dense: [Double], effects: [[Double]], next: Int?)
-        -> (sumOfSquares: Double, termCross: [Double], denseCross: [Double]) {
+    /// Brings `residual` (e' = ỹ − Σ_{j∈L} Z_j a_j) up to the current effects in one pass over the
+    /// rows (eq. 60), the pending change being the last block's term's, and returns ‖e'‖² and
+    /// Z_kᵀe' for large term `next` (empty when nil).
+    private mutating func refreshResidual(effects: [[Double]], next: Int?) -> (sumOfSquares: Double, termCross: [Double]) {
         let rows = self.rows
-        let n = rows.n, p = rows.p, m = rows.denseCount
-        let denseChange = zip(dense, residualDense).map { $0 - $1 }
         let pending = residualTerm.map { rows.largeTerms[$0] }
-        let termChange = pending.map { j in zip(effects[j], residualEffects).map { $0 - $1 } } ?? []
+        let change = pending.map { j in zip(effects[j], residualEffects).map { $0 - $1 } } ?? []
         let target = next.map { rows.largeTerms[$0] }
         var termCross = [Double](repeating: 0, count: target.map { effects[$0].count } ?? 0)
-        var denseCross = [Double](repeating: 0, count: m)
         var sumOfSquares = 0.0
-        let smallCount = rows.smallTerms.count
         // Unused when there is no pending or next term: any term's arrays stand in, never read.
         let pendingTerm = pending ?? 0, targetTerm = target ?? 0
         residual.withUnsafeMutableBufferPointer { e in
-        rows.x.withUnsafeBufferPointer { x in
-        denseChange.withUnsafeBufferPointer { dw in
-        termChange.withUnsafeBufferPointer { da in
-        rows.smallColumns.withUnsafeBufferPointer { smallColumns in
-        rows.smallValues.withUnsafeBufferPointer { smallValues in
+        change.withUnsafeBufferPointer { change in
         rows.codes[pendingTerm].withUnsafeBufferPointer { pendingCodes in
         rows.z[pendingTerm].withUnsafeBufferPointer { pendingZ in
         rows.codes[targetTerm].withUnsafeBufferPointer { targetCodes in
         rows.z[targetTerm].withUnsafeBufferPointer { targetZ in
-        termCross.withUnsafeMutableBufferPointer { tc in
-        denseCross.withUnsafeMutableBufferPointer { dc in
-            let e = e.baseAddress!, dw = dw.baseAddress!, dc = dc.baseAddress!
-            // X's part by BLAS, the rows' indexed parts by one loop.
-            cblas_dgemv(CblasRowMajor, CblasNoTrans, Int32(n), Int32(p), -1, x.baseAddress!, Int32(p), dw, 1, 1, e, 1)
+        termCross.withUnsafeMutableBufferPointer { termCross in
             let hasPending = pending != nil, hasTarget = target != nil
-            for i in 0..<n {
+            for i in 0..<e.count {
                 var r = e[i]
-                let base = i * smallCount
-                for l in 0..<smallCount { r -= smallValues[base + l] * dw[Int(smallColumns[base + l])] }
-                if hasPending { r -= pendingZ[i] * da[Int(pendingCodes[i])] }
+                if hasPending { r -= pendingZ[i] * change[Int(pendingCodes[i])] }
                 e[i] = r
                 sumOfSquares += r * r
-                if hasTarget { tc[Int(targetCodes[i])] += targetZ[i] * r }
-                for l in 0..<smallCount { dc[Int(smallColumns[base + l])] += smallValues[base + l] * r }
+                if hasTarget { termCross[Int(targetCodes[i])] += targetZ[i] * r }
             }
-            cblas_dgemv(CblasRowMajor, CblasTrans, Int32(n), Int32(p), 1, x.baseAddress!, Int32(p), e, 1, 0, dc, 1)
-        } } } } } } } } } } } }
-        residualDense = dense
+        } } } } } } }
         residualTerm = next
         residualEffects = target.map { effects[$0] } ?? []
-        return (sumOfSquares, termCross, denseCross)
+        return (sumOfSquares, termCross)
     }
 
     /// y += s · M v for a column-major m x m matrix M.
