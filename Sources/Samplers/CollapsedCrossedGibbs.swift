@@ -6,7 +6,7 @@ import ModelSpec
 /// A collapsed Gibbs sampler for models whose random-effects terms are all scalar (crossed or
 /// nested random intercepts, or single random slopes), after Papaspiliopoulos, Roberts & Zanella
 /// (2020), "Scalable inference for crossed random effects models", Biometrika 107(1) (docs/math.md,
-/// eq. 56-61). It targets the posterior the blocked `GibbsSampler` targets (same `GibbsPriors`:
+/// eq. 56-62). It targets the posterior the blocked `GibbsSampler` targets (same `GibbsPriors`:
 /// normal β, half-Cauchy σ and τ_j) and keeps its state in a `GibbsSampler` (`state`), so the
 /// output row and `lp__` (`GibbsSampler.logJointDensity`) are the blocked sampler's own.
 ///
@@ -15,16 +15,19 @@ import ModelSpec
 /// One sweep, for each large term k in turn (once, with no a_k, when every term is small):
 ///
 /// 1. σ² | everything (eq. 23), from the residual brought up to date by one pass over the rows;
-/// 2. the block (w, a_k) from its Gaussian full conditional given the other large terms' effects
+/// 2. τ_k by the centered step (eq. 24) and, when `interweaves`, the interweaving step given the
+///    standardized effects (eq. 61);
+/// 3. each small term's τ with w and a_k integrated out (eq. 62);
+/// 4. the block (w, a_k) from its Gaussian full conditional given the other large terms' effects
 ///    (eq. 57-59): w from its marginal, whose precision is the Schur complement of the diagonal
 ///    a_k block, then a_k | w level by level;
-/// 3. τ_k and every small term's τ, each by the centered step (eq. 24) and, when `interweaves`,
-///    the interweaving step given the standardized effects (eq. 61).
+/// 5. τ_k and every small term's τ again, as in 2.
 ///
-/// Every step is an exact Gibbs step (or, for interweaving, a Gibbs step in another
-/// parameterization mapped back). Drawing the small terms with every block is what lets a
-/// factor with few levels that is confounded with a large one (InstEval's dept:service against
-/// instructors nested in departments) move: alternating the two would not. A sweep reads the n
+/// Every step is an exact Gibbs step (for interweaving, a Gibbs step in another parameterization
+/// mapped back; step 3 with step 4, a draw from the joint conditional of (τ_l, w, a_k)). Drawing
+/// the small terms with every block is what lets a factor with few levels that is confounded
+/// with a large one (InstEval's dept:service against instructors nested in departments) move:
+/// alternating the two would not. A sweep reads the n
 /// rows once per large term, so its cost grows linearly with n and no sparse factorization is
 /// made (docs/benchmarks.md, "Large crossed designs"). Not thread-safe: one sampler per chain.
 public struct CollapsedCrossedGibbs {
@@ -173,9 +176,9 @@ public struct CollapsedCrossedGibbs {
         residualEffects = []
     }
 
-    /// One sweep (eq. 56): for each large term k in turn (once when there is none), σ | rest, the
-    /// block (w, a_k) | rest (eq. 57-59), then τ_k and each small term's τ, centered (eq. 24) and
-    /// interweaved (eq. 61).
+    /// One sweep (eq. 56): for each large term k in turn (once when there is none), σ | rest, τ_k,
+    /// the small terms' τ with (w, a_k) integrated out (eq. 62), the block (w, a_k) | rest
+    /// (eq. 57-59), then τ_k and each small term's τ again.
     public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
         let rows = self.rows
         let p = rows.p, m = rows.denseCount
@@ -206,21 +209,30 @@ public struct CollapsedCrossedGibbs {
             var termLinear = pass.termCross
             if let block {
                 let k = rows.largeTerms[block]
-                Self.addDenseProducts(rows, block: block, effects: effects[k], scale: 1, into: &denseLinear)
-                for h in termLinear.indices { termLinear[h] += rows.zSquareSums[k][h] * effects[k][h] }
+                let a = effects[k]
+                Self.addDenseProducts(rows, block: block, effects: a, scale: 1, into: &denseLinear)
+                for h in termLinear.indices { termLinear[h] += rows.zSquareSums[k][h] * a[h] }
+                // τ_k given a_k and the other blocks' latest draws; a_k is redrawn next, so the
+                // interweaving step's rescaling of a_k need not be made. Z_kᵀe = t − Gw − D̃a_k.
+                var fitted = [Double](repeating: 0, count: a.count)
+                Self.addLevelProducts(rows, block: block, dense: dense, scale: 1, into: &fitted)
+                var cross = 0.0, quadratic = 0.0
+                for h in a.indices {
+                    let gram = rows.zSquareSums[k][h] * a[h]
+                    cross += a[h] * (termLinear[h] - fitted[h] - gram)
+                    quadratic += gram * a[h]
+                }
+                _ = updateScale(term: k, tau: &tau[k], effects: a, cross: cross, quadratic: quadratic,
+                                variance: variance, random: random)
             }
-            // w's precision P and linear term c given a_{−k}, with a_k integrated out (eq. 58).
+            // w's precision P and linear term c given a_{L∖k}, with a_k integrated out (eq. 58);
+            // P without the small terms' prior precisions, which eq. 62 varies.
             var precision = rows.denseGram.map { $0 / variance }
             var linear = denseLinear.map { $0 / variance }
             for c in 0..<p where priors.fixedSDs[c].isFinite {
                 let prior = 1 / (priors.fixedSDs[c] * priors.fixedSDs[c])
                 precision[c * m + c] += prior
                 linear[c] += prior * priors.fixedMeans[c]
-            }
-            for (l, j) in rows.smallTerms.enumerated() {
-                for c in rows.smallStarts[l] ..< rows.smallStarts[l] + effects[j].count {
-                    precision[c * m + c] += 1 / (tau[j] * tau[j])
-                }
             }
             var levelPrecision: [Double] = []
             if let block {
@@ -229,6 +241,14 @@ public struct CollapsedCrossedGibbs {
                 levelPrecision = rows.zSquareSums[k].map { $0 / variance + tauPrecision }
                 Self.subtractSchurComplement(rows, block: block, levelPrecision: levelPrecision, termLinear: termLinear,
                                              variance: variance, precision: &precision, linear: &linear)
+            }
+            for l in rows.smallTerms.indices {
+                collapsedSmallScale(small: l, tau: &tau, precision: precision, linear: linear, random: random)
+            }
+            for (l, j) in rows.smallTerms.enumerated() {
+                for c in rows.smallStarts[l] ..< rows.smallStarts[l] + effects[j].count {
+                    precision[c * m + c] += 1 / (tau[j] * tau[j])
+                }
             }
             // w ~ N(P⁻¹c, P⁻¹) by Cholesky P = L Lᵀ: w = L⁻ᵀ (L⁻¹c + ε).
             let factored = precision.withUnsafeMutableBufferPointer {
@@ -256,53 +276,41 @@ public struct CollapsedCrossedGibbs {
                 // a_{k,h} | w ~ N((t_h − g_hᵀw) / (σ² d_h), 1/d_h), independently over h (eq. 59).
                 var fitted = [Double](repeating: 0, count: termLinear.count)
                 Self.addLevelProducts(rows, block: block, dense: dense, scale: 1, into: &fitted)
-                var newEffects = [Double](repeating: 0, count: termLinear.count)
-                for h in newEffects.indices {
+                var a = [Double](repeating: 0, count: termLinear.count)
+                for h in a.indices {
                     let d = levelPrecision[h]
-                    newEffects[h] = (termLinear[h] - fitted[h]) / (variance * d) + random.standardNormal() / d.squareRoot()
+                    a[h] = (termLinear[h] - fitted[h]) / (variance * d) + random.standardNormal() / d.squareRoot()
                 }
-                // Z_kᵀe = t − Gw − D a_k, and Fᵀe loses Σ_h g_h a_{k,h}.
-                var termCross = [Double](repeating: 0, count: termLinear.count)
-                for h in termCross.indices {
-                    termCross[h] = termLinear[h] - fitted[h] - rows.zSquareSums[k][h] * newEffects[h]
+                Self.addDenseProducts(rows, block: block, effects: a, scale: -1, into: &denseCross)
+                // d = a_kᵀZ_kᵀe with Z_kᵀe = t − Gw − D̃a_k, H = a_kᵀD̃a_k (eq. 60-61).
+                var cross = 0.0, quadratic = 0.0
+                for h in a.indices {
+                    let gram = rows.zSquareSums[k][h] * a[h]
+                    cross += a[h] * (termLinear[h] - fitted[h] - gram)
+                    quadratic += gram * a[h]
                 }
-                Self.addDenseProducts(rows, block: block, effects: newEffects, scale: -1, into: &denseCross)
-
-                tau[k] = tauPriors[k].update(variance: tau[k] * tau[k], count: newEffects.count,
-                                             sumOfSquares: Self.sumOfSquares(newEffects), random: random).squareRoot()
-                if interweaves {
-                    // d = a_kᵀ Z_kᵀe, H = a_kᵀ Z_kᵀZ_k a_k (diagonal: one level per row) (eq. 61).
-                    var cross = 0.0, quadratic = 0.0
-                    for h in newEffects.indices {
-                        cross += newEffects[h] * termCross[h]
-                        quadratic += rows.zSquareSums[k][h] * newEffects[h] * newEffects[h]
-                    }
-                    let ratio = interweavingRatio(tau: tau[k], scale: priors.tauScales[k][0], cross: cross,
-                                                  quadratic: quadratic, variance: variance, random: random)
-                    Self.addDenseProducts(rows, block: block, effects: newEffects, scale: 1 - ratio, into: &denseCross)
-                    tau[k] *= ratio
-                    for h in newEffects.indices { newEffects[h] *= ratio }
+                let ratio = updateScale(term: k, tau: &tau[k], effects: a, cross: cross, quadratic: quadratic,
+                                        variance: variance, random: random)
+                if ratio != 1 {
+                    Self.addDenseProducts(rows, block: block, effects: a, scale: 1 - ratio, into: &denseCross)
+                    for h in a.indices { a[h] *= ratio }
                 }
-                effects[k] = newEffects
+                effects[k] = a
             }
             for (l, j) in rows.smallTerms.enumerated() {
                 let slots = rows.smallStarts[l] ..< rows.smallStarts[l] + effects[j].count
-                let values = Array(dense[slots])
-                tau[j] = tauPriors[j].update(variance: tau[j] * tau[j], count: values.count,
-                                             sumOfSquares: Self.sumOfSquares(values), random: random).squareRoot()
-                guard interweaves else { continue }
-                // d = a_lᵀ Z_lᵀe and H = a_lᵀ (Z_lᵀZ_l) a_l from Fᵀe and FᵀF (eq. 61).
+                // d = a_lᵀ(Fᵀe)_l and H = a_lᵀ(FᵀF)_{ll}a_l (eq. 61).
                 var cross = 0.0, quadratic = 0.0
                 for a in slots {
                     cross += dense[a] * denseCross[a]
                     for b in slots { quadratic += dense[a] * rows.denseGram[a + b * m] * dense[b] }
                 }
-                let ratio = interweavingRatio(tau: tau[j], scale: priors.tauScales[j][0], cross: cross,
-                                              quadratic: quadratic, variance: variance, random: random)
+                let ratio = updateScale(term: j, tau: &tau[j], effects: Array(dense[slots]), cross: cross,
+                                        quadratic: quadratic, variance: variance, random: random)
+                guard ratio != 1 else { continue }
                 var change = [Double](repeating: 0, count: m)
                 for a in slots { change[a] = (ratio - 1) * dense[a] }
                 Self.addProduct(rows.denseGram, change, order: m, scale: -1, into: &denseCross)
-                tau[j] *= ratio
                 for a in slots { dense[a] *= ratio }
             }
         }
@@ -313,6 +321,62 @@ public struct CollapsedCrossedGibbs {
         state.randomEffects = effects
         state.sigma = sigma
         state.covarianceFactors = tau.map { [$0] }
+    }
+
+    /// τ_j's centered step (eq. 24) given effects `a`, then, when `interweaves`, its interweaving
+    /// step (eq. 61) with d = aᵀZ_jᵀe (`cross`) and H = aᵀZ_jᵀZ_j a (`quadratic`) at the current
+    /// state. Returns s = τ'/τ of the interweaving step, by which a is to be scaled (1 without it).
+    private mutating func updateScale(term j: Int, tau: inout Double, effects a: [Double], cross: Double, quadratic: Double,
+                                      variance: Double, random: RandomStream) -> Double {
+        tau = tauPriors[j].update(variance: tau * tau, count: a.count, sumOfSquares: Self.sumOfSquares(a),
+                                  random: random).squareRoot()
+        guard interweaves else { return 1 }
+        let ratio = interweavingRatio(tau: tau, scale: state.priors.tauScales[j][0], cross: cross, quadratic: quadratic,
+                                      variance: variance, random: random)
+        tau *= ratio
+        return ratio
+    }
+
+    /// Small term l's τ given the large terms' effects but a_k, σ and the other τ's, with w and a_k
+    /// integrated out (eq. 62): one slice step on x = log τ. `precision` and `linear` are eq. 58's
+    /// P and c without the small terms' prior precisions; c does not involve them, and neither
+    /// does anything else but ½ log|Π| − ½ log|P| + ½ cᵀP⁻¹c.
+    private func collapsedSmallScale(small l: Int, tau: inout [Double], precision: [Double], linear: [Double],
+                                     random: RandomStream) {
+        let m = rows.denseCount
+        let j = rows.smallTerms[l]
+        let levels = rows.zSquareSums[j].count
+        let slots = rows.smallStarts[l] ..< rows.smallStarts[l] + levels
+        var base = precision
+        for (other, term) in rows.smallTerms.enumerated() where other != l {
+            for c in rows.smallStarts[other] ..< rows.smallStarts[other] + rows.zSquareSums[term].count {
+                base[c * m + c] += 1 / (tau[term] * tau[term])
+            }
+        }
+        let scale = state.priors.tauScales[j][0]
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: m * m + m) { scratch in
+        base.withUnsafeBufferPointer { base in
+        linear.withUnsafeBufferPointer { linear in
+            let factor = scratch.baseAddress!, solved = factor + m * m
+            // log p(x) = x − log(1 + τ²/A²) − ℓ x − log|L| + ½‖L⁻¹c‖², P(τ) = L Lᵀ.
+            func logDensity(_ x: Double) -> Double {
+                let t = exp(x)
+                guard t.isFinite, t > 0 else { return -.infinity }
+                factor.update(from: base.baseAddress!, count: m * m)
+                for c in slots { factor[c * m + c] += 1 / (t * t) }
+                guard SmallDense.choleskyLowerInPlace(factor, order: m) else { return -.infinity }
+                var logDeterminant = 0.0, quadratic = 0.0
+                for c in 0..<m { logDeterminant += log(factor[c * m + c]) }
+                solved.update(from: linear.baseAddress!, count: m)
+                SmallDense.solveLower(factor, order: m, solved)
+                for c in 0..<m { quadratic += solved[c] * solved[c] }
+                let ratio = t / scale
+                return x - log1p(ratio * ratio) - Double(levels) * x - logDeterminant + 0.5 * quadratic
+            }
+            let start = log(tau[j])
+            let step = slice.step(from: start, logDensityAtStart: logDensity(start), random: random, logDensity: logDensity)
+            tau[j] = exp(step.x)
+        } } }
     }
 
     /// The interweaving step of a scalar term (eq. 61): with u = a/τ held, one slice step on
