@@ -1,7 +1,7 @@
 import Diagnostics
 import Foundation
 import ModelSpec
-import Samplers
+@testable import Samplers
 import Testing
 import TestSupport
 
@@ -13,7 +13,7 @@ private func crossedSubset(_ formula: String) throws -> Design {
         let fields = line.split(separator: ",")
         return Int(fields[2])! < 12 && Int(fields[3])! < 10
     }
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-crossed-subset-\(getpid()).csv")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-crossed-subset-\(UUID().uuidString).csv")
     try ([String(lines[0])] + kept.map(String.init)).joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(at: url) }
     let data = try DataTable.read(path: url.path, categorical: ["a", "b"])
@@ -63,7 +63,7 @@ private func nestedDesign() throws -> Design {
             lines.append("\(s),\(d),\(dept),\(service),\(y)")
         }
     }
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-nested-\(getpid()).csv")
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-nested-\(UUID().uuidString).csv")
     try lines.joined(separator: "\n").write(to: url, atomically: true, encoding: .utf8)
     defer { try? FileManager.default.removeItem(at: url) }
     let data = try DataTable.read(path: url.path, categorical: ["s", "d", "dept", "service"])
@@ -136,17 +136,37 @@ private func expectAgreement(_ design: Design, priors: GibbsPriors, collapsed: C
         #expect(CollapsedCrossedGibbs.smallTerms(levelCounts: [6], budget: 0).isEmpty)
     }
 
-    /// lp__ and the row's state are the blocked sampler's: after a sweep, `logJointDensity()`
-    /// equals a blocked sampler's set to the same state.
-    @Test func sharesTheBlockedSamplersState() throws {
-        let design = try crossedSubset("y ~ 1 + x + (1 | a) + (1 | b)")
-        var sampler = try CollapsedCrossedGibbs(design: design, priors: Self.priors)
-        var random = RandomStream(seed: 3, chain: 1)
-        for _ in 0..<5 { try sampler.sweep(random: &random) }
-        #expect(sampler.logJointDensity() == sampler.state.logJointDensity())
-        #expect(sampler.beta == sampler.state.beta && sampler.sigma == sampler.state.sigma)
-        #expect(sampler.randomEffects.map(\.count) == design.terms.map(\.levelCount))
-        #expect(sampler.logJointDensity().isFinite)
+    /// lp__ and the row's state are the blocked sampler's: after sweeps, the residual sum of
+    /// squares the sampler carries in its sums (eq. 60, the pass's ‖e'‖² and Z_kᵀe' brought up to
+    /// the current state) equals ‖ỹ − Xβ − Zb‖² from the data rows, and `logJointDensity()` a
+    /// blocked sampler's at the same state (which takes SSR from the cross-products, eq. 22), both
+    /// to rounding (the sums cancel about a digit against ‖e'‖² ≈ 10 ‖e‖² here). For every split,
+    /// on the crossed corner and on the nested design.
+    @Test(arguments: [0, 10, 64])
+    func sharesTheBlockedSamplersState(budget: Int) throws {
+        for design in [try crossedSubset("y ~ 1 + x + (1 | a) + (0 + x | b)"), try nestedDesign()] {
+            let priors = GibbsPriors(fixedMeans: [0, 0], fixedSDs: [30, 30], sigmaScale: 3,
+                                     tauScales: design.terms.map { _ in [3] }, lkjEta: design.terms.map { _ in 1 })
+            var sampler = try CollapsedCrossedGibbs(design: design, priors: priors, denseLevelBudget: budget)
+            var random = RandomStream(seed: 3, chain: 1)
+            for _ in 0..<5 { try sampler.sweep(random: &random) }
+            var direct = 0.0
+            for i in 0..<design.observationCount {
+                var fitted = 0.0
+                for c in 0..<design.fixedCount { fitted += design.fixed.matrix[i, c] * sampler.beta[c] }
+                for (j, term) in design.terms.enumerated() {
+                    fitted += term.modelRows[i, 0] * sampler.randomEffects[j][Int(term.groupCodes[i])]
+                }
+                let e = design.response[i] - design.offset[i] - fitted
+                direct += e * e
+            }
+            #expect(isClose(sampler.residualSumOfSquares, direct, relative: 1e-12),
+                    "budget \(budget): \(sampler.residualSumOfSquares) vs rows \(direct)")
+            #expect(isClose(sampler.logJointDensity(), sampler.state.logJointDensity(), relative: 1e-12))
+            #expect(sampler.beta == sampler.state.beta && sampler.sigma == sampler.state.sigma)
+            #expect(sampler.randomEffects.map(\.count) == design.terms.map(\.levelCount))
+            #expect(sampler.logJointDensity().isFinite)
+        }
     }
 
     /// A vector term is refused, naming the term.
