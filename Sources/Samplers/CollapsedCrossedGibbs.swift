@@ -60,6 +60,9 @@ public struct CollapsedCrossedGibbs {
     /// brings ‖e‖² up to the current state without reading the rows.
     private var passSumOfSquares: Double
     private var passTermCross: [Double]
+    /// G_jᵀa_j = Σ_h g_h a_{j,h} per large term at the current state (eq. 60), kept as each a_j is
+    /// drawn so Fᵀe' needs no sum over every large term's levels.
+    private var denseProducts: [[Double]]
 
     /// The data of a sweep. F = [X Z_small] (n x m) has, on row i, X's p values and z_{l,i} in
     /// column smallStarts[l] + (row i's level of small term l).
@@ -178,6 +181,7 @@ public struct CollapsedCrossedGibbs {
         residual = y
         passSumOfSquares = y.reduce(0) { $0 + $1 * $1 }
         passTermCross = []
+        denseProducts = large.map { _ in [Double](repeating: 0, count: m) }
         residualTerm = nil
         residualEffects = []
     }
@@ -198,7 +202,7 @@ public struct CollapsedCrossedGibbs {
         for block in blocks {
             // e' = ỹ − Σ_{j∈L} Z_j a_j from the pass; the residual is e = e' − Fw (eq. 60).
             let pass = refreshResidual(effects: effects, next: block)
-            var denseLinear = Self.denseCross(rows, effects: effects)
+            var denseLinear = denseCross()
             let sumOfSquares = Self.sumOfSquares(rows, largeTerms: pass.sumOfSquares, dense: dense, denseCross: denseLinear)
             sigma = sigmaPrior.update(variance: sigma * sigma, count: rows.n, sumOfSquares: sumOfSquares,
                                       random: random).squareRoot()
@@ -209,12 +213,12 @@ public struct CollapsedCrossedGibbs {
             if let block {
                 let k = rows.largeTerms[block]
                 let a = effects[k]
-                Self.addDenseProducts(rows, block: block, effects: a, scale: 1, into: &denseLinear)
+                for c in 0..<m { denseLinear[c] += denseProducts[block][c] }
                 for h in termLinear.indices { termLinear[h] += rows.zSquareSums[k][h] * a[h] }
                 // τ_k given a_k and the other blocks' latest draws; a_k is redrawn next, so the
                 // interweaving step's rescaling of a_k need not be made. Z_kᵀe = t − Gw − D̃a_k.
                 var fitted = [Double](repeating: 0, count: a.count)
-                Self.addLevelProducts(rows, block: block, dense: dense, scale: 1, into: &fitted)
+                Self.addLevelProducts(rows, block: block, dense: dense, into: &fitted)
                 var cross = 0.0, quadratic = 0.0
                 for h in a.indices {
                     let gram = rows.zSquareSums[k][h] * a[h]
@@ -274,13 +278,15 @@ public struct CollapsedCrossedGibbs {
                 let k = rows.largeTerms[block]
                 // a_{k,h} | w ~ N((t_h − g_hᵀw) / (σ² d_h), 1/d_h), independently over h (eq. 59).
                 var fitted = [Double](repeating: 0, count: termLinear.count)
-                Self.addLevelProducts(rows, block: block, dense: dense, scale: 1, into: &fitted)
+                Self.addLevelProducts(rows, block: block, dense: dense, into: &fitted)
                 var a = [Double](repeating: 0, count: termLinear.count)
                 for h in a.indices {
                     let d = levelPrecision[h]
                     a[h] = (termLinear[h] - fitted[h]) / (variance * d) + random.standardNormal() / d.squareRoot()
                 }
-                Self.addDenseProducts(rows, block: block, effects: a, scale: -1, into: &denseCross)
+                var products = [Double](repeating: 0, count: m)
+                Self.addDenseProducts(rows, block: block, effects: a, into: &products)
+                for c in 0..<m { denseCross[c] -= products[c] }
                 // d = a_kᵀZ_kᵀe with Z_kᵀe = t − Gw − D̃a_k, H = a_kᵀD̃a_k (eq. 60-61).
                 var cross = 0.0, quadratic = 0.0
                 for h in a.indices {
@@ -291,10 +297,14 @@ public struct CollapsedCrossedGibbs {
                 let ratio = updateScale(term: k, tau: &tau[k], effects: a, cross: cross, quadratic: quadratic,
                                         variance: variance, random: random)
                 if ratio != 1 {
-                    Self.addDenseProducts(rows, block: block, effects: a, scale: 1 - ratio, into: &denseCross)
+                    for c in 0..<m {
+                        denseCross[c] -= (ratio - 1) * products[c]
+                        products[c] *= ratio
+                    }
                     for h in a.indices { a[h] *= ratio }
                 }
                 effects[k] = a
+                denseProducts[block] = products
             }
             for (l, j) in rows.smallTerms.enumerated() {
                 let slots = rows.smallStarts[l] ..< rows.smallStarts[l] + effects[j].count
@@ -415,14 +425,40 @@ public struct CollapsedCrossedGibbs {
         rows.codes[targetTerm].withUnsafeBufferPointer { targetCodes in
         rows.z[targetTerm].withUnsafeBufferPointer { targetZ in
         termCross.withUnsafeMutableBufferPointer { termCross in
-            let hasPending = pending != nil, hasTarget = target != nil
-            for i in 0..<e.count {
-                var r = e[i]
-                if hasPending { r -= pendingZ[i] * change[Int(pendingCodes[i])] }
-                e[i] = r
-                sumOfSquares += r * r
-                if hasTarget { termCross[Int(targetCodes[i])] += targetZ[i] * r }
+            let n = e.count
+            if pending != nil {
+                for i in 0..<n { e[i] -= pendingZ[i] * change[Int(pendingCodes[i])] }
             }
+            if target != nil {
+                // Rows come in runs of one level (data sorted by a factor): summing a run in a
+                // register keeps consecutive updates of one entry from waiting on each other.
+                var level = Int(targetCodes[0]), run = 0.0
+                for i in 0..<n {
+                    let code = Int(targetCodes[i])
+                    if code != level {
+                        termCross[level] += run
+                        level = code
+                        run = 0
+                    }
+                    run += targetZ[i] * e[i]
+                }
+                termCross[level] += run
+            }
+            // Four partial sums, so the additions do not wait on one another.
+            var partial = (0.0, 0.0, 0.0, 0.0)
+            var i = 0
+            while i + 4 <= n {
+                partial.0 += e[i] * e[i]
+                partial.1 += e[i + 1] * e[i + 1]
+                partial.2 += e[i + 2] * e[i + 2]
+                partial.3 += e[i + 3] * e[i + 3]
+                i += 4
+            }
+            while i < n {
+                partial.0 += e[i] * e[i]
+                i += 1
+            }
+            sumOfSquares = (partial.0 + partial.1) + (partial.2 + partial.3)
         } } } } } } }
         residualTerm = next
         residualEffects = target.map { effects[$0] } ?? []
@@ -447,15 +483,13 @@ public struct CollapsedCrossedGibbs {
         }
         var dense = state.beta
         for j in rows.smallTerms { dense += effects[j] }
-        return Self.sumOfSquares(rows, largeTerms: sumOfSquares, dense: dense, denseCross: Self.denseCross(rows, effects: effects))
+        return Self.sumOfSquares(rows, largeTerms: sumOfSquares, dense: dense, denseCross: denseCross())
     }
 
     /// Fᵀe' = Fᵀỹ − Σ_{j∈L} G_jᵀa_j (eq. 60).
-    private static func denseCross(_ rows: Rows, effects: [[Double]]) -> [Double] {
+    private func denseCross() -> [Double] {
         var result = rows.denseResponse
-        for (block, j) in rows.largeTerms.enumerated() {
-            addDenseProducts(rows, block: block, effects: effects[j], scale: -1, into: &result)
-        }
+        for products in denseProducts { for c in result.indices { result[c] -= products[c] } }
         return result
     }
 
@@ -477,27 +511,37 @@ public struct CollapsedCrossedGibbs {
         }
     }
 
-    /// y_h += s · g_hᵀw for every level h of large term `block` (the rows of G = Z_kᵀF).
-    private static func addLevelProducts(_ rows: Rows, block: Int, dense w: [Double], scale: Double, into y: inout [Double]) {
-        let starts = rows.crossStarts[block], columns = rows.crossColumns[block], values = rows.crossValues[block]
-        for h in y.indices {
-            var s = 0.0
-            for e in starts[h] ..< starts[h + 1] { s += values[e] * w[Int(columns[e])] }
-            y[h] += scale * s
-        }
+    /// y_h += g_hᵀw for every level h of large term `block` (the rows of G = Z_kᵀF).
+    private static func addLevelProducts(_ rows: Rows, block: Int, dense w: [Double], into y: inout [Double]) {
+        rows.crossStarts[block].withUnsafeBufferPointer { starts in
+        rows.crossColumns[block].withUnsafeBufferPointer { columns in
+        rows.crossValues[block].withUnsafeBufferPointer { values in
+        w.withUnsafeBufferPointer { w in
+        y.withUnsafeMutableBufferPointer { y in
+            for h in 0..<y.count {
+                var s = 0.0
+                for e in starts[h] ..< starts[h + 1] { s += values[e] * w[Int(columns[e])] }
+                y[h] += s
+            }
+        } } } } }
     }
 
-    /// y += s · Σ_h g_h a_h = s · Gᵀa for large term `block`.
-    private static func addDenseProducts(_ rows: Rows, block: Int, effects a: [Double], scale: Double, into y: inout [Double]) {
-        let starts = rows.crossStarts[block], columns = rows.crossColumns[block], values = rows.crossValues[block]
-        for h in a.indices {
-            let factor = scale * a[h]
-            for e in starts[h] ..< starts[h + 1] { y[Int(columns[e])] += values[e] * factor }
-        }
+    /// y += Σ_h g_h a_h = Gᵀa for large term `block`.
+    private static func addDenseProducts(_ rows: Rows, block: Int, effects a: [Double], into y: inout [Double]) {
+        rows.crossStarts[block].withUnsafeBufferPointer { starts in
+        rows.crossColumns[block].withUnsafeBufferPointer { columns in
+        rows.crossValues[block].withUnsafeBufferPointer { values in
+        a.withUnsafeBufferPointer { a in
+        y.withUnsafeMutableBufferPointer { y in
+            for h in 0..<a.count {
+                let factor = a[h]
+                for e in starts[h] ..< starts[h + 1] { y[Int(columns[e])] += values[e] * factor }
+            }
+        } } } } }
     }
 
     /// P −= Σ_h g_h g_hᵀ / (σ⁴ d_h) and c −= Σ_h g_h t_h / (σ⁴ d_h): the Schur complement of the
-    /// diagonal a_k block (eq. 58).
+    /// diagonal a_k block (eq. 58), on P's lower triangle only (the upper keeps FᵀF/σ²'s values).
     private static func subtractSchurComplement(_ rows: Rows, block: Int, levelPrecision: [Double], termLinear: [Double],
                                                 variance: Double, precision: inout [Double], linear: inout [Double]) {
         let m = rows.denseCount
@@ -513,11 +557,13 @@ public struct CollapsedCrossedGibbs {
             for h in 0..<levelPrecision.count {
                 let weight = 1 / (variance * variance * levelPrecision[h])
                 let first = starts[h], end = starts[h + 1]
+                // Columns ascend within a level, so f ≥ e stays in the lower triangle, the only
+                // one the Cholesky factorizations read.
                 for e in first..<end {
                     let a = Int(columns[e]), scaled = values[e] * weight
                     linear[a] -= scaled * termLinear[h]
-                    let row = precision + a
-                    for f in first..<end { row[Int(columns[f]) * m] -= scaled * values[f] }
+                    let column = precision + a * m
+                    for f in e..<end { column[Int(columns[f])] -= scaled * values[f] }
                 }
             }
         } } } } } } }
