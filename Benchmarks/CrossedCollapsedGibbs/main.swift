@@ -7,7 +7,7 @@
 //
 // Model: y = Xβ + Σ_k Z_k a_k + ε, every term a scalar random intercept (sim_crossed, InstEval),
 // β ~ N(0, S²), σ, τ_k ~ half-Cauchy(0, A). The sampler is the library's `CollapsedCrossedGibbs`
-// (`mixmc sample --algorithm collapsed-gibbs`; docs/math.md eq. 56-61), after Papaspiliopoulos,
+// (`mixmc sample --algorithm collapsed-gibbs`; docs/math.md eq. 56-62), after Papaspiliopoulos,
 // Roberts & Zanella (2020): for each large factor k, the block (β, small factors' effects, a_k)
 // from its Gaussian full conditional given the other large factors, then σ² and the τ's by
 // inverse-gamma steps and interweaving. A sweep reads the n rows once per large factor, so its

@@ -139,9 +139,10 @@ struct RandomInterceptGridPosterior {
         try Self.drawsMatchGrid(example, interweavesSigma: true)
     }
 
-    /// The same check for `CollapsedCrossedGibbs` with its interweaving τ step (docs/math.md,
-    /// eq. 61), both ways the single term can be split: Batch large (dense level budget 0: the
-    /// block (β, a), the step on Z_kᵀe) and Batch small (default budget: w = [β; a], the step on Fᵀe).
+    /// The same check for `CollapsedCrossedGibbs` (docs/math.md, eq. 56-62), both ways the single
+    /// term can be split: Batch large (dense level budget 0: the block (β, a), τ by the centered
+    /// and interweaving steps on Z_kᵀe, eq. 61) and Batch small (default budget: w = [β; a], τ by
+    /// eq. 62 with w integrated out, then the centered and interweaving steps on Fᵀe).
     @Test(arguments: cases, [0, CollapsedCrossedGibbs.defaultDenseLevelBudget])
     func collapsedDrawsMatchGrid(_ example: Case, budget: Int) throws {
         let design = try Self.design(example)
