@@ -3,14 +3,15 @@
 // See Benchmarks/README.md.
 //
 //     CrossedCollapsedGibbs MODEL_DIR [--chains C] [--warmup W] [--draws D] [--seed N]
-//         [--fixed-sd S] [--scale A]
+//         [--fixed-sd S] [--scale A] [--dense-level-budget B] [--no-interweaving]
 //
 // Model: y = Xβ + Σ_k Z_k a_k + ε, every term a scalar random intercept (sim_crossed, InstEval),
 // β ~ N(0, S²), σ, τ_k ~ half-Cauchy(0, A). The sampler is the library's `CollapsedCrossedGibbs`
-// (`mixmc sample --algorithm collapsed-gibbs`; docs/math.md eq. 56-60), after Papaspiliopoulos,
-// Roberts & Zanella (2020): for each factor k, the block (β, a_k) from its Gaussian full
-// conditional given the other factors, then σ² and each τ_k² by inverse-gamma steps. A sweep
-// reads the n rows a few times per factor, so its cost grows linearly with n (no factorization).
+// (`mixmc sample --algorithm collapsed-gibbs`; docs/math.md eq. 56-62), after Papaspiliopoulos,
+// Roberts & Zanella (2020): for each large factor k, the block (β, small factors' effects, a_k)
+// from its Gaussian full conditional given the other large factors, then σ² and the τ's by
+// inverse-gamma steps and interweaving. A sweep reads the n rows once per large factor, so its
+// cost grows linearly with n (no factorization).
 import Foundation
 import CNumerics
 import Diagnostics
@@ -23,6 +24,8 @@ struct Options {
     var chains = 4, warmup = 1000, draws = 1000
     var seed: UInt64 = 1
     var fixedSD = 20.0, scale = 2.0
+    var denseLevelBudget = CollapsedCrossedGibbs.defaultDenseLevelBudget
+    var interweaves = true
 }
 
 func parseOptions() -> Options {
@@ -36,6 +39,8 @@ func parseOptions() -> Options {
         case "--seed": options.seed = UInt64(arguments.next() ?? "") ?? options.seed
         case "--fixed-sd": options.fixedSD = Double(arguments.next() ?? "") ?? options.fixedSD
         case "--scale": options.scale = Double(arguments.next() ?? "") ?? options.scale
+        case "--dense-level-budget": options.denseLevelBudget = Int(arguments.next() ?? "") ?? options.denseLevelBudget
+        case "--no-interweaving": options.interweaves = false
         default: options.model = argument
         }
     }
@@ -53,7 +58,8 @@ let priors = GibbsPriors(fixedMeans: Array(repeating: 0, count: design.fixedCoun
                          fixedSDs: Array(repeating: options.fixedSD, count: design.fixedCount),
                          sigmaScale: options.scale, tauScales: Array(repeating: [options.scale], count: termCount),
                          lkjEta: Array(repeating: 1, count: termCount))
-let start = try CollapsedCrossedGibbs(design: design, priors: priors)
+var start = try CollapsedCrossedGibbs(design: design, priors: priors, denseLevelBudget: options.denseLevelBudget)
+start.interweaves = options.interweaves
 let names = design.fixed.columnNames.map { "b_" + $0 } + ["sigma"] + design.terms.map { "sd_" + $0.groupingName }
 var draws = Array(repeating: [[Double]](), count: names.count)
 let clock = ContinuousClock()
@@ -74,7 +80,7 @@ for chain in 1...options.chains {
     for i in names.indices { draws[i].append(kept[i]) }
 }
 let sweeps = Double(options.chains * (options.warmup + options.draws))
-print("model \(options.model): \(design.observationCount) rows, \(design.terms.map(\.levelCount)) levels, \(options.chains) chains x (\(options.warmup) + \(options.draws)), one thread")
+print("model \(options.model): \(design.observationCount) rows, \(design.terms.map(\.levelCount)) levels, \(options.chains) chains x (\(options.warmup) + \(options.draws)), one thread, dense level budget \(options.denseLevelBudget), interweaving \(options.interweaves)")
 print(String(format: "seconds per sweep %.3e; sampling seconds (all chains, one after another) %.3f", sweepSeconds / sweeps, sweepSeconds))
 var minimum = (Double.infinity, "")
 for (i, name) in names.enumerated() {

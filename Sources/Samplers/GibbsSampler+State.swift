@@ -19,9 +19,14 @@ extension GibbsSampler {
     /// - R_j ~ LKJ(η_j) as a density over its correlations: det(R)^{η−1} / c_K(η), i.e.
     ///   `PriorSet.logLKJCorrelationCholesky` without the Jacobian Π_{i≥2} W_ii^{K−i} of R ↦ W.
     public func logJointDensity() -> Double {
+        logJointDensity(residualSumOfSquares: residualSumOfSquares(beta: beta, randomEffects: randomEffects))
+    }
+
+    /// `logJointDensity()` with SSR = ‖ỹ − Xβ − Zb‖² given, for a sampler that has it cheaper
+    /// than eq. 22 (`CollapsedCrossedGibbs`: from its residual's sums, not the dense block).
+    func logJointDensity(residualSumOfSquares ssr: Double) -> Double {
         let logTwoPi = log(2 * Double.pi)
         let n = Double(design.observationCount)
-        let ssr = residualSumOfSquares(beta: beta, randomEffects: randomEffects)
         var total = -0.5 * n * logTwoPi - n * log(sigma) - 0.5 * ssr / (sigma * sigma)
 
         for (i, value) in beta.enumerated() where priors.fixedSDs[i].isFinite {

@@ -139,16 +139,37 @@ struct RandomInterceptGridPosterior {
         try Self.drawsMatchGrid(example, interweavesSigma: true)
     }
 
-    static func drawsMatchGrid(_ example: Case, interweavesSigma: Bool) throws {
+    /// The same check for `CollapsedCrossedGibbs` (docs/math.md, eq. 56-62), both ways the single
+    /// term can be split: Batch large (dense level budget 0: the block (β, a), τ by the centered
+    /// and interweaving steps on Z_kᵀe, eq. 61) and Batch small (default budget: w = [β; a], τ by
+    /// eq. 62 with w integrated out, then the centered and interweaving steps on Fᵀe).
+    @Test(arguments: cases, [0, CollapsedCrossedGibbs.defaultDenseLevelBudget])
+    func collapsedDrawsMatchGrid(_ example: Case, budget: Int) throws {
+        let design = try Self.design(example)
+        let sampler = try CollapsedCrossedGibbs(design: design, priors: Self.priors, denseLevelBudget: budget)
+        #expect(sampler.interweaves)
+        try Self.drawsMatchGrid(example, design: design, sampler: sampler)
+    }
+
+    static func design(_ example: Case) throws -> Design {
         let data = try DataTable.read(path: Fixtures.url("data/\(example.file).csv").path, categorical: ["Batch"])
-        let design = try Design.build(data: data, formula: Formula.parse("Yield ~ 1 + (1 | Batch)"))
+        return try Design.build(data: data, formula: Formula.parse("Yield ~ 1 + (1 | Batch)"))
+    }
+
+    static func drawsMatchGrid(_ example: Case, interweavesSigma: Bool) throws {
+        let design = try Self.design(example)
+        var sampler = try GibbsSampler(design: design, priors: Self.priors)
+        #expect(sampler.interweaves)
+        sampler.interweavesResidualScale = interweavesSigma
+        try drawsMatchGrid(example, design: design, sampler: sampler)
+    }
+
+    static func drawsMatchGrid(_ example: Case, design: Design, sampler: some GibbsChainSampler) throws {
         let groups = design.terms[0].groupCodes.map { Int($0) }
         let reference = RandomInterceptGridPosterior(response: design.response, groups: groups, priors: Self.priors,
                                                      logTauRange: example.logTauRange, logSigmaRange: example.logSigmaRange,
                                                      points: (tau: 320, sigma: 120))
-        var sampler = try GibbsSampler(design: design, priors: Self.priors)
-        #expect(sampler.interweaves)
-        sampler.interweavesResidualScale = interweavesSigma
+        var sampler = sampler
         var random = RandomStream(seed: 2011, chain: 7)
         sampler.beginWarmup()
         for _ in 0..<1000 { try sampler.sweep(random: &random) }
