@@ -60,6 +60,11 @@ struct SamplingJob {
         printError("priors (\(priorsPath ?? "data-scaled defaults, docs/priors.md")):")
         for line in priorSet.describe(design: design) { printError("  " + line) }
         printError("output: \(outputDirectory)/")
+        if algorithm == .gibbs && design.terms.count >= 2 && design.terms.allSatisfy({ $0.size == 1 }) {
+            // Not chosen for the user: its sweeps read every row, the blocked sampler's do not
+            // (docs/decisions.md, "Blocked or collapsed Gibbs").
+            printError("note: every random-effects term is scalar; --algorithm collapsed-gibbs is often several times faster on such crossed designs (docs/benchmarks.md)")
+        }
 
         let chainAlgorithm: any ChainAlgorithm
         var nutsOptions: NUTSOptions?
