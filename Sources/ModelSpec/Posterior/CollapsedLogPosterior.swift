@@ -16,7 +16,7 @@ import Linalg
 /// in the covariance parameters needs only the solution u* and the sums over levels of the
 /// diagonal blocks of M⁻¹ (eq. 47-52), which come from the same factor; every term structure
 /// (scalar or vector terms in any position) is handled. Cost per evaluation does not grow with
-/// the number of rows: one factorization, one dense `dpotri` of the random (and, under
+/// the number of rows: one factorization, the inverse of the dense factor's random (and, under
 /// `.marginal`, X) part, and sparse work on the first term's pattern.
 public struct CollapsedLogPosterior: Sendable {
     public let layout: PosteriorLayout
