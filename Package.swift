@@ -37,6 +37,7 @@ let package = Package(
         // Benchmarks (Benchmarks/README.md).
         .executableTarget(name: "NUTSNormal100", dependencies: ["Samplers", "TestSupport"], path: "Benchmarks/NUTSNormal100"),
         .executableTarget(name: "CrossedCollapsedGibbs", dependencies: ["Samplers", "ModelSpec", "Diagnostics", "Linalg", "CNumerics"], path: "Benchmarks/CrossedCollapsedGibbs"),
+        .executableTarget(name: "CollapsedGradient", dependencies: ["ModelSpec", "PenalizedLS", "CNumerics"], path: "Benchmarks/CollapsedGradient"),
         .executableTarget(name: "GibbsScaling", dependencies: ["Samplers", "ModelSpec", "CNumerics"], path: "Benchmarks/GibbsScaling"),
 
         // Tests.

@@ -17,9 +17,16 @@ enum SamplingAlgorithm: String, ExpressibleByArgument, CaseIterable {
 /// The log-posterior NUTS moves in (`PosteriorForm` without `.marginal`).
 enum NUTSTargetOption: String, ExpressibleByArgument, CaseIterable {
     case collapsed
+    case marginal
     case full
 
-    var form: PosteriorForm { self == .full ? .full : .collapsed }
+    var form: PosteriorForm {
+        switch self {
+        case .collapsed: .collapsed
+        case .marginal: .marginal
+        case .full: .full
+        }
+    }
 }
 
 /// NUTS's metric, as the flag spells it and as CmdStan's `metric` key does.
@@ -40,8 +47,9 @@ struct Sample: ParsableCommand {
             runs the collapsed Gibbs sampler for crossed random intercepts (every term a single \
             coefficient; same priors, columns and lp__ as gibbs); --algorithm nuts runs NUTS with \
             Stan's adaptation on the collapsed log-posterior (random effects integrated out and drawn \
-            exactly for every kept draw; --target collapsed, the default) or on the full one (--target \
-            full), starting each chain from the REML fit jittered with the chain's own stream. NUTS \
+            exactly for every kept draw; --target collapsed, the default), on the marginal one (β \
+            integrated out as well and drawn with the random effects; --target marginal) or on the \
+            full one (--target full), starting each chain from the REML fit jittered with the chain's own stream. NUTS \
             files carry Stan's sampler columns and adaptation block, and lp__ is the log density NUTS \
             sampled (unconstrained, Jacobian included), not the Gibbs lp__ (docs/chain-format.md). \
             Chains run in parallel threads. Chain k's random stream depends only on (--seed, k), so \
@@ -82,7 +90,7 @@ struct Sample: ParsableCommand {
     @Option(help: "Sampler: gibbs, nuts or collapsed-gibbs (scalar random-effects terms only).")
     var algorithm: SamplingAlgorithm = .gibbs
 
-    @Option(help: "NUTS only: the log-posterior to sample, collapsed or full (default collapsed).")
+    @Option(help: "NUTS only: the log-posterior to sample, collapsed, marginal or full (default collapsed).")
     var target: NUTSTargetOption?
 
     @Option(name: .customLong("adapt-delta"), help: "NUTS only: target acceptance statistic of step-size adaptation (default 0.8).")

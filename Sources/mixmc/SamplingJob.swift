@@ -95,7 +95,8 @@ struct SamplingJob {
             let fit = try MixedModelFit.fit(design)
             let start = PosteriorStart(center: fit.posteriorCenter, betaJitter: fit.fixedEffects.map { 2 * $0.standardError })
             printError("NUTS on the \(targetOption.rawValue) log-posterior (\(posterior.layout.dimension) coordinates), metric \(metricOption.cmdStanName), adapt delta \(Diagnose.number(settings.adaptDelta)), max depth \(settings.maxDepth)")
-            printError("start: REML fit (\(String(format: "%.3f", fit.seconds)) s), jittered per chain: beta ± 2 SE, log sigma, log sd and correlation coordinates ± \(Diagnose.number(start.scaleJitter))")
+            let betaJitter = targetOption == .marginal ? "" : "beta ± 2 SE, "
+            printError("start: REML fit (\(String(format: "%.3f", fit.seconds)) s), jittered per chain: \(betaJitter)log sigma, log sd and correlation coordinates ± \(Diagnose.number(start.scaleJitter))")
             chainAlgorithm = NUTSChains(posterior: posterior, start: start, options: options)
             nutsOptions = settings
         }

@@ -19,14 +19,17 @@ import TestSupport
         try chains.map { try StanCSVReader.read(url: output.appendingPathComponent("chain-\($0).csv")) }
     }
 
-    @Test(arguments: ["collapsed", "full"])
+    /// Unconstrained coordinates of sleepstudy's (Days | Subject) model per target.
+    static let coordinateCounts = ["collapsed": 6, "marginal": 4, "full": 42]
+
+    @Test(arguments: ["collapsed", "marginal", "full"])
     func chainsReadBackWithSamplerColumnsAndTheAdaptationBlock(target: String) throws {
         let output = try SampleCommandTests.temporaryDirectory("nuts-\(target)")
         defer { try? FileManager.default.removeItem(at: output) }
         let result = try Self.sample(output, ["--algorithm", "nuts", "--target", target, "--chains", "2",
                                               "--warmup", "300", "--draws", "300", "--seed", "1"])
         #expect(result.status == 0, "stderr: \(result.standardError)")
-        #expect(result.standardError.contains("NUTS on the \(target) log-posterior (\(target == "full" ? 42 : 6) coordinates), metric diag_e"))
+        #expect(result.standardError.contains("NUTS on the \(target) log-posterior (\(Self.coordinateCounts[target]!) coordinates), metric diag_e"))
         for (id, chain) in try Self.read(output, chains: 1...2).enumerated() {
             #expect(chain.columnNames == Self.samplerColumns + Self.parameterColumns + Self.groupLevelColumns)
             #expect(chain.drawCount == 300)
@@ -38,7 +41,7 @@ import TestSupport
                 Issue.record("expected a diagonal metric, got \(adaptation.metric)")
                 continue
             }
-            #expect(inverseMass.count == (target == "full" ? 42 : 6) && inverseMass.allSatisfy { $0 > 0 })
+            #expect(inverseMass.count == Self.coordinateCounts[target]! && inverseMass.allSatisfy { $0 > 0 })
             // Every sampling draw used the adapted step size, with Stan's integer-valued columns.
             #expect(chain.column("stepsize__")!.allSatisfy { $0 == adaptation.stepSize })
             let depths = chain.column("treedepth__")!
@@ -76,7 +79,7 @@ import TestSupport
     }
 
     @Test func sameSeedGivesTheSameBytesAndOneChainAloneReproducesIt() throws {
-        for target in ["collapsed", "full"] {
+        for target in ["collapsed", "marginal", "full"] {
             let first = try SampleCommandTests.temporaryDirectory("nuts-a")
             let second = try SampleCommandTests.temporaryDirectory("nuts-b")
             let single = try SampleCommandTests.temporaryDirectory("nuts-c")

@@ -42,6 +42,22 @@ import TestSupport
         _ = try Self.check(&target, at: x, names: target.layout.names)
     }
 
+    /// The collapsed and marginal gradients on an InstEval-shaped design (students first, a dense
+    /// block of several panels, three terms), with a scalar and a vector first term.
+    @Test(arguments: ["y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept:service)",
+                      "y ~ 1 + service + (1 + service | s) + (1 | d)"], [false, true])
+    func instEvalShapedGradient(formula: String, integrateFixedEffects: Bool) throws {
+        let design = try instEvalSubsetDesign(formula)
+        #expect(design.terms[0].groupingName == "s" && design.crossProducts.layout.denseDimension > 128)
+        let priors = PriorSet.defaults(for: design)
+        var target = try CollapsedLogPosterior(design: design, priors: priors, integrateFixedEffects: integrateFixedEffects)
+        var random = TestRandom(seed: 11)
+        for _ in 0..<2 {
+            let x = randomPoint(target.layout, design: design, random: &random)
+            _ = try Self.check(&target, at: x, names: target.layout.names)
+        }
+    }
+
     static func check<T: PosteriorEvaluating>(_ target: inout T, at x: [Double], names: [String]) throws -> Double {
         let (value, analytic) = target.valueAndGradient(x)
         #expect(value.isFinite)

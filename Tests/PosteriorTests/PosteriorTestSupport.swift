@@ -55,6 +55,22 @@ enum TestModel: String, CaseIterable, CustomStringConvertible, Sendable {
     }
 }
 
+/// An InstEval-shaped design: the rows of models/insteval/data.csv whose instructor d is a
+/// multiple of 8 and whose student s is at most 500 (1,600 rows; 452 students, 131 instructors,
+/// 27 dept:service levels). Students are the first term, so the dense block holds 158 random rows
+/// (more than one 64-row panel of `InverseBlocks`) reached by scattered student patterns.
+func instEvalSubsetDesign(_ formula: String) throws -> Design {
+    let data = try DataTable.read(path: Fixtures.repositoryRoot.appendingPathComponent("models/insteval/data.csv").path,
+                                  categorical: ["s", "d", "dept", "service"])
+    guard case .categorical(let s)? = data.column("s"), case .categorical(let d)? = data.column("d") else {
+        fatalError("s and d are read as categorical")
+    }
+    let rows = (0..<data.rowCount).filter {
+        (Int(d.levels[Int(d.codes[$0])]) ?? 1) % 8 == 0 && (Int(s.levels[Int(s.codes[$0])]) ?? 501) <= 500
+    }
+    return try Design.build(data: data.subset(rows: rows), formula: Formula.parse(formula))
+}
+
 /// A reproducible Gaussian stream for choosing test points (SplitMix64 + Box–Muller).
 struct TestRandom {
     private var state: UInt64

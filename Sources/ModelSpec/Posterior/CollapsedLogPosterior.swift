@@ -16,7 +16,7 @@ import Linalg
 /// in the covariance parameters needs only the solution u* and the sums over levels of the
 /// diagonal blocks of M⁻¹ (eq. 47-52), which come from the same factor; every term structure
 /// (scalar or vector terms in any position) is handled. Cost per evaluation does not grow with
-/// the number of rows: one factorization, one dense `dpotri` of the random (and, under
+/// the number of rows: one factorization, the inverse of the dense factor's random (and, under
 /// `.marginal`, X) part, and sparse work on the first term's pattern.
 public struct CollapsedLogPosterior: Sendable {
     public let layout: PosteriorLayout
@@ -24,6 +24,8 @@ public struct CollapsedLogPosterior: Sendable {
     let products: CrossProducts
     /// L at the last evaluation (depends: the covariance parameters and, under `.marginal`, σ).
     public private(set) var factor: BlockedCholesky
+    /// W = D⁻¹ at the last evaluation (`InverseBlocks`), kept so its storage is reused.
+    var inverseScratch: [Double] = []
 
     /// - Parameter integrateFixedEffects: false for `.collapsed` (β sampled), true for
     ///   `.marginal` (β integrated out under its normal prior; a prior SD of +∞ is flat).
@@ -160,7 +162,8 @@ public struct CollapsedLogPosterior: Sendable {
         var logPrior = 0.0
 
         let integrated = integratesFixedEffects ? fixedStart + p : fixedStart
-        let inverse = InverseBlocks(factor: factor, products: products, termSizes: layout.termSizes, integratedDense: integrated)
+        let inverse = InverseBlocks(factor: factor, products: products, termSizes: layout.termSizes, integratedDense: integrated,
+                                    scratch: &inverseScratch)
 
         if integratesFixedEffects {
             // eq. 54: p log σ and the prior's normalization; σ also enters through σ²/s².
@@ -172,7 +175,7 @@ public struct CollapsedLogPosterior: Sendable {
                     logLikelihood -= log(prior.sd)
                     let s2 = prior.sd * prior.sd
                     let deviation = solved.solution[q1 + fixedStart + i] - prior.mean
-                    dLogSigma -= variance * inverse.denseInverse[(fixedStart + i) * (integrated + 1)] / s2
+                    dLogSigma -= variance * inverse.denseInverseDiagonal[fixedStart + i] / s2
                     dLogSigma -= deviation * deviation / s2
                 } else {
                     logLikelihood += 0.5 * log(2 * Double.pi)
