@@ -193,30 +193,53 @@ public struct OutputColumns: Sendable {
     ///                  "r_Subject.1.2": {"kind": "r", "group": "Subject", "level": "308", "coefficient": "Days"}, …},
     ///      "groups": {"Subject": {"column": "r_Subject", "levels": ["308", …], "coefficients": ["(Intercept)", "Days"]}}}
     ///
-    /// `lp__` and `sigma` have entries of kind `lp` and `sigma`. Keys are sorted, so the bytes
-    /// depend on the model only.
+    /// `lp__` and `sigma` have entries of kind `lp` and `sigma`. Keys are sorted by their UTF-8
+    /// bytes (`r_Subject.10.1` before `r_Subject.2.1`), so the bytes depend on the model only.
     public func labelsJSON() throws -> Data {
-        var columns: [String: Any] = [:]
+        var columns: [String: LabelEntry] = [:]
         for (name, label) in zip(names, labels) {
             switch label {
-            case .logDensity: columns[name] = ["kind": "lp"]
-            case .fixed(let coefficient): columns[name] = ["kind": "fixed", "coefficient": coefficient]
-            case .sigma: columns[name] = ["kind": "sigma"]
+            case .logDensity: columns[name] = LabelEntry(kind: "lp")
+            case .fixed(let coefficient): columns[name] = LabelEntry(kind: "fixed", coefficient: coefficient)
+            case .sigma: columns[name] = LabelEntry(kind: "sigma")
             case let .standardDeviation(group, coefficient):
-                columns[name] = ["kind": "sd", "group": group, "coefficient": coefficient]
+                columns[name] = LabelEntry(kind: "sd", group: group, coefficient: coefficient)
             case let .correlation(group, first, second):
-                columns[name] = ["kind": "cor", "group": group, "coefficients": [first, second]]
+                columns[name] = LabelEntry(kind: "cor", group: group, coefficients: [first, second])
             case let .groupLevel(group, level, coefficient):
-                columns[name] = ["kind": "r", "group": group, "level": level, "coefficient": coefficient]
+                columns[name] = LabelEntry(kind: "r", group: group, level: level, coefficient: coefficient)
             }
         }
-        var groupObjects: [String: Any] = [:]
+        var groupEntries: [String: GroupEntry] = [:]
         for group in groups {
-            groupObjects[group.groupingName] = ["column": "r_" + group.columnName, "levels": group.levels,
-                                                "coefficients": group.coefficients]
+            groupEntries[group.groupingName] = GroupEntry(column: "r_" + group.columnName, levels: group.levels,
+                                                          coefficients: group.coefficients)
         }
-        return try JSONSerialization.data(withJSONObject: ["columns": columns, "groups": groupObjects],
-                                          options: [.prettyPrinted, .sortedKeys])
+        // JSONEncoder rather than JSONSerialization: the same bytes, several times faster
+        // (InstEval's 4,128 columns).
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        return try encoder.encode(LabelsFile(columns: columns, groups: groupEntries))
+    }
+
+    private struct LabelsFile: Encodable {
+        let columns: [String: LabelEntry]
+        let groups: [String: GroupEntry]
+    }
+
+    /// One column's entry; absent fields are left out.
+    private struct LabelEntry: Encodable {
+        var kind: String
+        var group: String? = nil
+        var level: String? = nil
+        var coefficient: String? = nil
+        var coefficients: [String]? = nil
+    }
+
+    private struct GroupEntry: Encodable {
+        let column: String
+        let levels: [String]
+        let coefficients: [String]
     }
 
     /// Comment lines for a chain file's configuration block that state the `r_` index map
