@@ -8,7 +8,6 @@ extension GibbsSampler {
     /// (a partially collapsed Gibbs step, van Dyk & Park 2008).
     mutating func updateFirstTermScales(random: RandomSource) {
         let products = design.crossProducts
-        let layout = products.layout
         let term = design.terms[0]
         let k = term.size
         let w = denseCoefficients(beta: beta, randomEffects: randomEffects)
