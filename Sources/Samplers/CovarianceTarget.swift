@@ -1,4 +1,5 @@
 import Foundation
+import Linalg
 
 /// The full conditional of one vector random-effects term's covariance Σ = diag(τ) R diag(τ),
 /// given its coefficients (docs/math.md, eq. 25-28), on an unconstrained vector x:
@@ -58,15 +59,7 @@ public struct CovarianceTarget: Sendable {
 
     /// Σ = L Lᵀ at x (column-major k x k).
     public func covariance(_ x: [Double]) -> [Double] {
-        let k = order
-        let l = covarianceFactor(x)
-        var sigma = [Double](repeating: 0, count: k * k)
-        for r in 0..<k { for c in 0..<k {
-            var s = 0.0
-            for a in 0...min(r, c) { s += l[r + a * k] * l[c + a * k] }
-            sigma[r + c * k] = s
-        } }
-        return sigma
+        SmallDense.outerOfLower(covarianceFactor(x), order: order)
     }
 
     /// The unconstrained x of a covariance given by its lower Cholesky factor `factor` (the

@@ -101,7 +101,7 @@ public struct GibbsSampler {
 
     /// Σ_j per term (column-major k_j x k_j).
     public var covariances: [[Double]] {
-        zip(design.terms, covarianceFactors).map { term, l in Self.lowerTimesTransposed(l, order: term.size) }
+        zip(design.terms, covarianceFactors).map { term, l in SmallDense.outerOfLower(l, order: term.size) }
     }
 
     /// Sets σ and every Σ_j (column-major k_j x k_j, symmetric positive definite).
@@ -264,17 +264,6 @@ public struct GibbsSampler {
             }
         }
         return s
-    }
-
-    /// L Lᵀ for a column-major lower-triangular k x k L.
-    static func lowerTimesTransposed(_ l: [Double], order k: Int) -> [Double] {
-        var result = [Double](repeating: 0, count: k * k)
-        for r in 0..<k { for c in 0..<k {
-            var s = 0.0
-            for a in 0...min(r, c) { s += l[r + a * k] * l[c + a * k] }
-            result[r + c * k] = s
-        } }
-        return result
     }
 
     /// √(RSS / (n − p)) of the least-squares fit of ỹ on X, from the X and ỹ rows of the dense

@@ -155,6 +155,11 @@ import TestSupport
         (["--draws", "0"], "--draws must be at least 1; got 0"),
         (["--thin", "0"], "--thin must be at least 1; got 0"),
         (["--save-warmup"], "--save-warmup applies to --algorithm nuts only: CmdStanPy would read a Gibbs file's warmup rows as draws; to keep the Gibbs warmup, run with --warmup 0 and --draws W+D and drop the first W rows yourself"),
+        // NUTS settings: only with --algorithm nuts, and in range.
+        (["--target", "full"], "--target apply to --algorithm nuts only"),
+        (["--metric", "dense", "--max-depth", "5"], "--max-depth, --metric apply to --algorithm nuts only"),
+        (["--algorithm", "nuts", "--adapt-delta", "1"], "--adapt-delta must be between 0 and 1 (exclusive); got 1.0"),
+        (["--algorithm", "nuts", "--max-depth", "0"], "--max-depth must be at least 1; got 0"),
     ])
     func badFlagsAreRefusedBeforeAnythingIsWritten(flags: [String], message: String) throws {
         let parent = try Self.temporaryDirectory("flags")

@@ -119,20 +119,4 @@ import TestSupport
         } }
         #expect(chain.column("treedepth__")!.allSatisfy { $0 <= 8 })
     }
-
-    @Test(arguments: [
-        (["--target", "full"], "--target apply to --algorithm nuts only"),
-        (["--metric", "dense", "--max-depth", "5"], "--max-depth, --metric apply to --algorithm nuts only"),
-        (["--algorithm", "nuts", "--adapt-delta", "1"], "--adapt-delta must be between 0 and 1 (exclusive); got 1.0"),
-        (["--algorithm", "nuts", "--max-depth", "0"], "--max-depth must be at least 1; got 0"),
-    ])
-    func badNUTSFlagsAreRefusedBeforeAnythingIsWritten(flags: [String], message: String) throws {
-        let parent = try SampleCommandTests.temporaryDirectory("nuts-flags")
-        defer { try? FileManager.default.removeItem(at: parent) }
-        let output = parent.appendingPathComponent("out")
-        let result = try runMixmc(["sample", "models/sleepstudy", "--output", output.path] + flags)
-        #expect(result.status == 64)
-        #expect(result.standardError.contains("Error: \(message)"), "stderr: \(result.standardError)")
-        #expect(!FileManager.default.fileExists(atPath: output.path))
-    }
 }
