@@ -38,8 +38,12 @@ extension MixedModelFit {
         }
         rows.append([" Residual", "", significant(sigma * sigma, 4), significant(sigma, 4), ""])
         out += table(rows, rightAligned: [2, 3])
-        let groups = randomEffects.map { "\($0.group), \($0.levels.count)" }.joined(separator: "; ")
-        line("Number of obs: \(observationCount), groups:  \(groups)")
+        // lme4's .prt.grps: each grouping factor once, `cat(..., fill = TRUE)` breaking the line at 80.
+        var factors: [String] = []
+        for effects in randomEffects where !factors.contains(effects.group) { factors.append(effects.group) }
+        let groups = factors.map { name in "\(name), \(randomEffects.first { $0.group == name }!.levels.count)" }.joined(separator: "; ")
+        let head = "Number of obs: \(observationCount), groups: "
+        line(head.count + 1 + groups.count > 80 ? head + " \n" + groups : head + " " + groups)
         if rowsDropped > 0 { line("(\(rowsDropped) observation\(rowsDropped == 1 ? "" : "s") deleted due to missingness)") }
         line()
 
@@ -63,8 +67,12 @@ extension MixedModelFit {
             }
             out += table(correlationRows, rightAligned: Array(1..<fixedEffects.count))
         }
-        if isSingular { line("optimizer (bobyqa) convergence code: 0 (OK)\nboundary (singular) fit: see help('isSingular')") }
-        if !converged { line("warning: the optimizer stopped before converging (\(optimizerEvaluations) evaluations)") }
+        // lme4's .prt.warn: the optimizer's code, then lme4's messages, only when there is something to say.
+        if optimizerStatus <= 0 || !convergence.messages.isEmpty {
+            let code = optimizerStatus > 0 ? "0 (OK)" : "\(optimizerStatus) (NLopt stopped without converging after \(optimizerEvaluations) evaluations)"
+            line("optimizer (nloptwrap) convergence code: \(code)")
+            convergence.messages.forEach { line($0) }
+        }
         return out
     }
 
@@ -115,6 +123,9 @@ extension MixedModelFit {
             "ranef_condsd": conditionalSDs,
             "singular": isSingular,
             "converged": converged,
+            "convergence_messages": convergence.messages,
+            "optimizer_status": Int(optimizerStatus),
+            "gradient": convergence.gradient.map(number),
             "optimizer_evaluations": optimizerEvaluations,
             "seconds": seconds,
         ]

@@ -50,8 +50,9 @@ struct PenalizedSolution {
         self.sigma = sigma
 
         let factors = design.relativeCovarianceFactors(theta: theta)
-        varianceComponents = zip(design.terms, factors).map { term, t in
-            Self.varianceComponent(term: term, factor: t, sigma: sigma)
+        let labels = RandomEffectsTerm.varianceComponentLabels(design.terms)
+        varianceComponents = design.terms.indices.map { j in
+            Self.varianceComponent(term: design.terms[j], label: labels[j], factor: factors[j], sigma: sigma)
         }
         let conditionalVariances = Self.conditionalVariancesOfU(factor: factor, products: products, terms: design.terms)
         var effects: [MixedModelFit.RandomEffects] = []
@@ -95,7 +96,7 @@ struct PenalizedSolution {
         (0..<k).map { r in (0...r).reduce(0.0) { $0 + t[r + $1 * k] * u[$1] } }
     }
 
-    static func varianceComponent(term: RandomEffectsTerm, factor t: [Double], sigma: Double) -> MixedModelFit.VarianceComponent {
+    static func varianceComponent(term: RandomEffectsTerm, label: String, factor t: [Double], sigma: Double) -> MixedModelFit.VarianceComponent {
         let k = term.size
         var covariance = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
         for r in 0..<k { for c in 0..<k {
@@ -107,7 +108,7 @@ struct PenalizedSolution {
         let correlations = (0..<k).map { r in (0..<k).map { c in
             r == c ? 1.0 : (sds[r] > 0 && sds[c] > 0 ? covariance[r][c] / (sds[r] * sds[c]) : .nan)
         } }
-        return .init(group: term.groupingName, names: term.coefficientNames, standardDeviations: sds, correlations: correlations)
+        return .init(group: label, names: term.coefficientNames, standardDeviations: sds, correlations: correlations)
     }
 
     /// For each term and level, the k x k diagonal block of (L_θ L_θᵀ)⁻¹ (column-major), where

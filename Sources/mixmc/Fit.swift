@@ -12,7 +12,8 @@ struct Fit: ParsableCommand {
             (lme4 order), theta_names, sigma, fixed [{name, estimate, se}], varcorr [{group, name, \
             sd} | {group, name, name2, corr} | {group: "Residual", sd}], nobs, rows_dropped, \
             ngroups, ranef {group: [{level, <coef>...}]}, ranef_condsd (same shape: conditional \
-            SDs), singular, converged, optimizer_evaluations, seconds.
+            SDs), singular, converged, convergence_messages, optimizer_status, gradient, \
+            optimizer_evaluations, seconds.
             """)
 
     @OptionGroup var model: ModelOptions

@@ -49,7 +49,7 @@ private func structure(_ formula: Formula) -> String {
         ("y ~ (x + z || g)", "y ~ 1 random: (1 | g) (0 + x | g) (0 + z | g)"),
         ("y ~ (0 + x || g)", "y ~ 1 random: (0 + x | g)"),
         ("y ~ (1 | g1/g2)", "y ~ 1 random: (1 | g2:g1) (1 | g1)"),
-        ("y ~ (x | a/b/c)", "y ~ 1 random: (1 + x | c:b:a) (1 + x | b:a) (1 + x | a)"),
+        ("y ~ (x | a/b/c)", "y ~ 1 random: (1 + x | c:(b:a)) (1 + x | b:a) (1 + x | a)"),
         ("y ~ (x || a/b)", "y ~ 1 random: (1 | b:a) (1 | a) (0 + x | b:a) (0 + x | a)"),
         ("y ~ (1 | g1:g2)", "y ~ 1 random: (1 | g1:g2)"),
         ("y ~ x + (1 | g1) + (1 | g2)", "y ~ 1 + x random: (1 | g1) (1 | g2)"),

@@ -104,11 +104,15 @@ public struct RandomTerm: Sendable, Equatable {
     public let effects: [Interaction]
     /// The grouping factor's columns; `["dept", "service"]` for `dept:service`.
     public let grouping: [String]
-    public var groupingName: String { grouping.joined(separator: ":") }
+    /// The grouping factor as lme4 names it: `dept:service`; `b:a` for `a/b`, and `c:(b:a)`,
+    /// `b:a`, `a` for `a/b/c` (lme4's `expandSlash` builds `c:(b:a)`, and R deparses the
+    /// parentheses).
+    public let groupingName: String
 
-    public init(intercept: Bool, effects: [Interaction], grouping: [String]) {
+    public init(intercept: Bool, effects: [Interaction], grouping: [String], groupingName: String? = nil) {
         self.intercept = intercept
         self.effects = effects
         self.grouping = grouping
+        self.groupingName = groupingName ?? grouping.joined(separator: ":")
     }
 }

@@ -90,17 +90,25 @@ struct TermExpander {
             pieces = [(intercept, effects)]
         }
         return pieces.flatMap { piece in
-            groupings.map { RandomTerm(intercept: piece.intercept, effects: piece.effects, grouping: $0) }
+            groupings.map { RandomTerm(intercept: piece.intercept, effects: piece.effects, grouping: $0.variables, groupingName: $0.name) }
         }
+    }
+
+    /// A grouping factor: its columns and lme4's name for it.
+    private struct Grouping {
+        var variables: [String]
+        var name: String
+        /// True for a `:` product, which R parenthesizes on the right of another `:`.
+        var isProduct: Bool { variables.count > 1 }
     }
 
     /// Grouping factors of `a`, `a:b`, `a/b`, `a/b/c`, … As lme4's `findbars` expands them:
     /// `a/b` is `b:a` then `a` (inner factor first, in the name and in the order), `a/b/c` is
-    /// `c:b:a`, `b:a`, `a`, so names and level labels (`a:A`) match lme4's.
-    private func groupings(_ expression: FormulaExpression) throws -> [[String]] {
+    /// `c:(b:a)`, `b:a`, `a`, so names and level labels (`a:A`) match lme4's.
+    private func groupings(_ expression: FormulaExpression) throws -> [Grouping] {
         switch expression {
         case .variable(let name, _):
-            return [[name]]
+            return [Grouping(variables: [name], name: name)]
         case .parenthesized(let inner, _):
             return try groupings(inner)
         case .binary(.colon, let left, let right, let position):
@@ -108,11 +116,13 @@ struct TermExpander {
             guard leftGroups.count == 1, rightGroups.count == 1 else {
                 throw error("write nested grouping factors as a/b or a:b, not a mix inside ':'", at: position)
             }
-            return [unique(leftGroups[0] + rightGroups[0])]
+            let variables = unique(leftGroups[0].variables + rightGroups[0].variables)
+            return [Grouping(variables: variables, name: variables.joined(separator: ":"))]
         case .binary(.slash, let left, let right, _):
             let (outer, inner) = (try groupings(left), try groupings(right))
-            let outerVariables = unique(outer.flatMap { $0 })
-            return inner.map { unique($0 + outerVariables) } + outer
+            let outerVariables = unique(outer.flatMap(\.variables))
+            let outerName = outer[0].isProduct ? "(\(outer[0].name))" : outer[0].name
+            return inner.map { Grouping(variables: unique($0.variables + outerVariables), name: $0.name + ":" + outerName) } + outer
         case .binary(.plus, _, _, let position):
             throw error("a random-effects term has one grouping factor; write crossed factors as (1 | a) + (1 | b)", at: position)
         default:
