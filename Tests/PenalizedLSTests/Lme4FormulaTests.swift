@@ -81,6 +81,7 @@ func formulaFitMatchesLme4(_ name: String) throws {
     #expect(rows.map(\.first) == reference.strings("varcorr", "var1"), "\(name): variance-component names")
     #expect(rows.map(\.second) == reference.strings("varcorr", "var2"), "\(name): correlation names")
     #expect(fit.isSingular == reference.entry["singular"] as! Bool, "\(name): singular")
+    #expect(fit.converged, "\(name): \(fit.convergence.messages)")
     guard !Lme4FormulaFixture.ridge.contains(name) else { return }
     for (theta, expected) in zip(fit.theta, reference.numbers("theta", "value")) {
         expectClose(theta, expected, relative: 1e-4, "\(name) θ")

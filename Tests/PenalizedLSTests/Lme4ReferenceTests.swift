@@ -52,6 +52,9 @@ func matchesLme4(_ name: String) throws {
     expectClose(fit.aic, entry["AIC"] as! Double, relative: 1e-6, absolute: 0, "\(name) AIC")
     expectClose(fit.bic, entry["BIC"] as! Double, relative: 1e-6, absolute: 0, "\(name) BIC")
     #expect(fit.observationCount == entry["nobs"] as! Int)
+    // The convergence claim is lme4's derivative check at the optimum (ConvergenceCheck).
+    #expect(fit.converged && fit.convergence.passed, "\(name): \(fit.convergence.messages)")
+    #expect(fit.isSingular == entry["is_singular"] as! Bool, "\(name): singular")
 
     let theta = entry["theta"] as! [String: Double]
     #expect(fit.thetaNames.sorted() == theta.keys.sorted(), "θ names")
