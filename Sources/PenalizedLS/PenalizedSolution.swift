@@ -86,7 +86,9 @@ struct PenalizedSolution {
                 let b = effects[j].modes[Int(term.groupCodes[i])]
                 for c in 0..<term.size { fitted += term.modelRows[i, c] * b[c] }
             }
+            // Pearson residuals: √w_i (y_i − ŷ_i) / σ̂ (lme4's scaled residuals with weights).
             residuals[i] = (residuals[i] - fitted) / sigma
+            if let weights = design.priorWeights { residuals[i] *= weights[i].squareRoot() }
         }
         scaledResiduals = residuals
     }

@@ -130,3 +130,28 @@ extension ResponseTerm {
         self = .value(try ValueExpression(expression, formula: formula))
     }
 }
+
+extension ValueExpression: CustomStringConvertible {
+    /// The expression as R deparses it (`size - incidence`).
+    public var description: String { text(parentPrecedence: 0) }
+
+    private func text(parentPrecedence: Int) -> String {
+        switch self {
+        case .column(let name, _): return name
+        case .number(let value, _):
+            return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+        case .negate(let inner, _): return "-" + inner.text(parentPrecedence: 3)
+        case .binary(let op, let left, let right, _):
+            let (symbol, precedence): (String, Int)
+            switch op {
+            case .plus: (symbol, precedence) = (" + ", 1)
+            case .minus: (symbol, precedence) = (" - ", 1)
+            case .times: (symbol, precedence) = (" * ", 2)
+            case .divide: (symbol, precedence) = (" / ", 2)
+            case .power: (symbol, precedence) = ("^", 4)
+            }
+            let body = left.text(parentPrecedence: precedence) + symbol + right.text(parentPrecedence: precedence + 1)
+            return precedence < parentPrecedence ? "(" + body + ")" : body
+        }
+    }
+}
