@@ -87,6 +87,17 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// η = g(μ).
+    public func linkFunction(_ mu: Double) -> Double {
+        switch link {
+        case .identity: return mu
+        case .log: return Foundation.log(mu)
+        case .logit: return Foundation.log(mu / (1 - mu))
+        case .probit: return gsl_cdf_ugaussian_Pinv(mu)
+        case .cloglog: return Foundation.log(-Foundation.log(1 - mu))
+        }
+    }
+
     /// V(μ).
     @inline(__always)
     public func variance(_ mu: Double) -> Double {
