@@ -220,7 +220,7 @@ final class PIRLS {
         case .betaFixed:
             randomProducts.fill(terms: design.terms, fixed: emptyFixed, response: working, weights: weights)
             randomProducts.loadScaled(into: &randomFactor, factors: factors)
-            do { try randomFactor.factorize() } catch { return nil }
+            guard Self.factorize(&randomFactor) else { return nil }
             var solution = randomFactor.lastRow(denseCount: randomProducts.fixedStart)
             randomFactor.solveTransposed(&solution, denseCount: randomProducts.fixedStart)
             return solution
@@ -232,7 +232,7 @@ final class PIRLS {
                 jointProducts!.fill(terms: design.terms, fixed: design.fixed.matrix, response: working, weights: weights)
             }
             jointProducts!.loadScaled(into: &jointFactor!, factors: factors)
-            do { try jointFactor!.factorize() } catch { return nil }
+            guard Self.factorize(&jointFactor!) else { return nil }
             let last = jointProducts!.responseIndex
             var solution = jointFactor!.lastRow(denseCount: last)
             jointFactor!.solveTransposed(&solution, denseCount: last)
@@ -273,7 +273,21 @@ final class PIRLS {
         let products = CrossProducts(terms: design.terms, fixed: design.fixed.matrix, response: Array(repeating: 0, count: n), weights: weights)
         var factor = BlockedCholesky(layout: products.layout)
         products.loadScaled(into: &factor, factors: factors)
-        try factor.factorize()
+        guard Self.factorize(&factor) else { throw CholeskyError.denseNotPositiveDefinite(column: products.fixedStart) }
         return (factor, products)
+    }
+
+    /// Factorizes; a working response fitted exactly (or the zero placeholder) leaves only y's
+    /// own diagonal entry at 0, after every entry the solve reads is computed, so that failure
+    /// is not one.
+    static func factorize(_ factor: inout BlockedCholesky) -> Bool {
+        do {
+            try factor.factorize()
+            return true
+        } catch .denseNotPositiveDefinite(let column) where column == factor.layout.denseDimension - 1 {
+            return true
+        } catch {
+            return false
+        }
     }
 }

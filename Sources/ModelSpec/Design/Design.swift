@@ -179,3 +179,15 @@ public enum DesignError: Error, CustomStringConvertible, Equatable {
         }
     }
 }
+
+extension Design {
+    /// The weighted linear mixed model of a GLMM's IRLS step (PQL): the same X and terms, a
+    /// working response z (offset already taken out) and working weights as prior weights.
+    public func workingLinearModel(response working: [Double], weights: [Double]) -> Design {
+        precondition(working.count == observationCount && weights.count == observationCount)
+        let products = CrossProducts(terms: terms, fixed: fixed.matrix, response: working, weights: weights)
+        return Design(formula: formula, dataSource: dataSource, responseName: responseName, family: .gaussian, response: working,
+                      priorWeights: weights, weightsName: nil, offset: Array(repeating: 0, count: observationCount), fixed: fixed,
+                      terms: terms, rowsDropped: rowsDropped, crossProducts: products)
+    }
+}
