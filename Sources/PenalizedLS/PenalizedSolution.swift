@@ -50,10 +50,7 @@ struct PenalizedSolution {
         self.sigma = sigma
 
         let factors = design.relativeCovarianceFactors(theta: theta)
-        let labels = RandomEffectsTerm.varianceComponentLabels(design.terms)
-        varianceComponents = design.terms.indices.map { j in
-            Self.varianceComponent(term: design.terms[j], label: labels[j], factor: factors[j], sigma: sigma)
-        }
+        varianceComponents = Self.varianceComponents(terms: design.terms, factors: factors, sigma: sigma)
         let effects = Self.randomEffects(design: design, products: products, factor: factor, solution: solution, factors: factors, scale: sigma)
         randomEffects = effects
 
@@ -106,6 +103,12 @@ struct PenalizedSolution {
 
     static func lowerTimes(_ t: [Double], _ u: [Double], order k: Int) -> [Double] {
         (0..<k).map { r in (0...r).reduce(0.0) { $0 + t[r + $1 * k] * u[$1] } }
+    }
+
+    /// Every term's covariance σ² T Tᵀ, named as lme4's `VarCorr` names them (`Subject.1`).
+    static func varianceComponents(terms: [RandomEffectsTerm], factors: [[Double]], sigma: Double) -> [MixedModelFit.VarianceComponent] {
+        let labels = RandomEffectsTerm.varianceComponentLabels(terms)
+        return terms.indices.map { varianceComponent(term: terms[$0], label: labels[$0], factor: factors[$0], sigma: sigma) }
     }
 
     static func varianceComponent(term: RandomEffectsTerm, label: String, factor t: [Double], sigma: Double) -> MixedModelFit.VarianceComponent {
