@@ -15,11 +15,22 @@ data(Machines, package = "nlme")
 write_data(as.data.frame(Machines)[, c("score", "Machine", "Worker")], "Machines")
 data(Exam, package = "mlmRev")
 write_data(Exam[, c("normexam", "standLRT", "school", "schgend", "sex")], "Exam")
+data(Oats, package = "nlme")
+write_data(as.data.frame(Oats)[, c("yield", "nitro", "Variety", "Block")], "Oats")
+write_data(as.data.frame(CO2)[, c("uptake", "conc", "Type", "Treatment", "Plant")], "CO2")
 
 # The CSV as mixmc reads it: `categorical` columns become factors, levels in R's sort() order.
 read_back <- function(name, categorical) {
   frame <- read.csv(file.path("Tests/Fixtures/data", paste0(name, ".csv")), stringsAsFactors = FALSE)
   for (column in categorical) frame[[column]] <- factor(frame[[column]])
+  frame
+}
+
+# Item 2's options as R users set them: relevel() for a reference level, ordered() for
+# polynomial contrasts, lmer(contrasts = ...) for the rest.
+apply_options <- function(frame, options) {
+  for (v in names(options$reference)) frame[[v]] <- relevel(frame[[v]], options$reference[[v]])
+  for (v in options$ordered) frame[[v]] <- factor(frame[[v]], ordered = TRUE)
   frame
 }
 
@@ -53,18 +64,47 @@ cases <- list(
   # Item 3: several terms on one grouping factor, deeper nesting.
   case("sleepstudy_two_terms", "sleepstudy", "Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)", "Subject"),
   case("sleepstudy_uncorr", "sleepstudy", "Reaction ~ Days + (Days || Subject)", "Subject"),
-  case("Exam_nested3", "Exam", "normexam ~ standLRT + (1 | schgend/school/sex)", c("school", "schgend", "sex"))
+  case("Exam_nested3", "Exam", "normexam ~ standLRT + (1 | schgend/school/sex)", c("school", "schgend", "sex")),
+  # Item 2: contrasts and reference levels, in fixed and random parts.
+  case("Machines_sum", "Machines", "score ~ Machine + (1 | Worker)", c("Machine", "Worker"),
+       options = list(contrasts = list(Machine = "contr.sum"))),
+  case("Machines_helmert", "Machines", "score ~ Machine + (1 | Worker)", c("Machine", "Worker"),
+       options = list(contrasts = list(Machine = "contr.helmert"))),
+  case("Machines_reference", "Machines", "score ~ Machine + (1 | Worker)", c("Machine", "Worker"),
+       options = list(reference = list(Machine = "C"))),
+  case("Machines_sum_random", "Machines", "score ~ Machine + (Machine | Worker)", c("Machine", "Worker"),
+       options = list(contrasts = list(Machine = "contr.sum"))),
+  case("Oats_poly", "Oats", "yield ~ nitro + Variety + (1 | Block)", c("nitro", "Variety", "Block"),
+       options = list(ordered = "nitro")),
+  case("CO2_reference", "CO2", "uptake ~ Type * Treatment + log(conc) + (1 | Plant)", c("Type", "Treatment", "Plant"),
+       options = list(reference = list(Type = "Mississippi", Treatment = "chilled")))
 )
+
+# nloptwrap's default stopping rule (xtol_abs 1e-8 and ftol_abs 1e-8 on the deviance... ) leaves
+# fits on flat surfaces (Machines with sum contrasts in a 3 x 3 term) 1e-4 from the optimum in θ,
+# so the references are fitted to tight tolerances; the printed summaries do not change.
+tight <- lmerControl(optCtrl = list(xtol_abs = 1e-12, ftol_abs = 1e-14, ftol_rel = 1e-15, maxeval = 1e5))
 
 fits <- list()
 for (c in cases) {
   frame <- read_back(c$data, c$categorical)
+  frame <- apply_options(frame, c$options)
   if (!is.null(c$setup)) frame <- c$setup(frame)
   assign(c$data, frame)
-  call <- substitute(lmer(F, data = D, REML = R), list(F = as.formula(c$formula), D = as.name(c$data), R = c$REML))
+  call <- substitute(lmer(F, data = D, REML = R, contrasts = C, control = tight),
+                     list(F = as.formula(c$formula), D = as.name(c$data), R = c$REML, C = c$options$contrasts))
   fit <- eval(call)
   fits[[c$name]] <- describe(fit, c)
 }
+# R's contrast matrices and its sort() of awkward labels (ICU root collation).
+labels <- c("a-b", "ab", "a b", "a_b", "a.b", "A", "a1", "a10", "a2", "\u00c4", "z", "Z", "\u00df", "ss", "st", "1a",
+            "_1", "(x)", "x2", "_x", "x", ".x", "\u00e9", "e", "f", "a", "B", "b", "\u00e8", "E", "Mississippi", "Quebec")
+contrast_matrix <- function(m) lapply(seq_len(nrow(m)), function(i) unname(m[i, ]))
 out <- list(generated_by = paste("lme4", packageVersion("lme4"), "on", R.version.string,
-                                 "collation", icuGetCollate()), fits = unname(fits))
+                                 "collation", icuGetCollate()), fits = unname(fits),
+            level_order = list(labels = labels, sorted = sort(labels)),
+            contrast_matrices = list(poly6 = list(names = colnames(contr.poly(6)), rows = contrast_matrix(contr.poly(6))),
+                                     poly3 = list(names = colnames(contr.poly(3)), rows = contrast_matrix(contr.poly(3))),
+                                     helmert4 = list(rows = contrast_matrix(contr.helmert(4))),
+                                     sum4 = list(rows = contrast_matrix(contr.sum(4)))))
 writeLines(toJSON(out, auto_unbox = TRUE, digits = NA, pretty = TRUE, null = "null"), "Tests/Fixtures/lme4_formulas.json")

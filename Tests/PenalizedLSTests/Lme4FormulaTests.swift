@@ -26,11 +26,19 @@ struct Lme4FormulaFixture {
     /// the rest at lme4's own θ.
     static let ridge: Set<String> = ["Machines_uncorr"]
 
+    /// The fixture's `options` (R's `contrasts = list(...)`, `relevel`, `ordered`) as mixmc's.
+    var contrasts: Contrasts {
+        let options = entry["options"] as? [String: Any] ?? [:]
+        let ordered = options["ordered"].map { ($0 as? [String]) ?? [$0 as! String] } ?? []
+        return Contrasts(kinds: (options["contrasts"] as? [String: String] ?? [:]).mapValues { ContrastKind(name: $0)! },
+                         references: options["reference"] as? [String: String] ?? [:], ordered: Set(ordered))
+    }
+
     func design() throws -> Design {
         let parsed = try Formula.parse(formula)
         let categorical = Set(entry["categorical"] as? [String] ?? []).union(Design.variables(of: parsed).grouping)
         let data = try DataTable.read(path: Fixtures.url("data/\(entry["data"] as! String).csv").path, categorical: categorical)
-        return try Design.build(data: data, formula: parsed)
+        return try Design.build(data: data, formula: parsed, contrasts: contrasts)
     }
 
     func fit() throws -> MixedModelFit {

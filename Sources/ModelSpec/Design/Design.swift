@@ -67,7 +67,9 @@ public struct Design: Sendable {
 
     /// Builds the design from data read with the formula's grouping variables declared categorical.
     /// `weights` names a column of prior weights (lme4's `weights =`).
-    public static func build(data fullData: DataTable, formula: Formula, family: Family = .gaussian, weights weightsName: String? = nil) throws -> Design {
+    /// `contrasts` chooses how factors are coded (treatment contrasts by default).
+    public static func build(data fullData: DataTable, formula: Formula, family: Family = .gaussian, weights weightsName: String? = nil,
+                             contrasts: Contrasts = Contrasts()) throws -> Design {
         let (variables, grouping) = variables(of: formula, weights: weightsName)
         for name in variables where fullData.column(name) == nil {
             throw FormulaError(formula: formula.source, position: formula.position(of: name) ?? 0,
@@ -107,11 +109,12 @@ public struct Design: Sendable {
             let values = try data.numericColumn(name)
             for i in 0..<offset.count { offset[i] += values[i] }
         }
-        let fixed = try ModelMatrix.build(intercept: formula.fixedIntercept, terms: formula.fixedTerms, data: data, formula: formula)
+        try contrasts.check(against: formula, data: data)
+        let fixed = try ModelMatrix.build(intercept: formula.fixedIntercept, terms: formula.fixedTerms, data: data, formula: formula, contrasts: contrasts)
 
         var terms: [RandomEffectsTerm] = []
         for term in formula.randomTerms {
-            let model = try ModelMatrix.build(intercept: term.intercept, terms: term.effects, data: data, formula: formula)
+            let model = try ModelMatrix.build(intercept: term.intercept, terms: term.effects, data: data, formula: formula, contrasts: contrasts.ofFactors)
             guard !model.columnNames.isEmpty else {
                 throw FormulaError(formula: formula.source, position: formula.position(of: term.grouping[0]) ?? 0,
                                    message: "random-effects term for '\(term.groupingName)' has no coefficients; write (1 | \(term.groupingName)) for an intercept")
