@@ -77,7 +77,22 @@ cases <- list(
   case("Oats_poly", "Oats", "yield ~ nitro + Variety + (1 | Block)", c("nitro", "Variety", "Block"),
        options = list(ordered = "nitro")),
   case("CO2_reference", "CO2", "uptake ~ Type * Treatment + log(conc) + (1 | Plant)", c("Type", "Treatment", "Plant"),
-       options = list(reference = list(Type = "Mississippi", Treatment = "chilled")))
+       options = list(reference = list(Type = "Mississippi", Treatment = "chilled"))),
+  # Item 1: expressions in the response, fixed and random terms and offsets; `.` and %in%.
+  case("sleepstudy_log_response", "sleepstudy", "log(Reaction) ~ Days + (Days | Subject)", "Subject"),
+  case("sleepstudy_log_base", "sleepstudy", "log(Reaction, 2) ~ log10(Days + 1) + (1 | Subject)", "Subject"),
+  case("sleepstudy_poly", "sleepstudy", "Reaction ~ poly(Days, 2) + (poly(Days, 2) | Subject)", "Subject"),
+  case("sleepstudy_poly_raw", "sleepstudy", "Reaction ~ poly(Days, 3, raw = TRUE) + (1 | Subject)", "Subject"),
+  case("sleepstudy_I", "sleepstudy", "Reaction ~ Days + I(Days^2) + (I(Days - 4.5) | Subject)", "Subject"),
+  case("sleepstudy_scale", "sleepstudy", "Reaction ~ scale(Days) + (scale(Days) | Subject)", "Subject"),
+  case("sleepstudy_scale_center", "sleepstudy", "sqrt(Reaction) ~ scale(Days, scale = FALSE) + (1 | Subject)", "Subject"),
+  case("sleepstudy_factor", "sleepstudy", "Reaction ~ factor(Days) + (1 | Subject)", "Subject"),
+  case("sleepstudy_functions1", "sleepstudy", "Reaction ~ sin(Days) + cos(Days) + abs(Days - 4) + (1 | Subject)", "Subject"),
+  case("sleepstudy_functions2", "sleepstudy", "Reaction ~ tan(Days/10) + expm1(Days/10) + log2(Days + 2) + (1 | Subject)", "Subject"),
+  case("sleepstudy_functions3", "sleepstudy", "Reaction ~ log1p(Days) + exp(-Days/5) + I(Days * pi) + (1 | Subject)", "Subject"),
+  case("sleepstudy_offset", "sleepstudy", "Reaction ~ Days + offset(log(Days + 1)) + (1 | Subject)", "Subject"),
+  case("Oats_dot", "Oats", "yield ~ . - Block + (1 | Block)", c("Variety", "Block")),
+  case("Oats_in", "Oats", "yield ~ Variety + nitro %in% Variety + (1 | Block)", c("Variety", "Block"))
 )
 
 # nloptwrap's default stopping rule (xtol_abs 1e-8 and ftol_abs 1e-8 on the deviance... ) leaves

@@ -63,6 +63,7 @@ struct ModelOptions: ParsableArguments {
         guard let dataPath else { throw ValidationError("no data: give a model directory or --data FILE.csv") }
         guard let formulaText else { throw ValidationError("no formula: give a model directory or --formula \"y ~ x + (1 | g)\"") }
         let parsed = try Formula.parse(formulaText)
+        for note in parsed.notes { printError("note: \(note)") }
         categoricalColumns.formUnion(Design.variables(of: parsed).grouping)
         let table = try DataTable.read(path: dataPath, categorical: categoricalColumns)
         return try Design.build(data: table, formula: parsed, family: chosenFamily, weights: weightsColumn, contrasts: chosenContrasts)

@@ -25,6 +25,8 @@ struct Lme4FormulaFixture {
     /// objective, β and σ are compared at the optimum; `machinesReachesLme4Optimum` compares
     /// the rest at lme4's own θ.
     static let ridge: Set<String> = ["Machines_uncorr"]
+    /// Fits where mixmc found a lower objective than lme4 (recorded for the report).
+    nonisolated(unsafe) static var betterOptima: Set<String> = []
 
     /// The fixture's `options` (R's `contrasts = list(...)`, `relevel`, `ordered`) as mixmc's.
     var contrasts: Contrasts {
@@ -91,6 +93,13 @@ func formulaFitMatchesLme4(_ name: String) throws {
     #expect(fit.isSingular == reference.entry["singular"] as! Bool, "\(name): singular")
     #expect(fit.converged, "\(name): \(fit.convergence.messages)")
     guard !Lme4FormulaFixture.ridge.contains(name) else { return }
+    // Where mixmc's optimum is lower than lme4's (tight) one, lme4 stopped early on a flat
+    // surface and its θ is not the optimum; the objective comparison above is the test there.
+    let lme4Objective = reference.entry["objective"] as! Double
+    if fit.objective < lme4Objective - 1e-10 * abs(lme4Objective) {
+        Lme4FormulaFixture.betterOptima.insert(name)
+        return
+    }
     for (theta, expected) in zip(fit.theta, reference.numbers("theta", "value")) {
         expectClose(theta, expected, relative: 1e-4, "\(name) θ")
     }

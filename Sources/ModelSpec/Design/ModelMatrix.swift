@@ -70,30 +70,37 @@ extension ModelMatrix {
         }
     }
 
-    /// Looks up every variable of `terms`, failing with a pointer into the formula for unknown
-    /// names and with the file line for missing values.
-    private static func resolveColumns(terms: [Interaction], data: DataTable, formula: Formula) throws -> [String: Column] {
-        var result: [String: Column] = [:]
+    /// Looks up every variable of `terms`: a column of `data`, or a call of the formula
+    /// (`log(conc)`, `poly(x, 2)`, `factor(x)`) evaluated on the rows of `data`; failing with a
+    /// pointer into the formula for unknown names and with the file line for missing values.
+    private static func resolveColumns(terms: [Interaction], data: DataTable, formula: Formula) throws -> [String: EvaluatedVariable] {
+        var result: [String: EvaluatedVariable] = [:]
         for variable in terms.flatMap(\.variables) where result[variable] == nil {
-            guard let column = data.column(variable) else {
-                throw FormulaError(formula: formula.source, position: formula.position(of: variable) ?? 0,
-                                   message: "unknown column '\(variable)'; columns in \(data.sourceName) are: \(data.columnNames.joined(separator: ", "))")
+            for name in formula.columns(of: variable) {
+                guard let column = data.column(name) else {
+                    throw FormulaError(formula: formula.source, position: formula.position(of: name) ?? 0,
+                                       message: "unknown column '\(name)'; columns in \(data.sourceName) are: \(data.columnNames.joined(separator: ", "))")
+                }
+                if let row = (0..<data.rowCount).first(where: { column.isMissing($0) }) {
+                    let line = data.line(ofRow: row)
+                    throw DataError(file: data.source, line: line, column: name,
+                                    message: "column \(name) has a missing value at line \(line)",
+                                    fix: "drop incomplete rows before building the model matrix (DataTable.completeRows and subset)")
+                }
             }
-            if let row = (0..<data.rowCount).first(where: { column.isMissing($0) }) {
-                let line = data.line(ofRow: row)
-                throw DataError(file: data.source, line: line, column: variable,
-                                message: "column \(variable) has a missing value at line \(line)",
-                                fix: "drop incomplete rows before building the model matrix (DataTable.completeRows and subset)")
+            if let definition = formula.definitions[variable] {
+                result[variable] = try definition.evaluate(on: data, label: variable)
+            } else {
+                result[variable] = .column(data.column(variable)!)
             }
-            result[variable] = column
         }
         return result
     }
 
     /// Per term and variable: true for contrasts, false for dummy coding (numeric variables: unused).
-    private static func codings(intercept: Bool, terms: [Interaction], columns: [String: Column]) -> [[Bool]] {
+    private static func codings(intercept: Bool, terms: [Interaction], columns: [String: EvaluatedVariable]) -> [[Bool]] {
         func isFactor(_ variable: String) -> Bool {
-            if case .categorical? = columns[variable] { return true }
+            if case .column(.categorical)? = columns[variable] { return true }
             return false
         }
         let termSets = terms.map { Set($0.variables) }
@@ -114,8 +121,15 @@ extension ModelMatrix {
     /// The components of one variable: a numeric column as it is; a factor by `contrasts`
     /// (nil: dummy coding, one indicator per level). A reference level moves to the front
     /// first, as R's `relevel` does, so dummy columns list it first too.
-    private static func components(of variable: String, column: Column, contrasts: Contrasts?, formula: Formula) throws -> [Component] {
-        let displayName = rDisplayName(variable)
+    private static func components(of variable: String, column evaluated: EvaluatedVariable, contrasts: Contrasts?, formula: Formula) throws -> [Component] {
+        // A call is named as R deparses it (`log(conc)`), a column as R prints a name.
+        let displayName = formula.definitions[variable] == nil ? rDisplayName(variable) : variable
+        let column: Column
+        switch evaluated {
+        case .column(let value): column = value
+        case .columns(let suffixes, let values):
+            return zip(suffixes, values).map { .numeric(name: displayName + $0.0, values: $0.1) }
+        }
         switch column {
         case .numeric(let values):
             return [.numeric(name: displayName, values: values)]
