@@ -59,6 +59,7 @@ final class PIRLS {
         y = design.response
         emptyFixed = Matrix(rows: n, columns: 0)
         randomProducts = CrossProducts(terms: design.terms, fixed: emptyFixed, response: Array(repeating: 0, count: n))
+        randomProducts.cacheRowSlots(terms: design.terms)
         randomFactor = BlockedCholesky(layout: randomProducts.layout)
         fixedPart = design.offset
         u = Array(repeating: 0, count: randomProducts.layout.firstDimension + randomProducts.fixedStart)
@@ -232,6 +233,7 @@ final class PIRLS {
         case .betaJointly:
             if jointProducts == nil {
                 jointProducts = CrossProducts(terms: design.terms, fixed: design.fixed.matrix, response: working, weights: weights)
+                jointProducts!.cacheRowSlots(terms: design.terms)
                 jointFactor = BlockedCholesky(layout: jointProducts!.layout)
             } else {
                 jointProducts!.fill(terms: design.terms, fixed: design.fixed.matrix, response: working, weights: weights)

@@ -28,6 +28,10 @@ public struct CrossProducts: Sendable {
     public let termOfDenseRow: [Int32]
 
     public var responseIndex: Int { layout.denseDimension - 1 }
+    /// For a products value that is refilled (PIRLS), each row's positions in its group's
+    /// off-diagonal pattern, row-major (rows x touched), found once by `cacheRowSlots`; nil for a
+    /// value filled once, which searches the pattern instead of keeping n x touched indices.
+    private var rowSlots: [Int32]?
 
     /// Finds the pattern and fills the blocks. `response` is y minus any offset; `weights`, when
     /// given, are the rows' weights w_i in `[Z X y]ᵀ W [Z X y]`.
@@ -114,6 +118,7 @@ public struct CrossProducts: Sendable {
         let firstCodes = first.groupCodes
         let firstRows = first.modelRows.storage
         let fixedValues = fixed.storage
+        let slots = rowSlots
         diagonal.withUnsafeMutableBufferPointer { diagonal in
         offDiagonal.withUnsafeMutableBufferPointer { offDiagonal in
         dense.storage.withUnsafeMutableBufferPointer { dense in
@@ -146,10 +151,10 @@ public struct CrossProducts: Sendable {
             }
             touchedRows[t] = m - 1
             touchedValues[t] = response[i]
-            // Off-diagonal block of group g: find each touched row in the group's sorted pattern.
+            // Off-diagonal block of group g: each touched row's place in the group's sorted pattern.
             let start = offsets[g], count = offsets[g + 1] - start
             for a in 0..<touched {
-                let index = Self.search(rows, from: start, count: count, for: Int32(touchedRows[a]))
+                let index = slots.map { Int($0[i * touched + a]) } ?? Self.search(rows, from: start, count: count, for: Int32(touchedRows[a]))
                 for c in 0..<k1 { offDiagonal[start * k1 + c * count + index] += touchedValues[a] * z1[c] }
             }
             let w = weights?[i]
@@ -164,6 +169,35 @@ public struct CrossProducts: Sendable {
         } } } }
         // Rows within an observation are increasing, so the loop above filled the lower triangle.
         for c in 0..<m { for r in (c + 1)..<max(m, c + 1) { dense[c, r] = dense[r, c] } }
+    }
+
+    /// Finds and keeps every row's off-diagonal positions, so that later fills skip the search
+    /// (a GLMM's PIRLS refills at every iteration).
+    public mutating func cacheRowSlots(terms: [RandomEffectsTerm]) {
+        let others = terms.dropFirst()
+        let touched = others.reduce(0) { $0 + $1.size } + fixedCount + 1
+        let n = observationCount
+        var slots = [Int32](repeating: 0, count: n * touched)
+        let firstCodes = terms[0].groupCodes
+        layout.patternRows.withUnsafeBufferPointer { rows in
+            for i in 0..<n {
+                let g = Int(firstCodes[i])
+                let start = layout.patternOffsets[g], count = layout.patternOffsets[g + 1] - start
+                var t = 0
+                for (j, term) in zip(1..., others) {
+                    let base = termStarts[j] + Int(term.groupCodes[i]) * term.size
+                    for c in 0..<term.size {
+                        slots[i * touched + t] = Int32(Self.search(rows, from: start, count: count, for: Int32(base + c)))
+                        t += 1
+                    }
+                }
+                for row in fixedStart..<layout.denseDimension {
+                    slots[i * touched + t] = Int32(Self.search(rows, from: start, count: count, for: Int32(row)))
+                    t += 1
+                }
+            }
+        }
+        rowSlots = slots
     }
 
     /// Position (relative to `from`) of `value` in the sorted slice; the pattern holds it by construction.
