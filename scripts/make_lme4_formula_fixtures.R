@@ -92,7 +92,9 @@ cases <- list(
   case("sleepstudy_functions3", "sleepstudy", "Reaction ~ log1p(Days) + exp(-Days/5) + I(Days * pi) + (1 | Subject)", "Subject"),
   case("sleepstudy_offset", "sleepstudy", "Reaction ~ Days + offset(log(Days + 1)) + (1 | Subject)", "Subject"),
   case("Oats_dot", "Oats", "yield ~ . - Block + (1 | Block)", c("Variety", "Block")),
-  case("Oats_in", "Oats", "yield ~ Variety + nitro %in% Variety + (1 | Block)", c("Variety", "Block"))
+  case("Oats_in", "Oats", "yield ~ Variety + nitro %in% Variety + (1 | Block)", c("Variety", "Block")),
+  # Item 4: summary layout with more than 12 fixed effects.
+  case("CO2_many_fixed", "CO2", "uptake ~ factor(conc) * Type + (1 | Plant)", c("Type", "Plant"))
 )
 
 # nloptwrap's default stopping rule (xtol_abs 1e-8 and ftol_abs 1e-8 on the deviance... ) leaves
@@ -114,10 +116,21 @@ for (c in cases) {
 # R's contrast matrices and its sort() of awkward labels (ICU root collation).
 labels <- c("a-b", "ab", "a b", "a_b", "a.b", "A", "a1", "a10", "a2", "\u00c4", "z", "Z", "\u00df", "ss", "st", "1a",
             "_1", "(x)", "x2", "_x", "x", ".x", "\u00e9", "e", "f", "a", "B", "b", "\u00e8", "E", "Mississippi", "Quebec")
+# R's format() of numeric columns and abbreviate() of coefficient names, for the summary layout.
+format_cases <- list(c(612.1, 35.07, 654.94), c(0.1234, 8.299e-05, 1.5), c(251.405, 10.467, 6.825, 1.546),
+                     c(36.838, 6.771), c(1e-10, 1), c(-3.9536, -0.4634, 0.0231, 0.4634, 5.1793), c(123456789, 0.5),
+                     c(0, 0.001234), c(99.99951, 1), c(2.5e-7, 3.1e-6), c(-0.000123, 45.6), c(1e5, 2e5), c(0.1, 0.25, 100))
+formats <- lapply(format_cases, function(x) list(x = x, digits4 = format(x, digits = 4), round3 = format(round(x, 3), nsmall = 3)))
+abbreviations <- c("(Intercept)", "MachineB", "MachineC", "TypeQuebec", "Treatmentnonchilled", "TypeQuebec:Treatmentnonchilled",
+                   "factor(conc)175", "factor(conc)250", "factor(conc)1000", "log(conc)", "poly(Days, 2)1", "poly(Days, 2)2",
+                   "scale(Days)", "Days", "I(Days^2)", "VarietyMarvellous", "VarietyVictory", "nitro.L", "sexM:standLRT")
 contrast_matrix <- function(m) lapply(seq_len(nrow(m)), function(i) unname(m[i, ]))
 out <- list(generated_by = paste("lme4", packageVersion("lme4"), "on", R.version.string,
                                  "collation", icuGetCollate()), fits = unname(fits),
             level_order = list(labels = labels, sorted = sort(labels)),
+            formats = formats,
+            abbreviate = list(names = abbreviations, minlength6 = unname(abbreviate(abbreviations, 6)),
+                              minlength11 = unname(abbreviate(abbreviations, 11))),
             contrast_matrices = list(poly6 = list(names = colnames(contr.poly(6)), rows = contrast_matrix(contr.poly(6))),
                                      poly3 = list(names = colnames(contr.poly(3)), rows = contrast_matrix(contr.poly(3))),
                                      helmert4 = list(rows = contrast_matrix(contr.helmert(4))),

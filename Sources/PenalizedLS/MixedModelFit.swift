@@ -102,6 +102,14 @@ extension MixedModelFit {
             }
         }
         let theta = snapToBoundary(result.minimizer, lowerBounds: lower, objective: objective, tolerance: options.relativeObjectiveTolerance)
+        return try evaluated(objective, theta: theta, optimizer: result, started: clock)
+    }
+
+    /// The fit at a given θ (the optimizer's, or a reference's, to compare layouts), with its
+    /// convergence check.
+    static func evaluated(_ objective: ProfiledObjective, theta: [Double], optimizer result: BoundedOptimizer.Result,
+                          started clock: ContinuousClock.Instant) throws -> MixedModelFit {
+        let (design, method, lower) = (objective.design, objective.method, objective.design.thetaLowerBounds)
         let value = objective(theta)
         guard value.isFinite else {
             throw FitError.rankDeficientFixedEffects(names: design.fixed.columnNames)

@@ -48,16 +48,15 @@ struct Fit: ParsableCommand {
                 if design.rowsDropped > 0 {
                     printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
                 }
-                print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design)), terminator: "")
+                print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design, options: model)), terminator: "")
             }
         }
     }
 
-    /// A model directory's data.csv is better named by its directory (models/sleepstudy).
-    static func dataName(_ design: Design) -> String {
-        let file = URL(fileURLWithPath: design.dataSource)
-        return file.deletingPathExtension().lastPathComponent == "data"
-            ? file.deletingLastPathComponent().lastPathComponent : file.deletingPathExtension().lastPathComponent
+    /// `Data:` as given, as lme4 prints the `data` argument: the `--data` path, else the model
+    /// directory.
+    static func dataName(_ design: Design, options: ModelOptions) -> String {
+        options.data ?? options.model ?? design.dataSource
     }
 
     /// Laplace, adaptive quadrature or PQL for a binomial or Poisson model.
@@ -81,6 +80,6 @@ struct Fit: ParsableCommand {
         if design.rowsDropped > 0 {
             printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
         }
-        print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design)), terminator: "")
+        print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design, options: model)), terminator: "")
     }
 }
