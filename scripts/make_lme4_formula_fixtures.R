@@ -94,7 +94,9 @@ cases <- list(
   case("Oats_dot", "Oats", "yield ~ . - Block + (1 | Block)", c("Variety", "Block")),
   case("Oats_in", "Oats", "yield ~ Variety + nitro %in% Variety + (1 | Block)", c("Variety", "Block")),
   # Item 4: summary layout with more than 12 fixed effects.
-  case("CO2_many_fixed", "CO2", "uptake ~ factor(conc) * Type + (1 | Plant)", c("Type", "Plant"))
+  case("CO2_many_fixed", "CO2", "uptake ~ factor(conc) * Type + (1 | Plant)", c("Type", "Plant")),
+  case("sleepstudy_ML", "sleepstudy", "Reaction ~ Days + (Days | Subject)", "Subject", REML = FALSE),
+  case("Dyestuff2_singular", "Dyestuff2", "Yield ~ 1 + (1 | Batch)", "Batch")
 )
 
 # nloptwrap's default stopping rule (xtol_abs 1e-8 and ftol_abs 1e-8 on the deviance... ) leaves
