@@ -96,41 +96,29 @@ struct FormulaParser {
     }
 
     private mutating func parseSum() throws -> FormulaExpression {
-        var left = try parseProduct()
-        while current.kind == .plus || current.kind == .minus {
-            let operatorToken = advance()
-            let right = try parseProduct()
-            left = .binary(operatorToken.kind == .plus ? .plus : .minus, left, right, position: operatorToken.start)
-        }
-        return left
+        try parseLeftAssociative([(.plus, .plus), (.minus, .minus)]) { try $0.parseProduct() }
     }
 
     private mutating func parseProduct() throws -> FormulaExpression {
-        var left = try parseWithin()
-        while current.kind == .star || current.kind == .slash {
-            let operatorToken = advance()
-            let right = try parseWithin()
-            left = .binary(operatorToken.kind == .star ? .star : .slash, left, right, position: operatorToken.start)
-        }
-        return left
+        try parseLeftAssociative([(.star, .star), (.slash, .slash)]) { try $0.parseWithin() }
     }
 
     private mutating func parseWithin() throws -> FormulaExpression {
-        var left = try parseInteraction()
-        while current.kind == .within {
-            let operatorToken = advance()
-            let right = try parseInteraction()
-            left = .binary(.within, left, right, position: operatorToken.start)
-        }
-        return left
+        try parseLeftAssociative([(.within, .within)]) { try $0.parseInteraction() }
     }
 
     private mutating func parseInteraction() throws -> FormulaExpression {
-        var left = try parseUnary()
-        while current.kind == .colon {
+        try parseLeftAssociative([(.colon, .colon)]) { try $0.parseUnary() }
+    }
+
+    /// `operand (op operand)*` for one precedence level, grouped to the left.
+    private mutating func parseLeftAssociative(_ operators: [(FormulaToken.Kind, FormulaExpression.Operator)],
+                                               operand: (inout FormulaParser) throws -> FormulaExpression) throws -> FormulaExpression {
+        var left = try operand(&self)
+        while let match = operators.first(where: { $0.0 == current.kind }) {
             let operatorToken = advance()
-            let right = try parseUnary()
-            left = .binary(.colon, left, right, position: operatorToken.start)
+            let right = try operand(&self)
+            left = .binary(match.1, left, right, position: operatorToken.start)
         }
         return left
     }
