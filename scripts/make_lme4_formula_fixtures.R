@@ -7,7 +7,7 @@
 # (Debian: apt-get install r-base-core r-cran-lme4 r-cran-jsonlite r-cran-mlmrev)
 # R sorts factor levels with ICU's root collation here (capabilities("ICU"), icuGetCollate()),
 # the order of R's default en_US.UTF-8 locale.
-suppressPackageStartupMessages({ library(lme4); library(jsonlite) })
+suppressPackageStartupMessages({ library(lme4); library(jsonlite); library(splines) })
 
 dir.create("Tests/Fixtures/data", showWarnings = FALSE, recursive = TRUE)
 write_data <- function(frame, name) write.csv(frame, file.path("Tests/Fixtures/data", paste0(name, ".csv")), row.names = FALSE)
@@ -91,6 +91,9 @@ cases <- list(
   case("sleepstudy_functions2", "sleepstudy", "Reaction ~ tan(Days/10) + expm1(Days/10) + log2(Days + 2) + (1 | Subject)", "Subject"),
   case("sleepstudy_functions3", "sleepstudy", "Reaction ~ log1p(Days) + exp(-Days/5) + I(Days * pi) + (1 | Subject)", "Subject"),
   case("sleepstudy_offset", "sleepstudy", "Reaction ~ Days + offset(log(Days + 1)) + (1 | Subject)", "Subject"),
+  case("sleepstudy_bs", "sleepstudy", "Reaction ~ bs(Days, df = 4) + (1 | Subject)", "Subject"),
+  case("sleepstudy_bs_degree", "sleepstudy", "Reaction ~ bs(Days, df = 5, degree = 2) + (1 | Subject)", "Subject"),
+  case("sleepstudy_ns", "sleepstudy", "Reaction ~ ns(Days, 3) + (ns(Days, 2) | Subject)", "Subject"),
   case("Oats_dot", "Oats", "yield ~ . - Block + (1 | Block)", c("Variety", "Block")),
   case("Oats_in", "Oats", "yield ~ Variety + nitro %in% Variety + (1 | Block)", c("Variety", "Block")),
   # Item 4: summary layout with more than 12 fixed effects.
@@ -131,6 +134,11 @@ out <- list(generated_by = paste("lme4", packageVersion("lme4"), "on", R.version
                                  "collation", icuGetCollate()), fits = unname(fits),
             level_order = list(labels = labels, sorted = sort(labels)),
             formats = formats,
+            splines = list(x = c(0.5, 1, 1, 2.5, 3, 4.25, 7, 9, 9.5, 10),
+                           bs4 = contrast_matrix(bs(c(0.5, 1, 1, 2.5, 3, 4.25, 7, 9, 9.5, 10), df = 4)),
+                           bs5_2 = contrast_matrix(bs(c(0.5, 1, 1, 2.5, 3, 4.25, 7, 9, 9.5, 10), df = 5, degree = 2)),
+                           ns3 = contrast_matrix(ns(c(0.5, 1, 1, 2.5, 3, 4.25, 7, 9, 9.5, 10), df = 3)),
+                           ns1 = contrast_matrix(ns(c(0.5, 1, 1, 2.5, 3, 4.25, 7, 9, 9.5, 10), df = 1))),
             abbreviate = list(names = abbreviations, minlength6 = unname(abbreviate(abbreviations, 6)),
                               minlength11 = unname(abbreviate(abbreviations, 11))),
             contrast_matrices = list(poly6 = list(names = colnames(contr.poly(6)), rows = contrast_matrix(contr.poly(6))),

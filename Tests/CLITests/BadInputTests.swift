@@ -87,7 +87,7 @@ import TestSupport
 
             """),
         formulaCase("unknown function", "Reaction ~ lg(Days) + (Days | Subject)", """
-            error: formula error: unknown function 'lg'; the functions are: I, log, log2, log10, log1p, exp, expm1, sqrt, abs, sin, cos, tan, scale, poly, factor, offset (and cbind in a binomial response)
+            error: formula error: unknown function 'lg'; the functions are: I, log, log2, log10, log1p, exp, expm1, sqrt, abs, sin, cos, tan, scale, poly, bs, ns, factor, offset (and cbind in a binomial response)
               Reaction ~ lg(Days) + (Days | Subject)
                          ^
 

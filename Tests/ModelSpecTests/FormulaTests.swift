@@ -141,7 +141,7 @@ private func structure(_ formula: Formula) -> String {
                        ^
             """),
         ("y ~ foo(x)", """
-            formula error: unknown function 'foo'; the functions are: I, log, log2, log10, log1p, exp, expm1, sqrt, abs, sin, cos, tan, scale, poly, factor, offset (and cbind in a binomial response)
+            formula error: unknown function 'foo'; the functions are: I, log, log2, log10, log1p, exp, expm1, sqrt, abs, sin, cos, tan, scale, poly, bs, ns, factor, offset (and cbind in a binomial response)
               y ~ foo(x)
                   ^
             """),

@@ -13,10 +13,11 @@ struct Lme4FormulaFixture {
     var name: String { entry["name"] as! String }
     var formula: String { entry["formula"] as! String }
 
-    nonisolated(unsafe) static let all: [Lme4FormulaFixture] = {
+    /// Parsed afresh on each use, so parallel tests share no Foundation objects.
+    static var all: [Lme4FormulaFixture] {
         let root = try! Fixtures.json("lme4_formulas.json") as! [String: Any]
         return (root["fits"] as! [[String: Any]]).map(Lme4FormulaFixture.init)
-    }()
+    }
     static var names: [String] { all.map(\.name) }
     static func named(_ name: String) -> Lme4FormulaFixture { all.first { $0.name == name }! }
 
@@ -25,8 +26,6 @@ struct Lme4FormulaFixture {
     /// objective, β and σ are compared at the optimum; `machinesReachesLme4Optimum` compares
     /// the rest at lme4's own θ.
     static let ridge: Set<String> = ["Machines_uncorr"]
-    /// Fits where mixmc found a lower objective than lme4 (recorded for the report).
-    nonisolated(unsafe) static var betterOptima: Set<String> = []
 
     /// The fixture's `options` (R's `contrasts = list(...)`, `relevel`, `ordered`) as mixmc's.
     var contrasts: Contrasts {
@@ -95,11 +94,10 @@ func formulaFitMatchesLme4(_ name: String) throws {
     guard !Lme4FormulaFixture.ridge.contains(name) else { return }
     // Where mixmc's optimum is lower than lme4's (tight) one, lme4 stopped early on a flat
     // surface and its θ is not the optimum; the objective comparison above is the test there.
+    // (Both programs evaluate the objective at one θ alike to ~1e-14 relative, so 1e-12 is a
+    // real difference: sleepstudy `(ns(Days, 2) | Subject)` is 2.3e-8 lower and θ 1.1e-4 off.)
     let lme4Objective = reference.entry["objective"] as! Double
-    if fit.objective < lme4Objective - 1e-10 * abs(lme4Objective) {
-        Lme4FormulaFixture.betterOptima.insert(name)
-        return
-    }
+    if fit.objective < lme4Objective - 1e-12 * abs(lme4Objective) { return }
     for (theta, expected) in zip(fit.theta, reference.numbers("theta", "value")) {
         expectClose(theta, expected, relative: 1e-4, "\(name) θ")
     }

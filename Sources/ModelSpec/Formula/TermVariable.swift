@@ -4,7 +4,7 @@ import Foundation
 /// `factor`); the list every "unknown function" error prints.
 enum FormulaFunctions {
     static let elementwise = ["log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs", "sin", "cos", "tan"]
-    static let supported = "I, " + elementwise.joined(separator: ", ") + ", scale, poly, factor, offset (and cbind in a binomial response)"
+    static let supported = "I, " + elementwise.joined(separator: ", ") + ", scale, poly, bs, ns, factor, offset (and cbind in a binomial response)"
 }
 
 /// The arguments of a call in a formula: positional ones, then `name = value` ones.
@@ -85,7 +85,7 @@ public enum ValueFunction: Sendable, Equatable {
         case "scale":
             try call.require("a value and optional center = TRUE/FALSE, scale = TRUE/FALSE", positional: ["x", "center", "scale"], required: 1)
             self = .scale(center: try call.logical("center", at: 1, default: true), scale: try call.logical("scale", at: 2, default: true))
-        case "poly", "factor":
+        case "poly", "factor", "bs", "ns":
             return nil
         case let name where FormulaFunctions.elementwise.contains(name):
             try call.require("one value, e.g. \(name)(x)", positional: ["x"], required: 1)
@@ -143,17 +143,20 @@ public enum ValueFunction: Sendable, Equatable {
 }
 
 /// What a term's variable is when it is not a bare column: a numeric expression (`log(conc)`,
-/// `I(Days^2)`, `scale(x)`), R's orthogonal or raw polynomials (`poly(x, 2)`), or a numeric
-/// column read as a factor (`factor(x)`).
+/// `I(Days^2)`, `scale(x)`), R's orthogonal or raw polynomials (`poly(x, 2)`), B-splines or
+/// natural splines with `df` columns (`bs(x, df = 4)`, `ns(x, 3)`), or a numeric column read
+/// as a factor (`factor(x)`).
 public enum TermVariable: Sendable, Equatable {
     case value(ValueExpression)
     case polynomial(ValueExpression, degree: Int, raw: Bool)
+    case spline(ValueExpression, df: Int, degree: Int, natural: Bool)
     case factor(ValueExpression)
 
     /// The columns it reads.
     public var columns: [String] {
         switch self {
-        case .value(let expression), .polynomial(let expression, _, _), .factor(let expression): return expression.columns
+        case .value(let expression), .polynomial(let expression, _, _), .spline(let expression, _, _, _), .factor(let expression):
+            return expression.columns
         }
     }
 
@@ -167,6 +170,15 @@ public enum TermVariable: Sendable, Equatable {
                 throw call.error("poly()'s degree must be a whole number of at least 1")
             }
             self = .polynomial(try ValueExpression(call.positional[0], formula: formula), degree: Int(degree), raw: try call.logical("raw", at: 2, default: false))
+        case "bs", "ns":
+            let natural = name == "ns"
+            try call.require(natural ? "a value and df, e.g. ns(x, df = 3)" : "a value, df and optionally degree, e.g. bs(x, df = 4) or bs(x, df = 5, degree = 2)",
+                             positional: ["x", "df"], required: 2, named: natural ? [] : ["degree"])
+            let degree = natural ? 3 : try call.number("degree", at: Int.max) ?? 3
+            guard let df = try call.number("df", at: 1), df == df.rounded(), degree >= 1, degree == degree.rounded(), df >= (natural ? 1 : degree) else {
+                throw call.error("\(name)()'s df must be a whole number of at least \(natural ? "1" : "the degree (\(Int(degree)))"); knots are placed as R places them from df")
+            }
+            self = .spline(try ValueExpression(call.positional[0], formula: formula), df: Int(df), degree: Int(degree), natural: natural)
         case "factor":
             try call.require("one column, e.g. factor(Days)", positional: ["x"], required: 1)
             self = .factor(try ValueExpression(call.positional[0], formula: formula))
@@ -198,6 +210,10 @@ extension TermVariable {
             let levels = Factor.sortLevels(Array(Set(texts)))
             let code = Dictionary(uniqueKeysWithValues: levels.enumerated().map { ($1, Int32($0)) })
             return .column(.categorical(Factor(levels: levels, codes: texts.map { code[$0]! })))
+        case .spline(let expression, let df, let degree, let natural):
+            let x = try expression.finiteValues(on: data, label: label)
+            let values = natural ? Splines.naturalSpline(x, df: df) : Splines.bSpline(x, df: df, degree: degree)
+            return .columns(suffixes: (1...df).map(String.init), values: values)
         case .polynomial(let expression, let degree, let raw):
             let x = try expression.finiteValues(on: data, label: label)
             let suffixes = (1...degree).map(String.init)
@@ -263,5 +279,106 @@ extension FormulaExpression {
             }
             return left.deparsed + symbol + right.deparsed
         }
+    }
+}
+
+/// R's `splines::bs` and `splines::ns` with `df` (inner knots at the type-7 quantiles of the
+/// values, boundary knots at their range, no intercept column), computed as R's `splineDesign`
+/// and, for `ns`, the QR projection onto zero second derivatives at the boundaries that R
+/// takes with LINPACK's Householder reflections.
+enum Splines {
+    /// bs(x, df, degree): df columns.
+    static func bSpline(_ x: [Double], df: Int, degree: Int) -> [[Double]] {
+        let order = degree + 1
+        let knots = augmentedKnots(x, innerCount: max(df - degree, 0), order: order)
+        return Array(design(knots, x, order: order, derivative: 0).dropFirst())
+    }
+
+    /// ns(x, df): df columns.
+    static func naturalSpline(_ x: [Double], df: Int) -> [[Double]] {
+        let knots = augmentedKnots(x, innerCount: max(df - 1, 0), order: 4)
+        let basis = Array(design(knots, x, order: 4, derivative: 0).dropFirst())
+        let (low, high) = (x.min()!, x.max()!)
+        // const = splineDesign(knots, range(x), 4, derivs = 2) without its first column; t(const) is m x 2.
+        let constraint = Array(design(knots, [low, high], order: 4, derivative: 2).dropFirst())
+        let m = constraint.count
+        var columns = [[Double]](repeating: [Double](repeating: 0, count: m), count: 2)
+        for j in 0..<m { columns[0][j] = constraint[j][0]; columns[1][j] = constraint[j][1] }
+        let reflectors = householder(columns)
+        // Each row of the basis, as a vector of length m, times Qᵀ; components 3…m kept.
+        var result = [[Double]](repeating: [Double](repeating: 0, count: x.count), count: m - 2)
+        for row in 0..<x.count {
+            var y = basis.map { $0[row] }
+            for (l, v) in reflectors.enumerated() {
+                var dot = 0.0
+                for i in l..<m { dot += v[i] * y[i] }
+                let t = -dot / v[l]
+                for i in l..<m { y[i] += t * v[i] }
+            }
+            for j in 2..<m { result[j - 2][row] = y[j] }
+        }
+        return result
+    }
+
+    /// LINPACK dqrdc's Householder vectors of the columns (no pivoting; full rank).
+    private static func householder(_ input: [[Double]]) -> [[Double]] {
+        var columns = input
+        let n = columns[0].count
+        var reflectors: [[Double]] = []
+        for l in 0..<columns.count {
+            var norm = 0.0
+            for i in l..<n { norm += columns[l][i] * columns[l][i] }
+            norm = norm.squareRoot()
+            var v = [Double](repeating: 0, count: n)
+            guard norm != 0 else { reflectors.append(v); continue }
+            if columns[l][l] != 0 { norm = columns[l][l] < 0 ? -Swift.abs(norm) : Swift.abs(norm) }
+            for i in l..<n { v[i] = columns[l][i] / norm }
+            v[l] += 1
+            for j in (l + 1)..<max(columns.count, l + 1) {
+                var dot = 0.0
+                for i in l..<n { dot += v[i] * columns[j][i] }
+                let t = -dot / v[l]
+                for i in l..<n { columns[j][i] += t * v[i] }
+            }
+            reflectors.append(v)
+        }
+        return reflectors
+    }
+
+    /// The boundary knots repeated `order` times around the inner knots at the type-7
+    /// quantiles 1/(k+1), …, k/(k+1).
+    private static func augmentedKnots(_ x: [Double], innerCount: Int, order: Int) -> [Double] {
+        let sorted = x.sorted()
+        let inner = (1...max(innerCount, 1)).prefix(innerCount).map { j -> Double in
+            let h = Double(sorted.count - 1) * Double(j) / Double(innerCount + 1)
+            let low = Int(h.rounded(.down))
+            let high = min(low + 1, sorted.count - 1)
+            return sorted[low] + (h - Double(low)) * (sorted[high] - sorted[low])
+        }
+        return Array(repeating: sorted.first!, count: order) + inner + Array(repeating: sorted.last!, count: order)
+    }
+
+    /// splineDesign(knots, x, order, derivs): one column per B-spline (knots.count − order).
+    static func design(_ knots: [Double], _ x: [Double], order: Int, derivative: Int) -> [[Double]] {
+        let count = knots.count - order
+        let right = knots[knots.count - order]
+        func value(_ i: Int, _ k: Int, _ t: Double, _ d: Int) -> Double {
+            if d > 0 {
+                let a = knots[i + k - 1] - knots[i], b = knots[i + k] - knots[i + 1]
+                let first = a > 0 ? value(i, k - 1, t, d - 1) / a : 0
+                let second = b > 0 ? value(i + 1, k - 1, t, d - 1) / b : 0
+                return Double(k - 1) * (first - second)
+            }
+            if k == 1 {
+                // Left-closed intervals; the right boundary belongs to the last non-empty one.
+                if knots[i] <= t && t < knots[i + 1] { return 1 }
+                return t == right && knots[i] < knots[i + 1] && knots[i + 1] == right ? 1 : 0
+            }
+            let a = knots[i + k - 1] - knots[i], b = knots[i + k] - knots[i + 1]
+            let left = a > 0 ? (t - knots[i]) / a * value(i, k - 1, t, 0) : 0
+            let rightPart = b > 0 ? (knots[i + k] - t) / b * value(i + 1, k - 1, t, 0) : 0
+            return left + rightPart
+        }
+        return (0..<count).map { i in x.map { value(i, order, $0, derivative) } }
     }
 }
