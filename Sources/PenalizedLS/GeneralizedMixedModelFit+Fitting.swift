@@ -156,7 +156,7 @@ extension GeneralizedMixedModelFit {
         }
         let elapsed = ContinuousClock.now - started
         return GeneralizedMixedModelFit(
-            family: design.family, method: method, deviance: deviance, saturatedDeviance: pirls.saturatedDeviance(),
+            family: design.family, method: method, deviance: deviance, saturatedDeviance: pirls.saturatedDeviance,
             theta: theta, thetaNames: design.thetaNames, fixedEffects: fixedEffects,
             fixedEffectsStandardErrorsRX: (0..<p).map { covarianceRX[$0][$0].squareRoot() },
             fixedEffectsCovariance: covariance,
@@ -170,13 +170,6 @@ extension GeneralizedMixedModelFit {
 }
 
 extension PIRLS {
-    /// −2 Σ log p(y_i | μ_i = y_i) (eq. 72).
-    func saturatedDeviance() -> Double {
-        var sum = 0.0
-        for i in y.indices { sum += family.minusTwoLogLikelihood(y: y[i], mu: y[i], weight: priorWeights[i]) }
-        return sum
-    }
-
     /// (y_i − μ_i) √a_i / √V(μ_i): lme4's scaled (Pearson) residuals with σ = 1.
     func pearsonResiduals() -> [Double] {
         y.indices.map { i in (y[i] - mu[i]) * priorWeights[i].squareRoot() / family.variance(mu[i]).squareRoot() }

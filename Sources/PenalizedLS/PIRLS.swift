@@ -34,6 +34,11 @@ final class PIRLS {
     private(set) var beta: [Double]
     private(set) var eta: [Double]
     private(set) var mu: [Double]
+    /// dμ/dη at η.
+    private(set) var meanDerivative: [Double]
+    /// −2 Σ log p(y_i | μ_i = y_i): (71) = (72) + this per row, so the likelihood needs no
+    /// log-gamma per evaluation (eq. 72).
+    let saturatedDeviance: Double
     private(set) var iterations = 0
     /// Relative-covariance factors T_j at the current θ.
     private(set) var factors: [[Double]] = []
@@ -78,6 +83,10 @@ final class PIRLS {
         eta = startEta
         let chosen = design.family
         mu = startEta.map { chosen.mean($0) }
+        meanDerivative = startEta.map { chosen.meanDerivative($0) }
+        var saturated = 0.0
+        for i in 0..<n { saturated += chosen.minusTwoLogLikelihood(y: y[i], mu: y[i], weight: priorWeights[i]) }
+        saturatedDeviance = saturated
     }
 
     // MARK: - State
@@ -100,7 +109,7 @@ final class PIRLS {
         let random = randomPart(u)
         for i in eta.indices {
             eta[i] = fixedPart[i] + random[i]
-            mu[i] = family.mean(eta[i])
+            (mu[i], meanDerivative[i]) = family.meanAndDerivative(eta[i])
         }
     }
 
@@ -144,11 +153,9 @@ final class PIRLS {
 
     // MARK: - Objective pieces
 
-    /// Σ_i −2 log p(y_i | μ_i) with the family's constants (eq. 71).
+    /// Σ_i −2 log p(y_i | μ_i) with the family's constants (eq. 71-72).
     func minusTwoLogLikelihood() -> Double {
-        var sum = 0.0
-        for i in mu.indices { sum += family.minusTwoLogLikelihood(y: y[i], mu: mu[i], weight: priorWeights[i]) }
-        return sum
+        devianceResidualSum() + saturatedDeviance
     }
 
     /// Σ_i d(y_i, μ_i): the deviance residuals' sum (eq. 72).
@@ -216,7 +223,7 @@ final class PIRLS {
         var weights = [Double](repeating: 0, count: n)
         var working = [Double](repeating: 0, count: n)
         for i in 0..<n {
-            let derivative = family.meanDerivative(eta[i])
+            let derivative = meanDerivative[i]
             weights[i] = priorWeights[i] * derivative * derivative / family.variance(mu[i])
             // z_i = η_i − (fixed part) + (y_i − μ_i) / (dμ/dη): the working response (eq. 75).
             let fixed = mode == .betaFixed ? fixedPart[i] : design.offset[i]
@@ -274,7 +281,7 @@ final class PIRLS {
         let n = design.observationCount
         var weights = [Double](repeating: 0, count: n)
         for i in 0..<n {
-            let derivative = family.meanDerivative(eta[i])
+            let derivative = meanDerivative[i]
             weights[i] = priorWeights[i] * derivative * derivative / family.variance(mu[i])
         }
         let products = CrossProducts(terms: design.terms, fixed: design.fixed.matrix, response: Array(repeating: 0, count: n), weights: weights)

@@ -179,7 +179,7 @@ private func structure(_ formula: Formula) -> String {
                   ^
             """),
         ("log(y) ~ x", """
-            formula error: the response must be a single column name; put transformed values (e.g. log(y)) in a new column
+            formula error: unknown function 'log' in the response; the response is a column, an arithmetic expression of columns (+ - * / ^), or cbind(successes, failures)
               log(y) ~ x
               ^
             """),
