@@ -36,6 +36,8 @@ public struct CrossProducts: Sendable {
     /// the response's (other terms, then X), row-major n x (touched − 1).
     private var touchedRowTable: [Int32] = []
     private var touchedValueTable: [Double] = []
+    /// True once `cacheRowSlots` built the tables (every term scalar).
+    private var hasScalarTables = false
 
     /// Finds the pattern and fills the blocks. `response` is y minus any offset; `weights`, when
     /// given, are the rows' weights w_i in `[Z X y]ᵀ W [Z X y]`.
@@ -96,7 +98,7 @@ public struct CrossProducts: Sendable {
     /// Recomputes every block's values on the same pattern in one pass over the rows: y's column
     /// becomes `response` and each row is weighted by `weights` (unweighted when nil).
     public mutating func fill(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double], weights: [Double]?) {
-        if let slots = rowSlots, let weights, !touchedRowTable.isEmpty || fixedCount + terms.count == 1 {
+        if let slots = rowSlots, let weights, hasScalarTables {
             refillScalarTerms(terms: terms, response: response, weights: weights, slots: slots)
             return
         }
@@ -281,6 +283,7 @@ public struct CrossProducts: Sendable {
         }
         touchedRowTable = rowTable
         touchedValueTable = valueTable
+        hasScalarTables = true
     }
 
     /// Position (relative to `from`) of `value` in the sorted slice; the pattern holds it by construction.
