@@ -7,7 +7,16 @@ extension GeneralizedMixedModelFit {
     /// Fits a binomial or Poisson mixed model as lme4's `glmer` does (docs/math.md, eq. 74-80):
     /// a first stage over θ with β inside PIRLS (nAGQ = 0), then, for Laplace and AGQ, (θ, β)
     /// jointly with u's conditional modes found by PIRLS at each evaluation; or PQL.
-    public static func fit(_ design: Design, method: Method = .laplace) throws -> GeneralizedMixedModelFit {
+    /// Where the reported standard errors of β̂ come from.
+    public enum StandardErrors: String, Sendable, CaseIterable {
+        /// lme4's `summary` default: 2H⁻¹ of the deviance over (θ, β) (eq. 80).
+        case hessian
+        /// PIRLS's R_X at the optimum, conditional on θ (lme4's `vcov(use.hessian = FALSE)`);
+        /// skips the Hessian's 1 + 2d + 2d(d − 1) deviance evaluations (d = θ and β's count).
+        case rx
+    }
+
+    public static func fit(_ design: Design, method: Method = .laplace, standardErrors: StandardErrors = .hessian) throws -> GeneralizedMixedModelFit {
         precondition(!design.family.isGaussian, "Gaussian models are fitted by MixedModelFit")
         let clock = ContinuousClock.now
         if case .adaptiveQuadrature(let nodes) = method {
@@ -54,12 +63,15 @@ extension GeneralizedMixedModelFit {
         // lme4's summary SEs: Var(β̂) from 2 H⁻¹ of the deviance over (θ, β) (finite differences).
         _ = objective(x)
         let mode = pirls.u
-        let hessian = centralDifferenceHessian(at: x, step: 1e-4) { point in
+        var hessian: [[Double]]?
+        if standardErrors == .hessian {
+            hessian = centralDifferenceHessian(at: x, step: 1e-4) { point in
+                pirls.setU(mode)
+                return objective(point)
+            }
             pirls.setU(mode)
-            return objective(point)
+            _ = objective(x)
         }
-        pirls.setU(mode)
-        _ = objective(x)
         return try result(pirls: pirls, design: design, method: method, quadrature: quadrature, theta: Array(x[..<thetaCount]),
                           beta: Array(x[thetaCount...]), hessian: hessian, optimizer: optimum, started: clock)
     }

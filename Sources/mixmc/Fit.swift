@@ -29,6 +29,9 @@ struct Fit: ParsableCommand {
     @Option(help: "Binomial and Poisson models: 'laplace' (default; see --nagq) or 'pql' (penalized quasi-likelihood, as MASS::glmmPQL).")
     var method: String?
 
+    @Option(help: "Binomial and Poisson models: standard errors of the fixed effects from the finite-difference 'hessian' of the deviance over (θ, β) (default, lme4's summary) or from PIRLS's 'rx' factor (lme4's vcov(use.hessian = FALSE); faster).")
+    var standardErrors: String?
+
     mutating func run() throws {
         try runReportingErrors {
             let design = try model.loadDesign()
@@ -36,8 +39,8 @@ struct Fit: ParsableCommand {
                 try fitGeneralized(design)
                 return
             }
-            if nagq != nil || method != nil {
-                throw ValidationError("--nagq and --method apply to binomial and Poisson models (--family binomial|poisson); a Gaussian model is fitted by REML or ML (--ml)")
+            if nagq != nil || method != nil || standardErrors != nil {
+                throw ValidationError("--nagq, --method and --standard-errors apply to binomial and Poisson models (--family binomial|poisson); a Gaussian model is fitted by REML or ML (--ml)")
             }
             let fit = try MixedModelFit.fit(design, method: ml ? .ml : .reml)
             if json {
@@ -71,7 +74,10 @@ struct Fit: ParsableCommand {
         case ("pql", _?): throw ValidationError("--nagq applies to the Laplace and quadrature fits, not to --method pql")
         case (let other?, _): throw ValidationError("unknown --method '\(other)'; the methods are laplace and pql")
         }
-        let fit = try GeneralizedMixedModelFit.fit(design, method: chosen)
+        guard let errors = GeneralizedMixedModelFit.StandardErrors(rawValue: (standardErrors ?? "hessian").lowercased()) else {
+            throw ValidationError("--standard-errors takes hessian or rx; got '\(standardErrors ?? "")'")
+        }
+        let fit = try GeneralizedMixedModelFit.fit(design, method: chosen, standardErrors: errors)
         if json {
             let data = try JSONSerialization.data(withJSONObject: fit.jsonObject(), options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
