@@ -32,6 +32,11 @@ struct ModelOptions: ParsableArguments {
         let parsed = try Formula.parse(formulaText)
         categoricalColumns.formUnion(Design.variables(of: parsed).grouping)
         let table = try DataTable.read(path: dataPath, categorical: categoricalColumns)
-        return try Design.build(data: table, formula: parsed)
+        let design = try Design.build(data: table, formula: parsed)
+        // lme4's message when X is rank deficient; fit, describe and sample all drop the same columns.
+        if !design.droppedFixedColumns.isEmpty {
+            printError("note: " + DesignChecks.rankDeficiencyNote(dropped: design.droppedFixedColumns))
+        }
+        return design
     }
 }

@@ -105,9 +105,60 @@ import TestSupport
 
             """),
         dataCase("one-level.csv", "y ~ x + (1 | g)", """
-            error: formula error: grouping factor 'g' has only 1 level in the rows used; a random effect needs at least 2
+            error: formula error: grouping factors must have > 1 sampled level: 'g' has 1 level ('a') in the rows used
               y ~ x + (1 | g)
                            ^
+
+            """),
+        formulaCase("response on the right (issue 12, item 13)", "Reaction ~ Reaction + Days + (1 | Subject)", """
+            error: formula error: the response 'Reaction' appears on the right-hand side too; a column cannot explain itself (remove it after '~')
+              Reaction ~ Reaction + Days + (1 | Subject)
+                         ^
+
+            """),
+
+        // One odd cell in a numeric column (issue 12, items 1 and 13): an error naming the cell.
+        dataCase("days-typo.csv", "Reaction ~ Days + (Days | Subject)", """
+            error: \(dir)/days-typo.csv:12: column Days is numeric but for '3.o' at line 12 (1 of 180 cells not numbers)
+              fix: correct the cell (write a missing value as NA), or declare Days categorical (--categorical Days, or categorical = ["Days"] in model.toml) to read every value as a level
+
+            """),
+        dataCase("days-neg-inf.csv", "Reaction ~ Days + (Days | Subject)", """
+            error: \(dir)/days-neg-inf.csv:22: column Days is infinite at line 22 ('-Inf'); a model needs finite values
+              fix: correct the cell, or write NA to leave the row out
+
+            """),
+        dataCase("reaction-inf.csv", "Reaction ~ Days + (Days | Subject)", """
+            error: \(dir)/reaction-inf.csv:5: column Reaction is infinite at line 5 ('Inf'); a model needs finite values
+              fix: correct the cell, or write NA to leave the row out
+
+            """),
+        dataCase("reaction-huge.csv", "Reaction ~ Days + (Days | Subject)", """
+            error: \(dir)/reaction-huge.csv:9: column Reaction holds 1e308 at line 9, too large to use (values of 1e100 or more overflow the sums of squares)
+              fix: correct the cell; if such values are real, rescale the column (e.g. divide by 1e6)
+
+            """),
+
+        // Designs lme4 refuses (issue 12, item 3), with lme4's messages, and degenerate responses (item 4).
+        dataCase("one-row-per-level.csv", "y ~ x + (1 | h)", """
+            error: \(dir)/one-row-per-level.csv: number of levels of each grouping factor must be < number of observations (problems: h)
+              fix: each level needs several rows: drop the term for h (one row per level is the residual's job) or group by a coarser factor
+
+            """),
+        Case(name: "more random effects than observations",
+             arguments: ["--data", "\(dir)/one-row-per-level.csv", "--formula", "y ~ x + (1 + x | g) + (1 | g)"], stderr: """
+            error: \(dir)/one-row-per-level.csv: number of observations (=20) <= number of random effects (=20) for term (1 + x | g); the random-effects parameters and the residual variance (or scale parameter) are probably unidentifiable
+              fix: simplify the term (fewer coefficients per group, e.g. (1 | g)) or use more observations
+
+            """, alsoFit: true),
+        dataCase("constant-response.csv", "y ~ x + (1 | g)", """
+            error: \(dir)/constant-response.csv: Response is constant: y is 5 in all 20 rows used; there is no variation to model
+              fix: check that y is the intended response column and that the file holds the measurements
+
+            """),
+        dataCase("response-linear-in-x.csv", "y ~ x + (1 | g)", """
+            error: \(dir)/response-linear-in-x.csv: the response y is an exact linear function of the fixed effects ((Intercept), x): every residual is zero, so no variance can be estimated
+              fix: check that y is the measured response and not computed from the predictors
 
             """),
 
@@ -189,6 +240,44 @@ import TestSupport
         let result = try runMixmc(["fit", "--data", "\(Self.dir)/good.csv", "--formula", "y ~ x + (1 | g)"])
         #expect(result.status == 0, "stderr: \(result.standardError)")
         #expect(result.standardOutput.contains("Number of obs: 6, groups:  g, 3"))
+    }
+
+    /// Issue 12, item 2: a constant predictor beside the intercept is dropped with lme4's message,
+    /// the same way in `fit`, `describe` and `sample`; the fit is lme4's with z0 dropped
+    /// (lme4 1.1-31: REML criterion 58.15238, (Intercept) 0.7502247 (SE 0.2361349), x 0.4217256).
+    @Test func aConstantPredictorIsDroppedWithLme4sMessageEverywhere() throws {
+        let arguments = ["--data", "\(Self.dir)/constant-predictor.csv", "--formula", "y ~ x + z0 + (1 | g)"]
+        let note = "note: fixed-effect model matrix is rank deficient so dropping 1 column / coefficient (z0)\n"
+        let fit = try runMixmc(["fit"] + arguments + ["--json"])
+        #expect(fit.status == 0)
+        #expect(fit.standardError == note)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(fit.standardOutput.utf8)) as? [String: Any])
+        let fixed = try #require(json["fixed"] as? [[String: Any]])
+        #expect(fixed.map { $0["name"] as? String } == ["(Intercept)", "x"])
+        #expect(abs((json["objective"] as? Double ?? 0) - 58.15238) < 1e-5)
+        #expect(abs((fixed[0]["estimate"] as? Double ?? 0) - 0.7502247) < 1e-6)
+        #expect(abs((fixed[0]["se"] as? Double ?? 0) - 0.2361349) < 1e-6)
+
+        let describe = try runMixmc(["describe"] + arguments)
+        #expect(describe.status == 0 && describe.standardError == note)
+        #expect(describe.standardOutput.contains("Fixed effects (X: 20 x 2): (Intercept), x\n"))
+
+        let out = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-rank-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: out) }
+        let sample = try runMixmc(["sample"] + arguments + ["--chains", "1", "--warmup", "20", "--draws", "20", "--seed", "1", "--quiet", "--output", out.path])
+        #expect(sample.status == 0, "stderr: \(sample.standardError)")
+        #expect(sample.standardError.hasPrefix(note))
+        let header = try String(contentsOf: out.appendingPathComponent("chain-1.csv"), encoding: .utf8)
+            .split(separator: "\n").first { !$0.hasPrefix("#") }
+        #expect(header?.contains("b_x") == true && header?.contains("z0") == false)
+    }
+
+    /// Issue 12, item 1: `NaN` is a missing value, dropped and counted like `NA`.
+    @Test func nanCellsAreMissingValues() throws {
+        let result = try runMixmc(["fit", "--data", "\(Self.dir)/days-nan.csv", "--formula", "Reaction ~ Days + (Days | Subject)"])
+        #expect(result.status == 0)
+        #expect(result.standardError == "note: 1 row with missing values in the model's columns dropped\n")
+        #expect(result.standardOutput.contains("Number of obs: 179, groups:  Subject, 18"))
     }
 
     /// `diagnose` on paths it cannot use: a missing path, a directory without chain files, and
