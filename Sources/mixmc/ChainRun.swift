@@ -293,10 +293,35 @@ final class ChainRun: @unchecked Sendable {
                 }
                 try chain.writer.finish(timing: StanCSVTiming(warmupSeconds: report.warmupSeconds,
                                                               samplingSeconds: report.samplingSeconds))
+                let iterations = common ?? progress[index].iteration.load(ordering: .sequentiallyConsistent)
+                try Self.recordIterationsRun(file: files[index], warmup: min(iterations, warmup),
+                                             sampling: max(0, iterations - warmup))
                 outcomes.withLock { $0[index] = .finished(report) }
             } catch {
                 outcomes.withLock { $0[index] = .failed("\(error)") }
             }
         }
+    }
+
+    /// Rewrites `num_warmup` and `num_samples` in a stopped chain's configuration to the
+    /// iterations it ran, so that readers which check the row count against them (CmdStanPy's
+    /// `from_csv`: "expected 1000 draws, found 612") read the file; a comment line says why.
+    static func recordIterationsRun(file: URL, warmup: Int, sampling: Int) throws {
+        let text = try String(contentsOf: file, encoding: .utf8)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var requested: [String: String] = [:]
+        for (index, line) in lines.enumerated() {
+            guard line.hasPrefix("#") else { break }
+            for (key, value) in [("num_warmup", warmup), ("num_samples", sampling)] {
+                let body = line.dropFirst().drop { $0 == " " }
+                guard body.hasPrefix(key + " = ") else { continue }
+                let indent = line.prefix { $0 == "#" || $0 == " " }
+                requested[key] = String(body.dropFirst(key.count + 3)).replacingOccurrences(of: " (Default)", with: "")
+                lines[index] = indent + "\(key) = \(value)"
+            }
+        }
+        guard let header = lines.firstIndex(where: { !$0.hasPrefix("#") }) else { return }
+        lines.insert("# stopped by a signal: num_warmup and num_samples are the iterations run (\(requested["num_warmup"] ?? "?") and \(requested["num_samples"] ?? "?") were asked for)", at: header)
+        try Data(lines.joined(separator: "\n").utf8).write(to: file, options: .atomic)
     }
 }

@@ -1,3 +1,4 @@
+import ChainIO
 import Foundation
 import Testing
 import TestSupport
@@ -296,5 +297,166 @@ import TestSupport
         #expect(empty.status == 1)
         #expect(empty.standardError == "Error: \(scratch.path): directory holds no .csv files\n")
         #expect(empty.standardOutput.isEmpty)
+    }
+}
+
+/// Issue 12, items 7-12: chains are never lost or mixed. Each case runs real `mixmc` processes
+/// (two at once for the lock) and checks the message, the exit status and what is on disk.
+@Suite(.serialized) struct ChainSafetyTests {
+    static func scratch(_ tag: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-safety-\(tag)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    /// A `mixmc sample` process far too long to finish, started and left running once every
+    /// chain file holds sampling draws.
+    final class LongRun {
+        let process = Process()
+        let errorPipe = Pipe()
+        let files: [URL]
+
+        /// `chain`: run that chain alone (`--chain K`) instead of `chains` chains.
+        init(output: URL, chains: Int, seed: Int, chain: Int? = nil) throws {
+            process.executableURL = Fixtures.mixmcExecutable
+            let which = chain.map { ["--chain", "\($0)"] } ?? ["--chains", "\(chains)"]
+            process.arguments = ["sample", "models/sleepstudy"] + which + ["--warmup", "100",
+                                 "--draws", "100000000", "--seed", "\(seed)", "--output", output.path, "--quiet"]
+            process.currentDirectoryURL = Fixtures.repositoryRoot
+            process.standardError = errorPipe
+            process.standardOutput = Pipe()
+            files = (chain.map { [$0] } ?? Array(1...chains)).map { output.appendingPathComponent("chain-\($0).csv") }
+            try process.run()
+            let deadline = Date().addingTimeInterval(60)
+            while Date() < deadline, !files.allSatisfy({ ((try? FileManager.default.attributesOfItem(atPath: $0.path)[.size] as? Int) ?? 0) > 20_000 }) {
+                Thread.sleep(forTimeInterval: 0.05)
+            }
+        }
+
+        /// Sends `signals` (0.05 s apart), waits for the exit and returns stderr.
+        func stop(with signals: [Int32]) -> String {
+            for (index, signal) in signals.enumerated() {
+                if index > 0 { Thread.sleep(forTimeInterval: 0.05) }
+                kill(process.processIdentifier, signal)
+            }
+            let stderr = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            return stderr
+        }
+    }
+
+    /// Items 7 and 8: a second run into a directory another run is writing is refused with the
+    /// first run's PID and seed, with or without --overwrite, for all chains or one; the first
+    /// run's files are untouched and it ends normally.
+    @Test func aSecondRunIntoALockedDirectoryIsRefused() throws {
+        let scratch = try Self.scratch("lock")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let output = scratch.appendingPathComponent("out")
+        let first = try LongRun(output: output, chains: 2, seed: 1)
+        let pid = first.process.processIdentifier
+        let busy = "error: \(output.path): another run is writing here (mixmc sample PID \(pid), seed 1, chains 1-2); wait for it to end"
+        for (extra, suffix) in [([String](), ", or choose another --output\n"),
+                                (["--overwrite"], " (--overwrite never removes the files of a run still writing them), or choose another --output\n"),
+                                (["--chain", "2", "--overwrite"], " (--overwrite never removes the files of a run still writing them), or choose another --output\n")] {
+            let second = try runMixmc(["sample", "models/sleepstudy", "--seed", "2", "--output", output.path, "--quiet"] + extra)
+            #expect(second.status == 1)
+            #expect(second.standardError == busy + suffix)
+            #expect(second.standardOutput.isEmpty)
+        }
+        let stderr = first.stop(with: [SIGINT])
+        #expect(first.process.terminationStatus == 130, "stderr: \(stderr)")
+        let chains = try first.files.map { try StanCSVReader.read(url: $0) }
+        #expect(chains.allSatisfy { $0.config["seed"] == "1" && $0.timing != nil && !$0.droppedPartialFinalLine })
+        #expect(Set(chains.map(\.drawCount)).count == 1)
+        // Once the first run has ended, the lock is free: --overwrite now replaces its chains.
+        let after = try runMixmc(["sample", "models/sleepstudy", "--seed", "2", "--warmup", "10", "--draws", "10",
+                                  "--output", output.path, "--quiet", "--overwrite"])
+        #expect(after.status == 0, "stderr: \(after.standardError)")
+    }
+
+    /// Two `--chain K` jobs with different K share a directory (docs/cluster.md); the same K twice
+    /// is refused.
+    @Test func chainJobsShareADirectoryButNotAChain() throws {
+        let scratch = try Self.scratch("jobs")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let output = scratch.appendingPathComponent("out")
+        let first = try LongRun(output: output, chains: 1, seed: 3, chain: 1)
+        let other = try runMixmc(["sample", "models/sleepstudy", "--chain", "2", "--seed", "3", "--warmup", "10", "--draws", "10",
+                                  "--output", output.path, "--quiet"])
+        #expect(other.status == 0, "stderr: \(other.standardError)")
+        let same = try runMixmc(["sample", "models/sleepstudy", "--chain", "1", "--seed", "3", "--output", output.path, "--quiet", "--overwrite"])
+        #expect(same.status == 1)
+        #expect(same.standardError == "error: \(output.path): another run is writing here (mixmc sample PID \(first.process.processIdentifier), seed 3, chain 1); wait for it to end (--overwrite never removes the files of a run still writing them), or choose another --output\n")
+        _ = first.stop(with: [SIGTERM])
+        #expect(first.process.terminationStatus == 143)
+    }
+
+    /// Item 9: a `--chain K` run of another model never joins (or relabels) a directory holding a
+    /// model's chains.
+    @Test func aChainOfAnotherModelIsRefused() throws {
+        let scratch = try Self.scratch("model")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let output = scratch.appendingPathComponent("out")
+        let first = try runMixmc(["sample", "models/sleepstudy", "--chain", "1", "--seed", "1", "--warmup", "10", "--draws", "10",
+                                  "--output", output.path, "--quiet"])
+        #expect(first.status == 0)
+        let labels = try Data(contentsOf: output.appendingPathComponent("labels.json"))
+        let dataPath = Fixtures.repositoryRoot.appendingPathComponent("models/sleepstudy/data.csv").path
+        for extra in [[String](), ["--overwrite"]] {
+            let other = try runMixmc(["sample", "models/dyestuff", "--chain", "2", "--seed", "1", "--output", output.path, "--quiet"] + extra)
+            #expect(other.status == 1)
+            #expect(other.standardError == "error: \(output.path): holds chains of another model (model sleepstudy, data \(dataPath): chain-1.csv); its labels.json differs from this model's; choose another --output\n")
+        }
+        #expect(try Data(contentsOf: output.appendingPathComponent("labels.json")) == labels)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: output.path).filter { !$0.hasPrefix(".") }.sorted() == ["chain-1.csv", "labels.json"])
+    }
+
+    /// Items 11 and 12: SIGHUP (a closed terminal) stops a run as SIGTERM does, with status 129;
+    /// every chain of a 4-chain run stops at the same iteration and keeps every finished draw;
+    /// after a second signal the files are cut to the shortest and still agree.
+    @Test(arguments: [([SIGHUP], Int32(129), "SIGHUP"), ([SIGINT], 130, "SIGINT"), ([SIGINT, SIGTERM], 130, "SIGINT")])
+    func everyChainStopsAtTheSameIteration(_ signals: [Int32], _ status: Int32, _ name: String) throws {
+        let scratch = try Self.scratch("stop")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let run = try LongRun(output: scratch, chains: 4, seed: 5)
+        let stderr = run.stop(with: signals)
+        #expect(run.process.terminationReason == .exit)
+        #expect(run.process.terminationStatus == status, "stderr: \(stderr)")
+        #expect(stderr.contains("interrupted (\(name)): every finished draw is in \(scratch.path)/, every chain stopped at the same iteration"))
+        let chains = try run.files.map { try StanCSVReader.read(url: $0) }
+        let counts = chains.map(\.drawCount)
+        #expect(Set(counts).count == 1 && counts[0] > 0, "draws per chain: \(counts)")
+        for (id, chain) in zip(1..., chains) {
+            #expect(chain.timing != nil && !chain.droppedPartialFinalLine)
+            #expect(stderr.contains("chain \(id): kept \(chain.drawCount) of 100000000 draws (warmup 100 of 100)"), "stderr: \(stderr)")
+        }
+    }
+
+    /// Item 10: a write that fails (here a file-size limit, `ulimit -f`; a full disk takes the same
+    /// path, checked by hand on a 600 KB tmpfs) leaves every file ending on a whole row, and the
+    /// message counts the rows kept.
+    @Test func aFailedWriteLeavesWholeRowsAndCountsThem() throws {
+        let scratch = try Self.scratch("full")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "ulimit -f 200; exec \"$0\" sample models/sleepstudy --seed 1 --output \"$1\" --quiet",
+                             Fixtures.mixmcExecutable.path, scratch.path]
+        process.currentDirectoryURL = Fixtures.repositoryRoot
+        let errorPipe = Pipe()
+        process.standardError = errorPipe
+        process.standardOutput = Pipe()
+        try process.run()
+        let stderr = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "stderr: \(stderr)")
+        for id in 1...4 {
+            let file = scratch.appendingPathComponent("chain-\(id).csv")
+            let bytes = try Data(contentsOf: file)
+            #expect(bytes.last == UInt8(ascii: "\n"))
+            let chain = try StanCSVReader.read(url: file)
+            #expect(!chain.droppedPartialFinalLine && chain.drawCount > 0)
+            #expect(stderr.contains("error: chain \(id): \(file.path): write failed: File too large; the file ends on a whole row after \(chain.drawCount) rows"), "stderr: \(stderr)")
+        }
     }
 }
