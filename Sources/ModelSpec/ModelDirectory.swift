@@ -9,6 +9,9 @@ import TOMLKit
 /// formula = "Reaction ~ Days + (Days | Subject)"
 /// categorical = []                        # numeric columns to treat as factors
 /// priors = "priors.toml"                  # optional
+/// family = "binomial"                     # optional: gaussian (default), binomial, poisson
+/// link = "probit"                         # optional: the family's canonical link by default
+/// weights = "n"                           # optional: prior weights (a proportion's trials)
 /// ```
 public struct ModelDirectory: Sendable, Equatable {
     public let path: String
@@ -16,6 +19,9 @@ public struct ModelDirectory: Sendable, Equatable {
     public let formula: String
     public let categorical: [String]
     public let priorsPath: String?
+    public let family: String?
+    public let link: String?
+    public let weights: String?
 
     public static let fileName = "model.toml"
 
@@ -33,9 +39,9 @@ public struct ModelDirectory: Sendable, Equatable {
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw ModelDirectoryError(file: file, message: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
-        let known: Set<String> = ["data", "formula", "categorical", "priors"]
+        let known: Set<String> = ["data", "formula", "categorical", "priors", "family", "link", "weights"]
         for key in table.keys where !known.contains(key) {
-            throw ModelDirectoryError(file: file, message: "unknown key '\(key)'; the keys are: data, formula, categorical, priors")
+            throw ModelDirectoryError(file: file, message: "unknown key '\(key)'; the keys are: data, formula, categorical, priors, family, link, weights")
         }
         func string(_ key: String, required: Bool) throws -> String? {
             guard let value = table[key] else {
@@ -58,7 +64,10 @@ public struct ModelDirectory: Sendable, Equatable {
             dataPath: directory.appendingPathComponent(data).path,
             formula: try string("formula", required: true)!,
             categorical: categorical,
-            priorsPath: try string("priors", required: false).map { directory.appendingPathComponent($0).path })
+            priorsPath: try string("priors", required: false).map { directory.appendingPathComponent($0).path },
+            family: try string("family", required: false),
+            link: try string("link", required: false),
+            weights: try string("weights", required: false))
     }
 }
 

@@ -130,28 +130,28 @@ func typeSevenQuantile(_ sorted: [Double], _ probability: Double) -> Double {
     return sorted[low] + (h - Double(low)) * (sorted[high] - sorted[low])
 }
 
-private func format(_ x: Double, decimals: Int) -> String {
+func format(_ x: Double, decimals: Int) -> String {
     x.isFinite ? String(format: "%.\(decimals)f", x) : (x.isNaN ? "NaN" : (x > 0 ? "Inf" : "-Inf"))
 }
 
 /// `digits` significant digits, as R's print does for a column (at least `minimumDecimals`).
-private func significant(_ x: Double, _ digits: Int, minimumDecimals: Int = 0) -> String {
+func significant(_ x: Double, _ digits: Int, minimumDecimals: Int = 0) -> String {
     guard x.isFinite, x != 0 else { return format(x, decimals: max(minimumDecimals, 0)) }
     let magnitude = Int(floor(log10(abs(x))))
     return format(x, decimals: max(minimumDecimals, digits - 1 - magnitude, 0))
 }
 
-private func pad(_ text: String, _ width: Int) -> String {
+func pad(_ text: String, _ width: Int) -> String {
     String(repeating: " ", count: max(0, width - text.count)) + text
 }
 
 /// R's `abbreviate(name, 4)`-like short names for the correlation table.
-private func abbreviate(_ name: String) -> String {
+func abbreviate(_ name: String) -> String {
     if name == "(Intercept)" { return "(Intr)" }
     return name.count <= 6 ? name : String(name.prefix(6))
 }
 
-private func table(_ rows: [[String]], rightAligned: [Int]) -> String {
+func table(_ rows: [[String]], rightAligned: [Int]) -> String {
     let columns = rows.map(\.count).max() ?? 0
     var widths = [Int](repeating: 0, count: columns)
     for row in rows { for (c, cell) in row.enumerated() { widths[c] = max(widths[c], cell.count) } }

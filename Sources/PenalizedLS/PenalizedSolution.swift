@@ -53,6 +53,30 @@ struct PenalizedSolution {
         varianceComponents = zip(design.terms, factors).map { term, t in
             Self.varianceComponent(term: term, factor: t, sigma: sigma)
         }
+        let effects = Self.randomEffects(design: design, products: products, factor: factor, solution: solution, factors: factors, scale: sigma)
+        randomEffects = effects
+
+        var residuals = zip(design.response, design.offset).map { $0 - $1 }
+        for i in 0..<residuals.count {
+            var fitted = 0.0
+            for c in 0..<p { fitted += design.fixed.matrix[i, c] * beta[c] }
+            for (j, term) in design.terms.enumerated() {
+                let b = effects[j].modes[Int(term.groupCodes[i])]
+                for c in 0..<term.size { fitted += term.modelRows[i, c] * b[c] }
+            }
+            // Pearson residuals: √w_i (y_i − ŷ_i) / σ̂ (lme4's scaled residuals with weights).
+            residuals[i] = (residuals[i] - fitted) / sigma
+            if let weights = design.priorWeights { residuals[i] *= weights[i].squareRoot() }
+        }
+        scaledResiduals = residuals
+    }
+
+    /// Conditional modes b̂ = T û per term and level, and their conditional SDs
+    /// scale · √diag(T V_h Tᵀ), V_h the (h, h) block of (L_θ L_θᵀ)⁻¹ (eq. 11); `solution` holds û
+    /// in the factor's order (first term, then the dense random rows).
+    static func randomEffects(design: Design, products: CrossProducts, factor: BlockedCholesky, solution: [Double],
+                              factors: [[Double]], scale sigma: Double) -> [MixedModelFit.RandomEffects] {
+        let q1 = products.layout.firstDimension
         let conditionalVariances = Self.conditionalVariancesOfU(factor: factor, products: products, terms: design.terms)
         var effects: [MixedModelFit.RandomEffects] = []
         var uStart = 0   // position of term j's û in `solution` order: first term, then the dense random rows
@@ -76,19 +100,7 @@ struct PenalizedSolution {
             effects.append(.init(group: term.groupingName, coefficientNames: term.coefficientNames, levels: term.levels,
                                  modes: modes, conditionalStandardDeviations: sds))
         }
-        randomEffects = effects
-
-        var residuals = zip(design.response, design.offset).map { $0 - $1 }
-        for i in 0..<residuals.count {
-            var fitted = 0.0
-            for c in 0..<p { fitted += design.fixed.matrix[i, c] * beta[c] }
-            for (j, term) in design.terms.enumerated() {
-                let b = effects[j].modes[Int(term.groupCodes[i])]
-                for c in 0..<term.size { fitted += term.modelRows[i, c] * b[c] }
-            }
-            residuals[i] = (residuals[i] - fitted) / sigma
-        }
-        scaledResiduals = residuals
+        return effects
     }
 
     static func lowerTimes(_ t: [Double], _ u: [Double], order k: Int) -> [Double] {

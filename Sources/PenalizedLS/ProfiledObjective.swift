@@ -20,10 +20,16 @@ public final class ProfiledObjective {
     public private(set) var factor: BlockedCholesky
     public private(set) var evaluations = 0
 
+    /// Σ log w_i of the prior weights (0 without weights): residual i has variance σ²/w_i, which
+    /// adds −Σ log w_i to −2 log L (lme4's `ldW`; docs/math.md, eq. 7a).
+    let logWeightSum: Double
+
     public init(design: Design, method: EstimationMethod) {
+        precondition(design.family.isGaussian, "the profiled objective is the Gaussian model's; GLMMs use PIRLS")
         self.design = design
         self.method = method
         factor = BlockedCholesky(layout: design.crossProducts.layout)
+        logWeightSum = design.priorWeights?.reduce(0) { $0 + log($1) } ?? 0
     }
 
     /// The objective at θ, or +∞ when the system is not positive definite there.
@@ -44,10 +50,10 @@ public final class ProfiledObjective {
         let pwrss = penalizedResidualSumOfSquares(factor)
         switch method {
         case .ml:
-            return logDetL + n * (1 + log(2 * Double.pi * pwrss / n))
+            return logDetL + n * (1 + log(2 * Double.pi * pwrss / n)) - logWeightSum
         case .reml:
             let logDetRX = 2 * factor.denseLogDiagonalSum(products.fixedStart ..< products.fixedStart + design.fixedCount)
-            return logDetL + logDetRX + (n - p) * (1 + log(2 * Double.pi * pwrss / (n - p)))
+            return logDetL + logDetRX + (n - p) * (1 + log(2 * Double.pi * pwrss / (n - p))) - logWeightSum
         }
     }
 

@@ -24,7 +24,7 @@ struct Benchmark: ParsableCommand {
             var lastDesign: Design?
             for _ in 0..<repeats {
                 let start = ContinuousClock.now
-                let design = try model.loadDesign()
+                let design = try model.loadGaussianDesign(command: "benchmark")
                 let built = ContinuousClock.now
                 let fit = try MixedModelFit.fit(design, method: ml ? .ml : .reml)
                 let done = ContinuousClock.now

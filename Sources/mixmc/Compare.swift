@@ -72,7 +72,7 @@ struct Compare: ParsableCommand {
     }
 
     private func compare() throws -> ExitCode? {
-        let design = try model.loadDesign()
+        let design = try model.loadGaussianDesign(command: "compare")
         let fit = try MixedModelFit.fit(design, method: ml ? .ml : .reml)
         let reml = ml ? try MixedModelFit.fit(design, method: .reml) : fit
         let marginalMode = try FlatPriorMarginalMode.compute(design: design)

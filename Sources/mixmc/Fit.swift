@@ -23,9 +23,22 @@ struct Fit: ParsableCommand {
     @Flag(help: "Print one JSON object instead of the text summary.")
     var json = false
 
+    @Option(help: "Binomial and Poisson models: Gauss-Hermite nodes per random effect, as lme4's nAGQ: 1 = Laplace (default), 0 = Laplace with β inside PIRLS, 2-25 = adaptive quadrature (one scalar random-effects term only).")
+    var nagq: Int?
+
+    @Option(help: "Binomial and Poisson models: 'laplace' (default; see --nagq) or 'pql' (penalized quasi-likelihood, as MASS::glmmPQL).")
+    var method: String?
+
     mutating func run() throws {
         try runReportingErrors {
             let design = try model.loadDesign()
+            if !design.family.isGaussian {
+                try fitGeneralized(design)
+                return
+            }
+            if nagq != nil || method != nil {
+                throw ValidationError("--nagq and --method apply to binomial and Poisson models (--family binomial|poisson); a Gaussian model is fitted by REML or ML (--ml)")
+            }
             let fit = try MixedModelFit.fit(design, method: ml ? .ml : .reml)
             if json {
                 let data = try JSONSerialization.data(withJSONObject: fit.jsonObject(), options: [.prettyPrinted, .sortedKeys])
@@ -34,12 +47,39 @@ struct Fit: ParsableCommand {
                 if design.rowsDropped > 0 {
                     printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
                 }
-                let file = URL(fileURLWithPath: design.dataSource)
-                // A model directory's data.csv is better named by its directory (models/sleepstudy).
-                let dataName = file.deletingPathExtension().lastPathComponent == "data"
-                    ? file.deletingLastPathComponent().lastPathComponent : file.deletingPathExtension().lastPathComponent
-                print(fit.summaryText(formula: design.formula.source, dataName: dataName), terminator: "")
+                print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design)), terminator: "")
             }
         }
+    }
+
+    /// A model directory's data.csv is better named by its directory (models/sleepstudy).
+    static func dataName(_ design: Design) -> String {
+        let file = URL(fileURLWithPath: design.dataSource)
+        return file.deletingPathExtension().lastPathComponent == "data"
+            ? file.deletingLastPathComponent().lastPathComponent : file.deletingPathExtension().lastPathComponent
+    }
+
+    /// Laplace, adaptive quadrature or PQL for a binomial or Poisson model.
+    private func fitGeneralized(_ design: Design) throws {
+        if ml { throw ValidationError("--ml applies to Gaussian models; binomial and Poisson models are always fitted by maximum likelihood (Laplace or --nagq K) or by --method pql") }
+        let chosen: GeneralizedMixedModelFit.Method
+        switch (method?.lowercased(), nagq) {
+        case (nil, nil), ("laplace", nil), ("laplace", 1?), (nil, 1?): chosen = .laplace
+        case (nil, 0?), ("laplace", 0?): chosen = .fastLaplace
+        case (nil, let nodes?), ("laplace", let nodes?): chosen = .adaptiveQuadrature(nodes: nodes)
+        case ("pql", nil): chosen = .penalizedQuasiLikelihood
+        case ("pql", _?): throw ValidationError("--nagq applies to the Laplace and quadrature fits, not to --method pql")
+        case (let other?, _): throw ValidationError("unknown --method '\(other)'; the methods are laplace and pql")
+        }
+        let fit = try GeneralizedMixedModelFit.fit(design, method: chosen)
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: fit.jsonObject(), options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        if design.rowsDropped > 0 {
+            printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
+        }
+        print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design)), terminator: "")
     }
 }

@@ -16,27 +16,78 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Numeric columns to treat as categorical (comma-separated).")
     var categorical: String?
 
+    @Option(help: "Response distribution: gaussian (default), binomial or poisson (as lme4's glmer).")
+    var family: String?
+
+    @Option(help: "Link function: binomial takes logit (default), probit or cloglog; poisson takes log.")
+    var link: String?
+
+    @Option(help: "Column of prior weights (lme4's weights =): a Gaussian row's precision weight, or a binomial proportion's number of trials.")
+    var weights: String?
+
     /// Reads the data and formula, and builds the design.
     func loadDesign() throws -> Design {
         var dataPath = data
         var formulaText = formula
         var categoricalColumns = Set((categorical ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        var familyName = family
+        var linkName = link
+        var weightsColumn = weights
         if let model {
             let directory = try ModelDirectory.load(path: model)
             dataPath = dataPath ?? directory.dataPath
             formulaText = formulaText ?? directory.formula
             categoricalColumns.formUnion(directory.categorical)
+            familyName = familyName ?? directory.family
+            linkName = linkName ?? directory.link
+            weightsColumn = weightsColumn ?? directory.weights
         }
+        let chosenFamily = try Self.family(named: familyName, link: linkName)
         guard let dataPath else { throw ValidationError("no data: give a model directory or --data FILE.csv") }
         guard let formulaText else { throw ValidationError("no formula: give a model directory or --formula \"y ~ x + (1 | g)\"") }
         let parsed = try Formula.parse(formulaText)
         categoricalColumns.formUnion(Design.variables(of: parsed).grouping)
         let table = try DataTable.read(path: dataPath, categorical: categoricalColumns)
-        let design = try Design.build(data: table, formula: parsed)
+        let design = try Design.build(data: table, formula: parsed, family: chosenFamily, weights: weightsColumn)
         // lme4's message when X is rank deficient; fit, describe and sample all drop the same columns.
         if !design.droppedFixedColumns.isEmpty {
             printError("note: " + DesignChecks.rankDeficiencyNote(dropped: design.droppedFixedColumns))
         }
         return design
     }
+
+    /// The design of a command that handles linear mixed models only (sampling, the Bayes-REML
+    /// comparison, the REML benchmark): another family is refused before anything is written.
+    func loadGaussianDesign(command: String) throws -> Design {
+        let design = try loadDesign()
+        guard design.family.isGaussian else {
+            throw ModelOptionsError(message: "mixmc \(command) handles Gaussian models only so far; this model's family is \(design.family.kind.rawValue)",
+                                    fix: "fit it with `mixmc fit --family \(design.family.kind.rawValue)` (Laplace, adaptive Gauss-Hermite quadrature or PQL)")
+        }
+        return design
+    }
+
+    /// The family and link named on the command line or in model.toml.
+    static func family(named name: String?, link linkName: String?) throws -> Family {
+        let kinds = Family.Kind.allCases.map(\.rawValue).joined(separator: ", ")
+        guard let kind = Family.Kind(rawValue: (name ?? "gaussian").lowercased()) else {
+            throw ValidationError("unknown family '\(name ?? "")'; the families are \(kinds)")
+        }
+        var link: Link?
+        if let linkName {
+            guard let parsed = Link(rawValue: linkName.lowercased()) else {
+                let links = Family.links(of: kind).map(\.rawValue).joined(separator: ", ")
+                throw ValidationError("unknown link '\(linkName)'; the \(kind.rawValue) family's links are \(links)")
+            }
+            link = parsed
+        }
+        do { return try Family(kind, link: link) } catch { throw ValidationError(error.description) }
+    }
+}
+
+/// A model that a command cannot take, with the fix.
+struct ModelOptionsError: Error, CustomStringConvertible {
+    let message: String
+    let fix: String
+    var description: String { "\(message)\n  fix: \(fix)" }
 }

@@ -4,17 +4,20 @@ import Linalg
 /// the first random-effects term's block-diagonal `ZᵀZ` blocks, its sparse column blocks against
 /// everything else, and a dense block for the other terms, X and y (docs/math.md, eq. 3).
 ///
-/// Built once from the data; every θ evaluation, Gibbs sweep and log-density call works from these
-/// alone, so their cost does not grow with the number of observations.
+/// The pattern (layout) is found once; `fill` computes the values in one pass over the rows,
+/// optionally weighted (`[Z X y]ᵀ W [Z X y]`: lme4's prior weights, or a GLMM's IRLS weights,
+/// which PIRLS refills at every iteration). A Gaussian model fills once: every θ evaluation, Gibbs
+/// sweep and log-density call then works from these alone, so their cost does not grow with the
+/// number of observations.
 public struct CrossProducts: Sendable {
     /// Where each block's nonzeros sit (the same layout the factor uses).
     public let layout: BlockedLayout
     /// Z₁ᵀZ₁, one k₁ x k₁ block per group of the first term.
-    public let diagonal: [Double]
+    public private(set) var diagonal: [Double]
     /// [Z₂..Z_t X y]ᵀ Z₁ on the layout's pattern.
-    public let offDiagonal: [Double]
+    public private(set) var offDiagonal: [Double]
     /// [Z₂..Z_t X y]ᵀ[Z₂..Z_t X y], full (both triangles).
-    public let dense: Matrix
+    public private(set) var dense: Matrix
     /// Start of each random-effects term's columns in dense coordinates (term 0 has none: -1).
     public let termStarts: [Int]
     /// Start of X's columns in dense coordinates; y's column is the last one.
@@ -26,8 +29,9 @@ public struct CrossProducts: Sendable {
 
     public var responseIndex: Int { layout.denseDimension - 1 }
 
-    /// Builds the blocks. `response` is y minus any offset.
-    public init(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double]) {
+    /// Finds the pattern and fills the blocks. `response` is y minus any offset; `weights`, when
+    /// given, are the rows' weights w_i in `[Z X y]ᵀ W [Z X y]`.
+    public init(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double], weights: [Double]? = nil) {
         precondition(!terms.isEmpty)
         let n = response.count
         let first = terms[0]
@@ -69,11 +73,33 @@ public struct CrossProducts: Sendable {
             offsets.append(rows.count)
         }
         pairsPerTerm = []
-        let layout = BlockedLayout(groupCount: first.levelCount, groupSize: k1, denseDimension: m, patternOffsets: offsets, patternRows: rows)
+        layout = BlockedLayout(groupCount: first.levelCount, groupSize: k1, denseDimension: m, patternOffsets: offsets, patternRows: rows)
+        diagonal = Array(repeating: 0.0, count: first.levelCount * k1 * k1)
+        offDiagonal = Array(repeating: 0.0, count: rows.count * k1)
+        dense = Matrix(rows: m, columns: m)
+        termStarts = starts
+        self.fixedStart = fixedStart
+        fixedCount = p
+        observationCount = n
+        termOfDenseRow = termOfRow
+        fill(terms: terms, fixed: fixed, response: response, weights: weights)
+    }
 
-        var diagonal = Array(repeating: 0.0, count: first.levelCount * k1 * k1)
-        var offDiagonal = Array(repeating: 0.0, count: rows.count * k1)
-        var dense = Matrix(rows: m, columns: m)
+    /// Recomputes every block's values on the same pattern in one pass over the rows: y's column
+    /// becomes `response` and each row is weighted by `weights` (unweighted when nil).
+    public mutating func fill(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double], weights: [Double]?) {
+        precondition(response.count == observationCount && fixed.columns == fixedCount && weights.map { $0.count == observationCount } ?? true)
+        let n = observationCount
+        let first = terms[0]
+        let k1 = first.size
+        let p = fixedCount
+        let m = layout.denseDimension
+        let starts = termStarts
+        let offsets = layout.patternOffsets
+        let rows = layout.patternRows
+        for i in diagonal.indices { diagonal[i] = 0 }
+        for i in offDiagonal.indices { offDiagonal[i] = 0 }
+        for i in dense.storage.indices { dense.storage[i] = 0 }
         // Per observation: the dense rows it touches and their values.
         let touched = terms.dropFirst().reduce(0) { $0 + $1.size } + p + 1
         var touchedRows = [Int](repeating: 0, count: touched)
@@ -82,7 +108,14 @@ public struct CrossProducts: Sendable {
         for i in 0..<n {
             let g = Int(first.groupCodes[i])
             for c in 0..<k1 { z1[c] = first.modelRows[i, c] }
-            for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += z1[r] * z1[c] } }
+            if let weights {
+                // w z₁ on the left of every product: each block entry gets w_i once.
+                let w = weights[i]
+                for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += w * z1[r] * z1[c] } }
+                for c in 0..<k1 { z1[c] *= w }
+            } else {
+                for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += z1[r] * z1[c] } }
+            }
             var t = 0
             for (j, term) in terms.enumerated().dropFirst() {
                 let base = starts[j] + Int(term.groupCodes[i]) * term.size
@@ -105,24 +138,16 @@ public struct CrossProducts: Sendable {
                 let index = Self.search(rows, from: start, count: count, for: Int32(touchedRows[a]))
                 for c in 0..<k1 { offDiagonal[start * k1 + c * count + index] += touchedValues[a] * z1[c] }
             }
+            let w = weights?[i]
             for a in 0..<touched {
-                let va = touchedValues[a]
+                var va = touchedValues[a]
                 if va == 0 { continue }
+                if let w { va *= w }
                 for b in 0...a { dense[touchedRows[a], touchedRows[b]] += va * touchedValues[b] }
             }
         }
         // Rows within an observation are increasing, so the loop above filled the lower triangle.
         for c in 0..<m { for r in (c + 1)..<max(m, c + 1) { dense[c, r] = dense[r, c] } }
-
-        self.layout = layout
-        self.diagonal = diagonal
-        self.offDiagonal = offDiagonal
-        self.dense = dense
-        self.termStarts = starts
-        self.fixedStart = fixedStart
-        self.fixedCount = p
-        self.observationCount = n
-        self.termOfDenseRow = termOfRow
     }
 
     /// Position (relative to `from`) of `value` in the sorted slice; the pattern holds it by construction.

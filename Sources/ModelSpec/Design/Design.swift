@@ -7,8 +7,14 @@ public struct Design: Sendable {
     public let formula: Formula
     public let dataSource: String
     public let responseName: String
-    /// y of the rows used.
+    /// The response distribution and link (Gaussian for a linear mixed model).
+    public let family: Family
+    /// y of the rows used: for a binomial model the proportion of successes in `priorWeights` trials.
     public let response: [Double]
+    /// Per-row prior weights (lme4's `weights`; a binomial model's trials), nil when all are 1.
+    public let priorWeights: [Double]?
+    /// The column given as `--weights`, if any.
+    public let weightsName: String?
     /// Σ offset(o) terms of the rows used (zeros without any).
     public let offset: [Double]
     public let fixed: ModelMatrix
@@ -46,10 +52,11 @@ public struct Design: Sendable {
     }
 
     /// Variables a formula reads, with the ones used as grouping factors (always categorical).
-    public static func variables(of formula: Formula) -> (all: [String], grouping: Set<String>) {
+    public static func variables(of formula: Formula, weights: String? = nil) -> (all: [String], grouping: Set<String>) {
         var names: [String] = []
         func add(_ name: String) { if !names.contains(name) { names.append(name) } }
-        if let response = formula.response { add(response) }
+        formula.responseTerm?.columns.forEach(add)
+        if let weights { add(weights) }
         formula.fixedTerms.flatMap(\.variables).forEach(add)
         formula.offsets.forEach(add)
         var grouping = Set<String>()
@@ -61,8 +68,9 @@ public struct Design: Sendable {
     }
 
     /// Builds the design from data read with the formula's grouping variables declared categorical.
-    public static func build(data fullData: DataTable, formula: Formula) throws -> Design {
-        let (variables, grouping) = variables(of: formula)
+    /// `weights` names a column of prior weights (lme4's `weights =`).
+    public static func build(data fullData: DataTable, formula: Formula, family: Family = .gaussian, weights weightsName: String? = nil) throws -> Design {
+        let (variables, grouping) = variables(of: formula, weights: weightsName)
         for name in variables where fullData.column(name) == nil {
             throw FormulaError(formula: formula.source, position: formula.position(of: name) ?? 0,
                                message: "unknown column '\(name)'; columns in \(fullData.source) are: \(fullData.columnNames.joined(separator: ", "))")
@@ -75,7 +83,7 @@ public struct Design: Sendable {
         }
         try fullData.checkCells(in: variables)
         try DesignChecks.checkResponseNotOnRight(formula)
-        guard let responseName = formula.response else {
+        guard let responseName = formula.response, let responseTerm = formula.responseTerm else {
             throw FormulaError(formula: formula.source, position: 0, message: "the formula has no response; write it as `y ~ ...`")
         }
         guard !formula.randomTerms.isEmpty else {
@@ -97,7 +105,7 @@ public struct Design: Sendable {
         }
         let data = dropped > 0 ? fullData.subset(rows: kept) : fullData
 
-        let response = try data.numericColumn(responseName)
+        let (response, priorWeights) = try ResponseValues.evaluate(responseTerm, family: family, weights: weightsName, data: data, formula: formula)
         var offset = Array(repeating: 0.0, count: data.rowCount)
         for name in formula.offsets {
             let values = try data.numericColumn(name)
@@ -126,10 +134,12 @@ public struct Design: Sendable {
         let (fixed, droppedColumns) = DesignChecks.dropRankDeficientColumns(fullFixed)
 
         let adjusted = zip(response, offset).map { $0 - $1 }
-        try DesignChecks.checkResponse(response, adjusted: adjusted, name: responseName, fixed: fixed, source: fullData.source)
-        let crossProducts = CrossProducts(terms: terms, fixed: fixed.matrix, response: adjusted)
-        var design = Design(formula: formula, dataSource: fullData.source, responseName: responseName, response: response,
-                            offset: offset, fixed: fixed, terms: terms, rowsDropped: dropped, crossProducts: crossProducts)
+        try DesignChecks.checkResponse(response, adjusted: adjusted, name: responseName, fixed: fixed, source: fullData.source,
+                                       gaussian: family.isGaussian)
+        // A GLMM's products are refilled with IRLS weights by its fit; these unit-weight ones give the layout.
+        let crossProducts = CrossProducts(terms: terms, fixed: fixed.matrix, response: adjusted, weights: family.isGaussian ? priorWeights : nil)
+        var design = Design(formula: formula, dataSource: fullData.source, responseName: responseName, family: family, response: response,
+                            priorWeights: priorWeights, weightsName: weightsName, offset: offset, fixed: fixed, terms: terms, rowsDropped: dropped, crossProducts: crossProducts)
         design.droppedFixedColumns = droppedColumns
         return design
     }
@@ -174,5 +184,17 @@ public enum DesignError: Error, CustomStringConvertible, Equatable {
         case .noCompleteRows(let source, let columns):
             return "\(source): no row has all of the model's columns (\(columns.joined(separator: ", "))) present; check for NA or empty cells"
         }
+    }
+}
+
+extension Design {
+    /// The weighted linear mixed model of a GLMM's IRLS step (PQL): the same X and terms, a
+    /// working response z (offset already taken out) and working weights as prior weights.
+    public func workingLinearModel(response working: [Double], weights: [Double]) -> Design {
+        precondition(working.count == observationCount && weights.count == observationCount)
+        let products = CrossProducts(terms: terms, fixed: fixed.matrix, response: working, weights: weights)
+        return Design(formula: formula, dataSource: dataSource, responseName: responseName, family: .gaussian, response: working,
+                      priorWeights: weights, weightsName: nil, offset: Array(repeating: 0, count: observationCount), fixed: fixed,
+                      terms: terms, rowsDropped: rowsDropped, crossProducts: products)
     }
 }

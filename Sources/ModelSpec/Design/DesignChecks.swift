@@ -164,15 +164,17 @@ public enum DesignChecks {
     /// The response a model can fit: not constant (lme4's `checkResponse`, "Response is
     /// constant"), and not an exact linear function of the fixed effects (all residuals zero,
     /// σ = 0: the REML criterion is -∞).
-    /// `adjusted` is the response minus the offset, the vector the fixed effects fit.
-    public static func checkResponse(_ response: [Double], adjusted: [Double], name: String, fixed: ModelMatrix, source: String) throws {
+    /// `adjusted` is the response minus the offset, the vector the fixed effects fit; the second
+    /// check is for Gaussian models only (a GLMM's response is not fitted by least squares).
+    public static func checkResponse(_ response: [Double], adjusted: [Double], name: String, fixed: ModelMatrix, source: String,
+                                     gaussian: Bool = true) throws {
         guard let first = response.first else { return }
         if response.allSatisfy({ $0 == first }) {
             throw DataError(file: source, column: name,
                             message: "Response is constant: \(name) is \(formatted(first)) in all \(response.count) rows used; there is no variation to model",
                             fix: "check that \(name) is the intended response column and that the file holds the measurements")
         }
-        guard fixed.matrix.columns > 0, fixed.matrix.columns < response.count else { return }
+        guard gaussian, fixed.matrix.columns > 0, fixed.matrix.columns < response.count else { return }
         var withResponse = fixed.matrix.storage
         withResponse.append(contentsOf: adjusted)
         let augmented = Matrix(rows: response.count, columns: fixed.matrix.columns + 1, storage: withResponse)

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed lme4 model formula, e.g. `Reaction ~ Days + (Days | Subject)`.
 ///
 /// Terms are expanded as R's `terms()` and lme4 expand them, so names and order match lme4:
@@ -12,8 +14,11 @@
 public struct Formula: Sendable, Equatable {
     /// The text as given.
     public let source: String
-    /// The column on the left of `~`; nil for a one-sided formula `~ x`.
+    /// The response's name as lme4 prints it: the column, or the expression as written
+    /// (`cbind(incidence, size - incidence)`); nil for a one-sided formula `~ x`.
     public let response: String?
+    /// What the left of `~` evaluates: a column, an arithmetic expression, or binomial counts.
+    public let responseTerm: ResponseTerm?
     /// False after `0 +`, `+ 0` or `- 1`.
     public let fixedIntercept: Bool
     /// Fixed-effects terms, expanded and ordered as R orders them.
@@ -50,16 +55,19 @@ public struct Formula: Sendable, Equatable {
         let expander = TermExpander(text: text)
 
         var response: String?
+        var responseTerm: ResponseTerm?
         if let responseExpression {
-            guard case .variable(let name, _) = responseExpression else {
-                throw FormulaError(formula: text, position: responseExpression.position,
-                                   message: "the response must be a single column name; put transformed values (e.g. log(y)) in a new column")
+            let term = try ResponseTerm(responseExpression, formula: text)
+            responseTerm = term
+            if case .value(let value) = term, let name = value.columnName {
+                response = name
+            } else {
+                response = String(text[..<(text.firstIndex(of: "~") ?? text.endIndex)]).trimmingCharacters(in: .whitespaces)
             }
-            response = name
         }
 
         let pieces = try expander.splitTopLevel(termsExpression)
-        let fixed = try expander.fixedTerms(pieces.fixed, response: response)
+        let fixed = try expander.fixedTerms(pieces.fixed, responseColumns: responseTerm?.columns ?? [])
         let random = try pieces.random.flatMap { try expander.randomTerms($0) }
 
         // First mention of every variable, from the tokens (names followed by '(' are functions).
@@ -74,7 +82,7 @@ public struct Formula: Sendable, Equatable {
             }
         }
 
-        return Formula(source: text, response: response, fixedIntercept: fixed.intercept,
+        return Formula(source: text, response: response, responseTerm: responseTerm, fixedIntercept: fixed.intercept,
                        fixedTerms: fixed.terms, offsets: pieces.offsets, randomTerms: random,
                        variablePositions: positions, variables: variables)
     }

@@ -54,9 +54,9 @@ struct TermExpander {
     }
 
     /// Fixed terms from the top-level pieces, ordered as R orders them.
-    func fixedTerms(_ pieces: [(sign: Int, expression: FormulaExpression)], response: String?) throws -> (intercept: Bool, terms: [Interaction]) {
+    func fixedTerms(_ pieces: [(sign: Int, expression: FormulaExpression)], responseColumns: [String]) throws -> (intercept: Bool, terms: [Interaction]) {
         var order = VariableOrder()
-        if let response { order.register(response) }
+        responseColumns.forEach { order.register($0) }
         for piece in pieces { order.registerAll(in: piece.expression) }
         var list = TermList()
         for piece in pieces {

@@ -1,0 +1,182 @@
+import Foundation
+import CNumerics
+import Linalg
+import ModelSpec
+
+extension GeneralizedMixedModelFit {
+    /// Fits a binomial or Poisson mixed model as lme4's `glmer` does (docs/math.md, eq. 74-80):
+    /// a first stage over θ with β inside PIRLS (nAGQ = 0), then, for Laplace and AGQ, (θ, β)
+    /// jointly with u's conditional modes found by PIRLS at each evaluation; or PQL.
+    public static func fit(_ design: Design, method: Method = .laplace) throws -> GeneralizedMixedModelFit {
+        precondition(!design.family.isGaussian, "Gaussian models are fitted by MixedModelFit")
+        let clock = ContinuousClock.now
+        if case .adaptiveQuadrature(let nodes) = method {
+            guard (1...25).contains(nodes) else { throw GeneralizedFitError.quadratureNodes(nodes) }
+            if nodes > 1, design.terms.count != 1 || design.terms[0].size != 1 {
+                throw GeneralizedFitError.quadratureNeedsOneScalarTerm(terms: design.terms.map { "(\($0.coefficientNames.joined(separator: " + ")) | \($0.groupingName))" })
+            }
+        }
+        if method == .penalizedQuasiLikelihood {
+            return try PenalizedQuasiLikelihood.fit(design, started: clock)
+        }
+        let pirls = PIRLS(design: design)
+        let stageOne = firstStage(pirls)
+        let quadrature = method.quadratureNodes.flatMap { $0 > 1 ? GaussHermiteRule(nodes: $0) : nil }
+        if method == .fastLaplace {
+            return try result(pirls: pirls, design: design, method: method, quadrature: nil, theta: stageOne.minimizer,
+                              beta: pirls.beta, hessian: nil, optimizer: stageOne, started: clock)
+        }
+
+        let thetaCount = design.thetaCount
+        let objective = { (x: [Double]) -> Double in
+            pirls.setTheta(Array(x[..<thetaCount]))
+            pirls.setBeta(Array(x[thetaCount...]))
+            guard pirls.run(.betaFixed) else { return .infinity }
+            return quadrature.map { pirls.adaptiveQuadratureDeviance(rule: $0) } ?? pirls.laplaceDeviance
+        }
+        let start = stageOne.minimizer + pirls.beta
+        let rx = (try? pirls.jointFactorAtCurrentWeights()).flatMap { fixedEffectsCovarianceRX($0.factor, $0.products) }
+        var options = BoundedOptimizer.Options()
+        options.relativeObjectiveTolerance = 1e-12
+        let thetaSteps: [Double] = stageOne.minimizer.map { max(0.25 * abs($0), 0.025) }
+        let betaSteps: [Double] = (0..<design.fixedCount).map { c -> Double in
+            let variance: Double = rx?[c][c] ?? 1
+            return max(variance.squareRoot() / 4, 1e-3)
+        }
+        options.initialStep = thetaSteps + betaSteps
+        let lower = design.thetaLowerBounds + Array(repeating: -Double.infinity, count: design.fixedCount)
+        var optimum = BoundedOptimizer(options: options).minimize(objective, start: start, lowerBounds: lower)
+        optimum.evaluations += stageOne.evaluations
+        let x = optimum.minimizer
+
+        // lme4's summary SEs: Var(β̂) from 2 H⁻¹ of the deviance over (θ, β) (finite differences).
+        _ = objective(x)
+        let mode = pirls.u
+        let hessian = centralDifferenceHessian(at: x, step: 1e-4) { point in
+            pirls.setU(mode)
+            return objective(point)
+        }
+        pirls.setU(mode)
+        _ = objective(x)
+        return try result(pirls: pirls, design: design, method: method, quadrature: quadrature, theta: Array(x[..<thetaCount]),
+                          beta: Array(x[thetaCount...]), hessian: hessian, optimizer: optimum, started: clock)
+    }
+
+    /// lme4's nAGQ = 0 stage: θ optimized with β and u both found by PIRLS; leaves PIRLS at the
+    /// optimum.
+    static func firstStage(_ pirls: PIRLS) -> BoundedOptimizer.Result {
+        let design = pirls.design
+        let start = design.thetaStart
+        pirls.setTheta(start)
+        pirls.run(.betaJointly, startFromEta: true)
+        let objective = { (theta: [Double]) -> Double in
+            pirls.setTheta(theta)
+            guard pirls.run(.betaJointly) else { return .infinity }
+            return pirls.laplaceDeviance
+        }
+        var options = BoundedOptimizer.Options()
+        options.relativeObjectiveTolerance = 1e-10
+        options.initialStep = start.map { max(0.25 * abs($0), 0.025) }
+        let result = BoundedOptimizer(options: options).minimize(objective, start: start, lowerBounds: design.thetaLowerBounds)
+        _ = objective(result.minimizer)
+        return result
+    }
+
+    /// lme4's `deriv12` Hessian: central second differences with step `step` in every coordinate
+    /// and the four-point formula for each pair.
+    static func centralDifferenceHessian(at x: [Double], step delta: Double, _ f: ([Double]) -> Double) -> [[Double]] {
+        let n = x.count
+        let center = f(x)
+        var hessian = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
+        for j in 0..<n {
+            var plus = x, minus = x
+            plus[j] += delta
+            minus[j] -= delta
+            hessian[j][j] = (f(plus) - 2 * center + f(minus)) / (delta * delta)
+            for i in 0..<j {
+                var pp = plus, pm = plus, mp = minus, mm = minus
+                pp[i] += delta; pm[i] -= delta; mp[i] += delta; mm[i] -= delta
+                let value = (f(pp) - f(pm) - f(mp) + f(mm)) / (4 * delta * delta)
+                hessian[i][j] = value
+                hessian[j][i] = value
+            }
+        }
+        return hessian
+    }
+
+    /// (R_X R_Xᵀ)⁻¹ from the X block of a PIRLS system's factor (σ = 1), row-major.
+    static func fixedEffectsCovarianceRX(_ factor: BlockedCholesky, _ products: CrossProducts) -> [[Double]]? {
+        let p = products.fixedCount
+        let start = products.fixedStart
+        guard p > 0 else { return [] }
+        var lx = [Double](repeating: 0, count: p * p)
+        for c in 0..<p { for r in c..<p { lx[r + c * p] = factor.dense[start + r, start + c] } }
+        let info = lx.withUnsafeMutableBufferPointer {
+            LAPACKE_dpotri(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(p), $0.baseAddress!, Int32(p))
+        }
+        guard info == 0 else { return nil }
+        return (0..<p).map { r in (0..<p).map { c in lx[max(r, c) + min(r, c) * p] } }
+    }
+
+    /// The β block of 2 H⁻¹, or nil when H is not positive definite there.
+    static func fixedEffectsCovarianceFromHessian(_ hessian: [[Double]], thetaCount: Int) -> [[Double]]? {
+        let n = hessian.count
+        var h = [Double](repeating: 0, count: n * n)
+        for r in 0..<n { for c in 0..<n { h[r + c * n] = (hessian[r][c] + hessian[c][r]) / 2 } }
+        let info = h.withUnsafeMutableBufferPointer { buffer -> Int32 in
+            let first = LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), buffer.baseAddress!, Int32(n))
+            guard first == 0 else { return first }
+            return LAPACKE_dpotri(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), buffer.baseAddress!, Int32(n))
+        }
+        guard info == 0 else { return nil }
+        let p = n - thetaCount
+        return (0..<p).map { r in (0..<p).map { c in
+            let a = thetaCount + r, b = thetaCount + c
+            return 2 * h[max(a, b) + min(a, b) * n]
+        } }
+    }
+
+    /// Everything reported, from PIRLS left at the optimum.
+    static func result(pirls: PIRLS, design: Design, method: Method, quadrature: GaussHermiteRule?, theta: [Double], beta: [Double],
+                       hessian: [[Double]]?, optimizer: BoundedOptimizer.Result, started: ContinuousClock.Instant) throws -> GeneralizedMixedModelFit {
+        let deviance = quadrature.map { pirls.adaptiveQuadratureDeviance(rule: $0) } ?? pirls.laplaceDeviance
+        let factors = design.relativeCovarianceFactors(theta: theta)
+        let effects = PenalizedSolution.randomEffects(design: design, products: pirls.randomProducts, factor: pirls.randomFactor,
+                                                      solution: pirls.u, factors: factors, scale: 1)
+        let joint = try pirls.jointFactorAtCurrentWeights()
+        guard let covarianceRX = fixedEffectsCovarianceRX(joint.factor, joint.products) else {
+            throw FitError.rankDeficientFixedEffects(names: design.fixed.columnNames)
+        }
+        let covariance = hessian.flatMap { fixedEffectsCovarianceFromHessian($0, thetaCount: theta.count) } ?? covarianceRX
+        let p = design.fixedCount
+        let fixedEffects = (0..<p).map { c in
+            MixedModelFit.FixedEffect(name: design.fixed.columnNames[c], estimate: beta[c], standardError: covariance[c][c].squareRoot())
+        }
+        let elapsed = ContinuousClock.now - started
+        return GeneralizedMixedModelFit(
+            family: design.family, method: method, deviance: deviance, saturatedDeviance: pirls.saturatedDeviance(),
+            theta: theta, thetaNames: design.thetaNames, fixedEffects: fixedEffects,
+            fixedEffectsStandardErrorsRX: (0..<p).map { covarianceRX[$0][$0].squareRoot() },
+            fixedEffectsCovariance: covariance,
+            varianceComponents: zip(design.terms, factors).map { PenalizedSolution.varianceComponent(term: $0, factor: $1, sigma: 1) },
+            randomEffects: effects, dispersion: nil, pearsonResiduals: pirls.pearsonResiduals(),
+            observationCount: design.observationCount, rowsDropped: design.rowsDropped,
+            optimizerEvaluations: optimizer.evaluations, optimizerStatus: optimizer.status, iterations: pirls.iterations,
+            seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
+            lowerBounds: design.thetaLowerBounds)
+    }
+}
+
+extension PIRLS {
+    /// −2 Σ log p(y_i | μ_i = y_i) (eq. 72).
+    func saturatedDeviance() -> Double {
+        var sum = 0.0
+        for i in y.indices { sum += family.minusTwoLogLikelihood(y: y[i], mu: y[i], weight: priorWeights[i]) }
+        return sum
+    }
+
+    /// (y_i − μ_i) √a_i / √V(μ_i): lme4's scaled (Pearson) residuals with σ = 1.
+    func pearsonResiduals() -> [Double] {
+        y.indices.map { i in (y[i] - mu[i]) * priorWeights[i].squareRoot() / family.variance(mu[i]).squareRoot() }
+    }
+}
