@@ -74,6 +74,31 @@ import TestSupport
              stderr: "error: \(dir)/no-such.csv: data file not found\n  fix: check the path (relative paths start at the current directory: \(Fixtures.repositoryRoot.path))\n",
              alsoFit: true),
 
+        // Issue 12, items 14-17: the message names the real problem.
+        dataCase("stray-quote.csv", "y ~ x + (1 | g)", """
+            error: \(dir)/stray-quote.csv:6: a quoted field opened on line 6 is never closed (unbalanced '"')
+              fix: add the closing quote on line 6; write a quote inside a quoted field as ""
+
+            """),
+        dataCase("semicolon.csv", "y ~ x + (1 | g)", """
+            error: \(dir)/semicolon.csv:1: the header is one column 'y;x;g': the file looks semicolon-separated; mixmc reads comma-separated files
+              fix: save the file as comma-separated values (CSV with ',' between fields and '.' as the decimal mark), e.g. in R: write.csv(d, "data.csv", row.names = FALSE)
+
+            """),
+        Case(name: "a CSV file where a model directory belongs", arguments: [sleepstudy],
+             stderr: "error: \(sleepstudy): is a file, not a model directory; give a data file as --data \(sleepstudy) --formula \"y ~ x + (1 | g)\"\n",
+             alsoFit: true),
+        Case(name: "a negative seed", arguments: ["models/sleepstudy", "--seed", "-1"],
+             stderr: "Error: The value '-1' is invalid for '--seed <seed>': a seed is a whole number from 0 to 18446744073709551615\nHelp:  --seed <seed>  Random seed (default: drawn at random and printed, so the run can be repeated).\n" + sampleUsage,
+             status: 64),
+        Case(name: "an empty output path", arguments: ["models/sleepstudy", "--output", ""],
+             stderr: "Error: --output is empty; give a directory, as in --output chains/run1\n" + sampleUsage, status: 64),
+        Case(name: "priors: a scale of 1e-300 (issue 12, item 5)", arguments: ["models/sleepstudy", "--priors", "\(dir)/tiny-scale.toml"], stderr: """
+            error: \(dir)/tiny-scale.toml:3: sigma.scale: scale must be between 1e-100 and 1e100; got 1e-300
+              fix: write the scale in the data's units, as in scale = 10
+
+            """),
+
         // Formulas.
         formulaCase("unclosed parenthesis", "Reaction ~ Days + (Days | Subject", """
             error: formula error: expected ')' to close '(' opened at column 19
@@ -279,6 +304,75 @@ import TestSupport
         #expect(result.status == 0)
         #expect(result.standardError == "note: 1 row with missing values in the model's columns dropped\n")
         #expect(result.standardOutput.contains("Number of obs: 179, groups:  Subject, 18"))
+    }
+
+    /// Issue 12, item 16: a pipe or process substitution is read like a file.
+    @Test func aPipeIsReadLikeAFile() throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", "exec \"$0\" fit --data <(cat models/sleepstudy/data.csv) --formula 'Reaction ~ Days + (Days | Subject)'",
+                             Fixtures.mixmcExecutable.path]
+        process.currentDirectoryURL = Fixtures.repositoryRoot
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        try process.run()
+        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+        #expect(text.contains("REML criterion at convergence: 1743.6"))
+    }
+
+    /// Issue 12, item 17: a data file named in model.toml is looked for relative to the model
+    /// directory, and the message says so.
+    @Test func aMissingDataFileOfAModelDirectoryNamesTheDirectory() throws {
+        let model = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-model-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: model, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: model) }
+        try Data("data = \"nodata.csv\"\nformula = \"y ~ x + (1 | g)\"\n".utf8).write(to: model.appendingPathComponent("model.toml"))
+        let result = try runMixmc(["fit", model.path])
+        #expect(result.status == 1)
+        #expect(result.standardError == "error: \(model.path)/nodata.csv: data file not found\n  fix: check the path (relative paths start at the model directory \(model.path), where model.toml is)\n")
+    }
+
+    /// Issue 12, item 18: the same chain twice (same path, another path to it, or a copy) is
+    /// refused; a file cut mid-row or without its trailer is summarized with a note.
+    @Test func diagnoseRefusesDuplicateChainsAndNotesIncompleteFiles() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-dup-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let run = try runMixmc(["sample", "models/sleepstudy", "--chains", "2", "--warmup", "50", "--draws", "50", "--seed", "1",
+                                "--output", scratch.path, "--quiet"])
+        #expect(run.status == 0)
+        let one = scratch.appendingPathComponent("chain-1.csv").path
+        let copy = scratch.appendingPathComponent("copy.csv").path
+        try FileManager.default.copyItem(atPath: one, toPath: copy)
+        let cases: [([String], String)] = [
+            ([one, one], "Error: \(one) is named twice; the same chain counted twice would double the ESS: give each file once\n"),
+            ([one, scratch.path + "/../" + scratch.lastPathComponent + "/chain-1.csv"],
+             "Error: \(one) and \(scratch.path)/../\(scratch.lastPathComponent)/chain-1.csv are the same file; the same chain counted twice would double the ESS: give each file once\n"),
+            ([one, copy], "Error: \(one) and \(copy) hold the same draws; the same chain counted twice would double the ESS: give each chain once\n"),
+        ]
+        for (arguments, stderr) in cases {
+            let result = try runMixmc(["diagnose"] + arguments)
+            #expect(result.status == 1)
+            #expect(result.standardError == stderr)
+            #expect(result.standardOutput.isEmpty)
+        }
+        // chain 2 cut in the middle of its 30th row, as a killed run leaves it.
+        let two = scratch.appendingPathComponent("chain-2.csv")
+        let text = try String(contentsOf: two, encoding: .utf8)
+        let rows = text.split(separator: "\n", omittingEmptySubsequences: false)
+        let header = rows.firstIndex { !$0.hasPrefix("#") }!
+        let cut = rows[..<(header + 30)].joined(separator: "\n") + "\n" + rows[header + 30].prefix(20)
+        try Data(cut.utf8).write(to: two)
+        let result = try runMixmc(["diagnose", one, two.path])
+        #expect(result.status == 0)
+        #expect(result.standardError == """
+            note: \(two.path) ends in the middle of a row (was its run killed while writing?); that row is left out
+            note: \(two.path) has no timing trailer: the run that wrote it did not finish (killed, or still running); its 29 draws are used as they are
+
+            """)
+        #expect(result.standardOutput.hasPrefix("2 chain(s) x 29 draws from 2 file(s)"))
     }
 
     /// `diagnose` on paths it cannot use: a missing path, a directory without chain files, and

@@ -22,19 +22,34 @@ extension DataTable {
     /// `categorical`: columns the caller declares categorical even if their values are numbers;
     /// names that are not columns are ignored (the formula stage reports unknown names).
     /// Throws `DataError` for a missing, unreadable or empty file and for malformed contents.
-    public static func read(path: String, categorical: Set<String> = []) throws -> DataTable {
+    /// `relativeTo` says where a relative `path` starts, for the message when the file is missing
+    /// (a model directory for model.toml's `data`); the current directory by default.
+    /// Any readable stream is read: a pipe or process substitution (`--data <(zcat d.csv.gz)`)
+    /// as well as a file.
+    public static func read(path: String, categorical: Set<String> = [], relativeTo base: String? = nil) throws -> DataTable {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            let start = base ?? "the current directory: \(FileManager.default.currentDirectoryPath)"
             throw DataError(file: path, message: "data file not found",
-                            fix: "check the path (relative paths start at the current directory: \(FileManager.default.currentDirectoryPath))")
+                            fix: "check the path (relative paths start at \(start))")
         }
         guard !isDirectory.boolValue else {
             throw DataError(file: path, message: "is a directory, not a data file",
                             fix: "give the path of a CSV file")
         }
-        guard let bytes = FileManager.default.contents(atPath: path) else {
-            throw DataError(file: path, message: "data file cannot be read",
-                            fix: "check the file's permissions")
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else {
+            let reason = String(cString: strerror(errno))
+            throw DataError(file: path, message: "data file cannot be read (\(reason))",
+                            fix: errno == EACCES ? "check the file's permissions" : "check that the path names a readable file")
+        }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        let bytes: Data
+        do {
+            bytes = try handle.readToEnd() ?? Data()
+        } catch {
+            throw DataError(file: path, message: "data file cannot be read (\(error.localizedDescription))",
+                            fix: "check that the path names a readable file")
         }
         guard let text = String(data: bytes, encoding: .utf8) else {
             throw DataError(file: path, message: "data file is not UTF-8 text",
@@ -76,6 +91,7 @@ extension DataTable {
                             fix: "the file needs a header row naming the columns, then one row per observation")
         }
         let headerLine = line
+        try checkSeparator(header, source: source, line: headerLine)
         try checkHeader(header, source: source, line: headerLine)
 
         var builders = header.map { _ in ColumnBuilder() }
@@ -127,22 +143,38 @@ extension DataTable {
         }
     }
 
+    /// A header read as one column that holds `;` or tabs: the file uses another separator
+    /// (spreadsheets in many locales write `;`), which would otherwise give a mangled column list.
+    private static func checkSeparator(_ header: [String], source: String, line: Int) throws {
+        guard header.count == 1, let name = header.first else { return }
+        for (separator, label) in [(";", "semicolon"), ("\t", "tab")] where name.contains(separator) {
+            throw DataError(file: source, line: line,
+                            message: "the header is one column '\(name.replacingOccurrences(of: "\t", with: "\\t"))': the file looks \(label)-separated; mixmc reads comma-separated files",
+                            fix: "save the file as comma-separated values (CSV with ',' between fields and '.' as the decimal mark), e.g. in R: write.csv(d, \"data.csv\", row.names = FALSE)")
+        }
+    }
+
     /// The line on which a quoted field opens that no closing quote ends, or nil. Quotes pair up
     /// in valid CSV (`""` inside a quoted field toggles twice), so an odd count means the reader
-    /// would take the rest of the file as one field.
+    /// would take the rest of the file as one field. Pairing quotes from the start would blame the
+    /// last quote of the file (a stray quote on line 6 pairs with the next quoted field's opening
+    /// quote, and that field's closing quote is left over), so the line reported is the first one
+    /// holding an odd number of quotes: the only such line in a file without quoted line breaks.
     private static func unclosedQuoteLine(_ text: String) -> Int? {
-        var inQuotes = false
-        var line = 1
-        var openedOn = 1
+        var total = 0, onLine = 0, line = 1
+        var firstOddLine: Int?
         for byte in text.utf8 {
             if byte == UInt8(ascii: "\"") {
-                inQuotes.toggle()
-                if inQuotes { openedOn = line }
+                total += 1
+                onLine += 1
             } else if byte == 10 {
+                if onLine % 2 == 1 && firstOddLine == nil { firstOddLine = line }
+                onLine = 0
                 line += 1
             }
         }
-        return inQuotes ? openedOn : nil
+        if onLine % 2 == 1 && firstOddLine == nil { firstOddLine = line }
+        return total % 2 == 1 ? firstOddLine : nil
     }
 
     /// A blank line comes back from the reader as a single empty field.
