@@ -57,8 +57,10 @@ struct Sample: ParsableCommand {
             reproduces chain K of a multi-chain run. Writes OUTPUT/chain-K.csv per chain and \
             OUTPUT/labels.json (the lme4 names of every column, the r_ index map included). \
             Priors: --priors, else the model directory's priors file, else data-scaled defaults \
-            (docs/priors.md). Ctrl-C or SIGTERM stops every chain after its current iteration, \
-            keeps every finished draw and exits with 130 (SIGINT) or 143 (SIGTERM).
+            (docs/priors.md). Ctrl-C, SIGTERM or SIGHUP stops every chain at one common iteration, \
+            keeps every finished draw and exits with 130 (SIGINT), 143 (SIGTERM) or 129 (SIGHUP); a \
+            second signal stops at once, cutting the files to the shortest chain. A directory \
+            another run is writing is refused, --overwrite or not.
             """)
 
     @OptionGroup var model: ModelOptions
