@@ -174,9 +174,13 @@ public final class StanCSVWriter {
 
     /// Cuts the file back to its first `rows` rows (a run stopped by a second Ctrl-C is cut to its
     /// shortest chain), dropping any adaptation block written after them; `finish` may follow.
+    /// After a failed write the file is cut to `rows` (at most `rowsOnDisk`) and the writer
+    /// accepts writes again (the trailer, say, once other files have freed space).
     public func truncate(toRows rows: Int) throws {
         precondition(rows >= 0 && rows <= rowsWritten)
-        try flush()
+        if failure == nil { try flush() }
+        precondition(rows <= rowsOnDisk)
+        failure = nil
         truncate(toLength: rows > 0 ? rowEnds[rows - 1] : headerBytes)
         rowEnds.removeSubrange(rows...)
         rowsWritten = rows

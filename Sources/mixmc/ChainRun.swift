@@ -89,6 +89,13 @@ final class ChainFileSink: GibbsDrawSink, PosteriorRowSink {
     /// Rows written after iteration i + 1.
     private(set) var rowsAfterIteration: [Int] = []
 
+    /// The iterations whose rows are all among the first `rows` rows of the file.
+    func iterations(withinRows rows: Int) -> Int {
+        var count = 0
+        while count < rowsAfterIteration.count && rowsAfterIteration[count] <= rows { count += 1 }
+        return count
+    }
+
     init(writer: StanCSVWriter, progress: ChainProgress) {
         self.writer = writer
         self.progress = progress
@@ -153,6 +160,11 @@ final class ChainRun: @unchecked Sendable {
     private let stoppedChainsLock = NSLock()
     /// Rows per chain cut by the second-signal truncation (chain index → rows dropped).
     private(set) var rowsCut: [Int: Int] = [:]
+    /// Chains whose writes failed (a full disk): index → iterations whose rows are whole on the
+    /// disk. The other chains are then stopped at once and every file cut to one iteration.
+    private var writeFailures: [Int: Int] = [:]
+    /// True when a failed write stopped the run.
+    var stoppedByWriteFailure: Bool { stoppedChainsLock.withLock { !writeFailures.isEmpty } }
 
     init(algorithm: any ChainAlgorithm, warmup: Int, draws: Int, chainIDs: [Int], files: [URL],
          configuration: @escaping @Sendable (Int, URL) -> StanCSVConfiguration) {
@@ -268,19 +280,40 @@ final class ChainRun: @unchecked Sendable {
             return .finished(summary)
         } catch {
             try? writer.flush()
-            let kept = writer.rowsOnDisk
-            return .failed("\(error)" + (writer.failure != nil ? "; the file ends on a whole row after \(kept) row\(kept == 1 ? "" : "s")" : ""))
+            guard writer.failure != nil else { return .failed("\(error)") }
+            // A full disk fails every chain soon: stop them all now, and cut every file to one
+            // iteration once they have stopped (`finishStoppedChains`).
+            let report = ChainReport(warmupIterationsDone: min(progress.iteration.load(ordering: .sequentiallyConsistent), warmup),
+                                     drawsKept: 0, stopped: true, warmupSeconds: 0, samplingSeconds: 0)
+            stoppedChainsLock.withLock {
+                writeFailures[index] = sink.iterations(withinRows: writer.rowsOnDisk)
+                stoppedChains[index] = (writer, sink, report)
+            }
+            stopNow.store(1, ordering: .sequentiallyConsistent)
+            stopRequested.store(1, ordering: .sequentiallyConsistent)
+            return .failed("\(error)")
         }
     }
 
     /// Writes the trailer of every chain stopped early; after a second signal, first cuts every
     /// file back to the iteration the shortest chain reached.
     private func finishStoppedChains() {
-        let stopped = stoppedChainsLock.withLock { stoppedChains }
+        let (stopped, failures) = stoppedChainsLock.withLock { (stoppedChains, writeFailures) }
         guard !stopped.isEmpty else { return }
-        let common = stoppedAtOnce ? progress.map { $0.iteration.load(ordering: .sequentiallyConsistent) }.min() ?? 0 : nil
+        let common = stoppedAtOnce
+            ? stopped.keys.map { failures[$0] ?? progress[$0].iteration.load(ordering: .sequentiallyConsistent) }.min() ?? 0
+            : nil
+        var rewrites: [(index: Int, iterations: Int)] = []
         for (index, chain) in stopped.sorted(by: { $0.key < $1.key }) {
             var report = chain.report
+            if failures[index] != nil {
+                // A chain whose write failed: its file cut to the common iteration; a trailer if
+                // the disk now has room (the cut files freed some), else whole rows without one.
+                if let common { try? chain.writer.truncate(toRows: chain.sink.rows(afterIterations: common)) }
+                try? chain.writer.finish(timing: StanCSVTiming(warmupSeconds: 0, samplingSeconds: 0))
+                if let common { rewrites.append((index, common)) }
+                continue
+            }
             do {
                 if let common {
                     let rows = chain.sink.rows(afterIterations: common)
@@ -293,12 +326,19 @@ final class ChainRun: @unchecked Sendable {
                 }
                 try chain.writer.finish(timing: StanCSVTiming(warmupSeconds: report.warmupSeconds,
                                                               samplingSeconds: report.samplingSeconds))
-                let iterations = common ?? progress[index].iteration.load(ordering: .sequentiallyConsistent)
-                try Self.recordIterationsRun(file: files[index], warmup: min(iterations, warmup),
-                                             sampling: max(0, iterations - warmup))
+                rewrites.append((index, common ?? progress[index].iteration.load(ordering: .sequentiallyConsistent)))
                 outcomes.withLock { $0[index] = .finished(report) }
             } catch {
                 outcomes.withLock { $0[index] = .failed("\(error)") }
+            }
+        }
+        // After every file is cut (on a full disk that frees the room the rewrites need).
+        for (index, iterations) in rewrites {
+            do {
+                try Self.recordIterationsRun(file: files[index], warmup: min(iterations, warmup), sampling: max(0, iterations - warmup))
+            } catch {
+                // The rows stay whole; only readers that compare num_samples with them will object.
+                printError("note: \(files[index].path): cannot record the iterations run in its configuration: \(error.localizedDescription)")
             }
         }
     }
@@ -321,7 +361,7 @@ final class ChainRun: @unchecked Sendable {
             }
         }
         guard let header = lines.firstIndex(where: { !$0.hasPrefix("#") }) else { return }
-        lines.insert("# stopped by a signal: num_warmup and num_samples are the iterations run (\(requested["num_warmup"] ?? "?") and \(requested["num_samples"] ?? "?") were asked for)", at: header)
+        lines.insert("# stopped early: num_warmup and num_samples are the iterations run (\(requested["num_warmup"] ?? "?") and \(requested["num_samples"] ?? "?") were asked for)", at: header)
         try Data(lines.joined(separator: "\n").utf8).write(to: file, options: .atomic)
     }
 }

@@ -150,6 +150,17 @@ struct SamplingJob {
                 reports.append(report)
             }
         }
+        if failed && run.stoppedByWriteFailure {
+            printError("stopped: a write failed; every file ends on a whole row, cut to the same iteration, in \(outputDirectory)/")
+            for (id, outcome) in zip(chainIDs, outcomes) {
+                let rows = (try? StanCSVReader.read(url: files.chains[chainIDs.firstIndex(of: id)!]))?.drawCount
+                if case .finished(let report) = outcome {
+                    printError("  chain \(id): kept \(report.drawsKept) of \((draws + thin - 1) / thin) draws (warmup \(report.warmupIterationsDone) of \(warmup))")
+                } else if let rows {
+                    printError("  chain \(id): kept \(rows) of \((draws + thin - 1) / thin) draws")
+                }
+            }
+        }
         if failed { return Result(files: files.chains, reports: reports, status: .failure) }
         if let signal = run.stopSignal {
             let name = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "signal \(signal)"

@@ -522,13 +522,14 @@ import TestSupport
         #expect(Set(counts).count == 1 && counts[0] > 0, "draws per chain: \(counts)")
         for (id, chain) in zip(1..., chains) {
             #expect(chain.timing != nil && !chain.droppedPartialFinalLine)
+            #expect(chain.config["num_samples"] == "\(chain.drawCount)" && chain.config["num_warmup"] == "100")
             #expect(stderr.contains("chain \(id): kept \(chain.drawCount) of 100000000 draws (warmup 100 of 100)"), "stderr: \(stderr)")
         }
     }
 
     /// Item 10: a write that fails (here a file-size limit, `ulimit -f`; a full disk takes the same
-    /// path, checked by hand on a 600 KB tmpfs) leaves every file ending on a whole row, and the
-    /// message counts the rows kept.
+    /// path, checked by hand on a 600 KB tmpfs) stops every chain, leaves every file ending on a
+    /// whole row, cut to one iteration, and the message counts the draws kept.
     @Test func aFailedWriteLeavesWholeRowsAndCountsThem() throws {
         let scratch = try Self.scratch("full")
         defer { try? FileManager.default.removeItem(at: scratch) }
@@ -544,13 +545,19 @@ import TestSupport
         let stderr = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
         #expect(process.terminationReason == .exit && process.terminationStatus == 1, "stderr: \(stderr)")
+        #expect(stderr.contains(": write failed: File too large\n"), "stderr: \(stderr)")
+        #expect(stderr.contains("stopped: a write failed; every file ends on a whole row, cut to the same iteration, in \(scratch.path)/\n"))
+        var counts: [Int] = []
         for id in 1...4 {
             let file = scratch.appendingPathComponent("chain-\(id).csv")
             let bytes = try Data(contentsOf: file)
             #expect(bytes.last == UInt8(ascii: "\n"))
             let chain = try StanCSVReader.read(url: file)
             #expect(!chain.droppedPartialFinalLine && chain.drawCount > 0)
-            #expect(stderr.contains("error: chain \(id): \(file.path): write failed: File too large; the file ends on a whole row after \(chain.drawCount) rows"), "stderr: \(stderr)")
+            #expect(chain.config["num_samples"] == "\(chain.drawCount)")
+            #expect(stderr.contains("  chain \(id): kept \(chain.drawCount) of 1000 draws"), "stderr: \(stderr)")
+            counts.append(chain.drawCount)
         }
+        #expect(Set(counts).count == 1, "draws per chain: \(counts)")
     }
 }
