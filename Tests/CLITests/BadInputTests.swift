@@ -308,19 +308,9 @@ import TestSupport
 
     /// Issue 12, item 16: a pipe or process substitution is read like a file.
     @Test func aPipeIsReadLikeAFile() throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "exec \"$0\" fit --data <(cat models/sleepstudy/data.csv) --formula 'Reaction ~ Days + (Days | Subject)'",
-                             Fixtures.mixmcExecutable.path]
-        process.currentDirectoryURL = Fixtures.repositoryRoot
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0)
-        #expect(text.contains("REML criterion at convergence: 1743.6"))
+        let result = try runMixmcInBash("exec \"$0\" fit --data <(cat models/sleepstudy/data.csv) --formula 'Reaction ~ Days + (Days | Subject)'")
+        #expect(result.status == 0)
+        #expect(result.standardOutput.contains("REML criterion at convergence: 1743.6"))
     }
 
     /// Issue 12, item 17: a data file named in model.toml is looked for relative to the model
@@ -533,18 +523,9 @@ import TestSupport
     @Test func aFailedWriteLeavesWholeRowsAndCountsThem() throws {
         let scratch = try Self.scratch("full")
         defer { try? FileManager.default.removeItem(at: scratch) }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/bin/bash")
-        process.arguments = ["-c", "ulimit -f 200; exec \"$0\" sample models/sleepstudy --seed 1 --output \"$1\" --quiet",
-                             Fixtures.mixmcExecutable.path, scratch.path]
-        process.currentDirectoryURL = Fixtures.repositoryRoot
-        let errorPipe = Pipe()
-        process.standardError = errorPipe
-        process.standardOutput = Pipe()
-        try process.run()
-        let stderr = String(decoding: errorPipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        #expect(process.terminationReason == .exit && process.terminationStatus == 1, "stderr: \(stderr)")
+        let result = try runMixmcInBash("ulimit -f 200; exec \"$0\" sample models/sleepstudy --seed 1 --output \"$1\" --quiet", scratch.path)
+        let stderr = result.standardError
+        #expect(result.status == 1, "stderr: \(stderr)")
         #expect(stderr.contains(": write failed: File too large\n"), "stderr: \(stderr)")
         #expect(stderr.contains("stopped: a write failed; every file ends on a whole row, cut to the same iteration, in \(scratch.path)/\n"))
         var counts: [Int] = []
@@ -560,4 +541,21 @@ import TestSupport
         }
         #expect(Set(counts).count == 1, "draws per chain: \(counts)")
     }
+}
+
+/// Runs `script` with bash from the repository root, `$0` being the built `mixmc` and `$1`… the
+/// arguments: for what needs a shell (process substitution, `ulimit`).
+func runMixmcInBash(_ script: String, _ arguments: String...) throws -> (status: Int32, standardOutput: String, standardError: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/bash")
+    process.arguments = ["-c", script, Fixtures.mixmcExecutable.path] + arguments
+    process.currentDirectoryURL = Fixtures.repositoryRoot
+    let output = Pipe(), error = Pipe()
+    process.standardOutput = output
+    process.standardError = error
+    try process.run()
+    let errorData = error.fileHandleForReading.readDataToEndOfFile()
+    let outputData = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), String(decoding: errorData, as: UTF8.self))
 }
