@@ -37,7 +37,9 @@ extension GeneralizedMixedModelFit {
         let start = stageOne.minimizer + pirls.beta
         let rx = (try? pirls.jointFactorAtCurrentWeights()).flatMap { fixedEffectsCovarianceRX($0.factor, $0.products) }
         var options = BoundedOptimizer.Options()
-        options.relativeObjectiveTolerance = 1e-12
+        // The deviance is flat along some directions of β (VerbAgg: 1e-12 relative left the
+        // intercept 6e-4 from the optimum); stop on the step size instead.
+        options.relativeObjectiveTolerance = 1e-15
         let thetaSteps: [Double] = stageOne.minimizer.map { max(0.25 * abs($0), 0.025) }
         let betaSteps: [Double] = (0..<design.fixedCount).map { c -> Double in
             let variance: Double = rx?[c][c] ?? 1

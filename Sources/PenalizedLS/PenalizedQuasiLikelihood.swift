@@ -52,12 +52,19 @@ enum PenalizedQuasiLikelihood {
             let mu = family.mean(eta[i])
             pearson[i] = (y[i] - mu) * prior[i].squareRoot() / family.variance(mu).squareRoot()
         }
+        // summary(glmmPQL) prints nlme's ML SEs scaled by √(N/(N − p)) (summary.lme's
+        // adjustSigma); the unscaled ones (lme4's ML SEs of the working model) are the "RX" ones.
+        let p = design.fixedCount
+        let adjustment = Double(n) / Double(n - p)
+        let fixedEffects = linear.fixedEffects.map {
+            MixedModelFit.FixedEffect(name: $0.name, estimate: $0.estimate, standardError: $0.standardError * adjustment.squareRoot())
+        }
         let elapsed = ContinuousClock.now - started
         return GeneralizedMixedModelFit(
             family: family, method: .penalizedQuasiLikelihood, deviance: .nan,
-            saturatedDeviance: .nan, theta: linear.theta, thetaNames: linear.thetaNames, fixedEffects: linear.fixedEffects,
+            saturatedDeviance: .nan, theta: linear.theta, thetaNames: linear.thetaNames, fixedEffects: fixedEffects,
             fixedEffectsStandardErrorsRX: linear.fixedEffects.map(\.standardError),
-            fixedEffectsCovariance: linear.fixedEffectsCovariance, varianceComponents: linear.varianceComponents,
+            fixedEffectsCovariance: linear.fixedEffectsCovariance.map { $0.map { $0 * adjustment } }, varianceComponents: linear.varianceComponents,
             randomEffects: linear.randomEffects, dispersion: sigma, pearsonResiduals: pearson,
             observationCount: n, rowsDropped: design.rowsDropped, optimizerEvaluations: evaluations, optimizerStatus: status,
             iterations: iterations, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,

@@ -27,15 +27,38 @@ import TestSupport
                 parameters: ["b_Intercept", "b_service1", "sigma", "sd_s__Intercept", "sd_d__Intercept", "sd_dept_service__Intercept"]),
     ]
 
-    /// The list above is every directory of models/ with a model.toml, so a new example gets tested.
+    /// Binomial and Poisson examples: fitted (Laplace), not sampled yet (`sample` refuses them).
+    static let generalizedExamples: [Example] = [
+        Example(name: "cbpp", rows: 56, parameters: []),
+        Example(name: "grouseticks", rows: 403, parameters: []),
+        Example(name: "verbagg", rows: 7584, parameters: []),
+    ]
+
+    /// The lists above are every directory of models/ with a model.toml, so a new example gets tested.
     @Test func theListCoversEveryModelDirectory() throws {
         let models = Fixtures.repositoryRoot.appendingPathComponent("models")
         let names = try FileManager.default.contentsOfDirectory(atPath: models.path).filter {
             FileManager.default.fileExists(atPath: models.appendingPathComponent("\($0)/model.toml").path)
         }
-        #expect(Set(names) == Set(Self.examples.map(\.name)))
+        #expect(Set(names) == Set((Self.examples + Self.generalizedExamples).map(\.name)))
         let index = try String(contentsOf: models.appendingPathComponent("README.md"), encoding: .utf8)
         for name in names { #expect(index.contains("(\(name)/README.md)"), "models/README.md does not link \(name)") }
+    }
+
+    @Test(arguments: generalizedExamples)
+    func readmeFitAndSampleRefused(_ example: Example) throws {
+        let directory = "models/\(example.name)"
+        let readme = try String(contentsOf: Fixtures.repositoryRoot.appendingPathComponent("\(directory)/README.md"), encoding: .utf8)
+        #expect(readme.contains("mixmc fit \(directory)"), "\(directory)/README.md does not show `mixmc fit \(directory)`")
+        let fit = try runMixmc(["fit", directory])
+        #expect(fit.status == 0, "stderr: \(fit.standardError)")
+        #expect(fit.standardOutput.hasPrefix("Generalized linear mixed model fit by maximum likelihood (Laplace Approximation) ['glmerMod']"))
+        #expect(fit.standardOutput.contains("Number of obs: \(example.rows), groups:"))
+        let output = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-example-\(example.name)-\(UUID().uuidString)")
+        let sample = try runMixmc(["sample", directory, "--output", output.path])
+        #expect(sample.status == 1)
+        #expect(sample.standardError.hasPrefix("error: mixmc sample handles Gaussian models only so far"))
+        #expect(!FileManager.default.fileExists(atPath: output.path), "nothing is written")
     }
 
     @Test(arguments: examples)

@@ -28,6 +28,10 @@ public struct CrossProducts: Sendable {
     public let termOfDenseRow: [Int32]
 
     public var responseIndex: Int { layout.denseDimension - 1 }
+    /// For a products value that is refilled (PIRLS), each row's positions in its group's
+    /// off-diagonal pattern, row-major (rows x touched), found once by `cacheRowSlots`; nil for a
+    /// value filled once, which searches the pattern instead of keeping n x touched indices.
+    private var rowSlots: [Int32]?
 
     /// Finds the pattern and fills the blocks. `response` is y minus any offset; `weights`, when
     /// given, are the rows' weights w_i in `[Z X y]ᵀ W [Z X y]`.
@@ -100,14 +104,28 @@ public struct CrossProducts: Sendable {
         for i in diagonal.indices { diagonal[i] = 0 }
         for i in offDiagonal.indices { offDiagonal[i] = 0 }
         for i in dense.storage.indices { dense.storage[i] = 0 }
-        // Per observation: the dense rows it touches and their values.
-        let touched = terms.dropFirst().reduce(0) { $0 + $1.size } + p + 1
+        // Per observation: the dense rows it touches and their values. The terms' codes and model
+        // rows are read through buffers taken once, not through the term values (a copy per row).
+        let others = terms.dropFirst()
+        let touched = others.reduce(0) { $0 + $1.size } + p + 1
         var touchedRows = [Int](repeating: 0, count: touched)
         var touchedValues = [Double](repeating: 0, count: touched)
         var z1 = [Double](repeating: 0, count: k1)
+        let otherCodes = others.map(\.groupCodes)
+        let otherRows = others.map(\.modelRows.storage)
+        let otherSizes = others.map(\.size)
+        let otherStarts = Array(starts.dropFirst())
+        let firstCodes = first.groupCodes
+        let firstRows = first.modelRows.storage
+        let fixedValues = fixed.storage
+        let slots = rowSlots
+        diagonal.withUnsafeMutableBufferPointer { diagonal in
+        offDiagonal.withUnsafeMutableBufferPointer { offDiagonal in
+        dense.storage.withUnsafeMutableBufferPointer { dense in
+        rows.withUnsafeBufferPointer { rows in
         for i in 0..<n {
-            let g = Int(first.groupCodes[i])
-            for c in 0..<k1 { z1[c] = first.modelRows[i, c] }
+            let g = Int(firstCodes[i])
+            for c in 0..<k1 { z1[c] = firstRows[i + c * n] }
             if let weights {
                 // w z₁ on the left of every product: each block entry gets w_i once.
                 let w = weights[i]
@@ -117,25 +135,26 @@ public struct CrossProducts: Sendable {
                 for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += z1[r] * z1[c] } }
             }
             var t = 0
-            for (j, term) in terms.enumerated().dropFirst() {
-                let base = starts[j] + Int(term.groupCodes[i]) * term.size
-                for c in 0..<term.size {
+            for j in otherCodes.indices {
+                let size = otherSizes[j]
+                let base = otherStarts[j] + Int(otherCodes[j][i]) * size
+                for c in 0..<size {
                     touchedRows[t] = base + c
-                    touchedValues[t] = term.modelRows[i, c]
+                    touchedValues[t] = otherRows[j][i + c * n]
                     t += 1
                 }
             }
             for c in 0..<p {
                 touchedRows[t] = fixedStart + c
-                touchedValues[t] = fixed[i, c]
+                touchedValues[t] = fixedValues[i + c * n]
                 t += 1
             }
             touchedRows[t] = m - 1
             touchedValues[t] = response[i]
-            // Off-diagonal block of group g: find each touched row in the group's sorted pattern.
+            // Off-diagonal block of group g: each touched row's place in the group's sorted pattern.
             let start = offsets[g], count = offsets[g + 1] - start
             for a in 0..<touched {
-                let index = Self.search(rows, from: start, count: count, for: Int32(touchedRows[a]))
+                let index = slots.map { Int($0[i * touched + a]) } ?? Self.search(rows, from: start, count: count, for: Int32(touchedRows[a]))
                 for c in 0..<k1 { offDiagonal[start * k1 + c * count + index] += touchedValues[a] * z1[c] }
             }
             let w = weights?[i]
@@ -143,15 +162,47 @@ public struct CrossProducts: Sendable {
                 var va = touchedValues[a]
                 if va == 0 { continue }
                 if let w { va *= w }
-                for b in 0...a { dense[touchedRows[a], touchedRows[b]] += va * touchedValues[b] }
+                let rowA = touchedRows[a]
+                for b in 0...a { dense[rowA + touchedRows[b] * m] += va * touchedValues[b] }
             }
         }
+        } } } }
         // Rows within an observation are increasing, so the loop above filled the lower triangle.
         for c in 0..<m { for r in (c + 1)..<max(m, c + 1) { dense[c, r] = dense[r, c] } }
     }
 
+    /// Finds and keeps every row's off-diagonal positions, so that later fills skip the search
+    /// (a GLMM's PIRLS refills at every iteration).
+    public mutating func cacheRowSlots(terms: [RandomEffectsTerm]) {
+        let others = terms.dropFirst()
+        let touched = others.reduce(0) { $0 + $1.size } + fixedCount + 1
+        let n = observationCount
+        var slots = [Int32](repeating: 0, count: n * touched)
+        let firstCodes = terms[0].groupCodes
+        layout.patternRows.withUnsafeBufferPointer { rows in
+            for i in 0..<n {
+                let g = Int(firstCodes[i])
+                let start = layout.patternOffsets[g], count = layout.patternOffsets[g + 1] - start
+                var t = 0
+                for (j, term) in zip(1..., others) {
+                    let base = termStarts[j] + Int(term.groupCodes[i]) * term.size
+                    for c in 0..<term.size {
+                        slots[i * touched + t] = Int32(Self.search(rows, from: start, count: count, for: Int32(base + c)))
+                        t += 1
+                    }
+                }
+                for row in fixedStart..<layout.denseDimension {
+                    slots[i * touched + t] = Int32(Self.search(rows, from: start, count: count, for: Int32(row)))
+                    t += 1
+                }
+            }
+        }
+        rowSlots = slots
+    }
+
     /// Position (relative to `from`) of `value` in the sorted slice; the pattern holds it by construction.
-    private static func search(_ rows: [Int32], from start: Int, count: Int, for value: Int32) -> Int {
+    @inline(__always)
+    private static func search(_ rows: UnsafeBufferPointer<Int32>, from start: Int, count: Int, for value: Int32) -> Int {
         var low = 0, high = count
         while low < high {
             let mid = (low + high) / 2
