@@ -130,7 +130,7 @@ public struct Design: Sendable {
             terms[a].levelCount != terms[b].levelCount ? terms[a].levelCount > terms[b].levelCount : a < b
         }
         terms = order.map { terms[$0] }
-        try DesignChecks.checkSizes(terms: terms, observations: data.rowCount, source: fullData.source)
+        try DesignChecks.checkSizes(terms: terms, observations: data.rowCount, source: fullData.source, allowEqual: !family.hasDispersion)
         let (fixed, droppedColumns) = DesignChecks.dropRankDeficientColumns(fullFixed)
 
         let adjusted = zip(response, offset).map { $0 - $1 }

@@ -52,19 +52,26 @@ public enum DesignChecks {
     ///   indistinguishable from the residual.
     /// - A term with at least as many random effects as observations leaves the random-effects
     ///   parameters and σ unidentifiable.
-    public static func checkSizes(terms: [RandomEffectsTerm], observations: Int, source: String) throws {
+    ///
+    /// `allowEqual`: a family without a dispersion parameter (binomial, Poisson) has no residual
+    /// to confuse the effects with, so lme4's `glmer` allows one level (and one effect) per
+    /// observation (`allow.n = TRUE`: an observation-level random effect, grouseticks' `INDEX`)
+    /// and refuses only more.
+    public static func checkSizes(terms: [RandomEffectsTerm], observations: Int, source: String, allowEqual: Bool = false) throws {
+        func tooMany(_ count: Int) -> Bool { allowEqual ? count > observations : count >= observations }
         var problems: [String] = []
-        for term in terms where term.levelCount >= observations && !problems.contains(term.groupingName) {
+        for term in terms where tooMany(term.levelCount) && !problems.contains(term.groupingName) {
             problems.append(term.groupingName)
         }
         if !problems.isEmpty {
             throw DataError(file: source,
-                            message: "number of levels of each grouping factor must be < number of observations (problems: \(problems.joined(separator: ", ")))",
+                            message: "number of levels of each grouping factor must be \(allowEqual ? "<=" : "<") number of observations (problems: \(problems.joined(separator: ", ")))",
                             fix: "each level needs several rows: drop the term for \(problems.joined(separator: ", ")) (one row per level is the residual's job) or group by a coarser factor")
         }
-        for term in terms where term.effectCount >= observations {
+        for term in terms where tooMany(term.effectCount) {
+            let residual = allowEqual ? "" : " and the residual variance (or scale parameter)"
             throw DataError(file: source,
-                            message: "number of observations (=\(observations)) <= number of random effects (=\(term.effectCount)) for term (\(termText(term))); the random-effects parameters and the residual variance (or scale parameter) are probably unidentifiable",
+                            message: "number of observations (=\(observations)) \(allowEqual ? "<" : "<=") number of random effects (=\(term.effectCount)) for term (\(termText(term))); the random-effects parameters\(residual) are probably unidentifiable",
                             fix: "simplify the term (fewer coefficients per group, e.g. (1 | \(term.groupingName))) or use more observations")
         }
     }
