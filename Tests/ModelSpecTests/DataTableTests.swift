@@ -226,6 +226,18 @@ let instEvalPath = "/work/shared/data/InstEval.csv"
         #expect(table.completeRows(in: ["y", "x"]).dropped == 1)
     }
 
+    /// One typo in a small file is caught as in a large one; two text cells in twenty make a factor,
+    /// as R reads them.
+    @Test func oneTypoInASmallFileIsCaughtTwoTextCellsMakeAFactor() throws {
+        let one = try DataTable.parse(text: "y,x\n" + (0..<20).map { "\($0),\($0 == 7 ? "3.o" : String($0 % 5))" }.joined(separator: "\n") + "\n",
+                                      source: "small.csv")
+        #expect(numericValues(one, "x") != nil)
+        #expect(dataError { try one.checkCells(in: ["x"]) }?.message == "column x is numeric but for '3.o' at line 9 (1 of 20 cells not numbers)")
+        let two = try DataTable.parse(text: "y,x\n" + (0..<20).map { "\($0),\($0 % 10 == 7 ? "low" : String($0 % 5))" }.joined(separator: "\n") + "\n",
+                                      source: "small.csv")
+        #expect(factorColumn(two, "x") != nil)
+    }
+
     /// mlmRev's Contraception `livch` (0, 1, 2, 3+): a factor with numeric-looking labels, read as
     /// R reads it, 4 levels in R's order.
     @Test func aFactorWithNumericLookingLabelsStaysAFactor() throws {

@@ -9,9 +9,10 @@ import Foundation
 /// - A column is **numeric** if every non-missing cell is a decimal number (`parseNumber`) or
 ///   `Inf`/`-Inf`; quotes do not matter (R's `read.csv` reads `"308"` as a number too).
 /// - A column is **numeric with stray text** if fewer than 1 % of its non-missing cells are not
-///   numbers (a typo such as `3.o` among numbers): it is kept numeric, and using it in a model is
-///   an error naming the first such cell (`DataTable.checkCells`), never a silent factor.
-/// - A column is **categorical** if at least 1 % of its non-missing cells are not numbers (R's
+///   numbers, or only one of ten or more is (a typo such as `3.o` among numbers): it is kept
+///   numeric, and using it in a model is an error naming the first such cell
+///   (`DataTable.checkCells`), never a silent factor.
+/// - A column is **categorical** if more of its non-missing cells are not numbers (R's
 ///   `read.csv` would make it a factor too: mlmRev's `livch` with `0`, `1`, `2`, `3+`), or if the
 ///   caller lists it in `categorical` (grouping factors, or columns a model file declares as
 ///   factors). Its levels are ordered by `Factor.sortLevels`, which reproduces R's level order.
@@ -228,7 +229,10 @@ private struct ColumnBuilder {
                 presentCells += counts[index]
                 if case .text = kind { textCells += counts[index] }
             }
-            if textCells * 100 < presentCells || (textCells == 0 && presentCells == 0) {
+            // Stray text: under 1 % of the cells, or a single cell among ten or more (a typo in a
+            // small file is as likely as in a large one).
+            let strayText = textCells * 100 < presentCells || (textCells == 1 && presentCells >= 10)
+            if strayText || (textCells == 0 && presentCells == 0) {
                 let values = kinds.map { kind -> Double in
                     if case .number(let value) = kind { return value }
                     return .nan
