@@ -42,7 +42,10 @@ struct Fit: ParsableCommand {
             if nagq != nil || method != nil || standardErrors != nil {
                 throw ValidationError("--nagq, --method and --standard-errors apply to binomial and Poisson models (--family binomial|poisson); a Gaussian model is fitted by REML or ML (--ml)")
             }
-            let fit = try MixedModelFit.fit(design, method: ml ? .ml : .reml)
+            if let term = design.terms.first(where: { $0.thetaCount > 100 }) {
+                printError("note: the term for \(term.groupingName) has \(term.size) coefficients per group, \(term.thetaCount) covariance parameters (θ) to optimize: expect minutes to hours (progress every 10 s); uncorrelated effects, (… || \(term.groupingName)), have \(term.size)")
+            }
+            let fit = try MixedModelFit.fit(design, method: ml ? .ml : .reml, options: Self.optimizerOptions(design, ml: ml))
             if json {
                 let data = try JSONSerialization.data(withJSONObject: fit.jsonObject(), options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
@@ -53,6 +56,20 @@ struct Fit: ParsableCommand {
                 print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design)), terminator: "")
             }
         }
+    }
+
+    /// The optimizer's options with a progress line on stderr every 10 s (issue 12, item 6: a
+    /// term of 40 coefficients, 820 θ, ran for minutes without a sign of life).
+    static func optimizerOptions(_ design: Design, ml: Bool) -> BoundedOptimizer.Options {
+        var options = BoundedOptimizer.Options()
+        let start = ContinuousClock.now
+        let criterion = ml ? "deviance" : "REML criterion"
+        let thetaCount = design.thetaCount
+        options.progress = { evaluations, best in
+            let seconds = (ContinuousClock.now - start).components.seconds
+            printError("fitting: \(evaluations) evaluations of the \(criterion) over \(thetaCount) θ in \(seconds) s, lowest so far \(String(format: "%.4f", best))")
+        }
+        return options
     }
 
     /// A model directory's data.csv is better named by its directory (models/sleepstudy).

@@ -47,8 +47,15 @@ struct ModelOptions: ParsableArguments {
         guard let formulaText else { throw ValidationError("no formula: give a model directory or --formula \"y ~ x + (1 | g)\"") }
         let parsed = try Formula.parse(formulaText)
         categoricalColumns.formUnion(Design.variables(of: parsed).grouping)
-        let table = try DataTable.read(path: dataPath, categorical: categoricalColumns)
-        return try Design.build(data: table, formula: parsed, family: chosenFamily, weights: weightsColumn)
+        // model.toml's `data` is relative to the model directory, and a missing file says so.
+        let base = data == nil ? model.map { "the model directory \($0), where model.toml is" } : nil
+        let table = try DataTable.read(path: dataPath, categorical: categoricalColumns, relativeTo: base)
+        let design = try Design.build(data: table, formula: parsed, family: chosenFamily, weights: weightsColumn)
+        // lme4's message when X is rank deficient; fit, describe and sample all drop the same columns.
+        if !design.droppedFixedColumns.isEmpty {
+            printError("note: " + DesignChecks.rankDeficiencyNote(dropped: design.droppedFixedColumns))
+        }
+        return design
     }
 
     /// The design of a command that handles linear mixed models only (sampling, the Bayes-REML
