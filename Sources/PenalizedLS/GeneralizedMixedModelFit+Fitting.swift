@@ -172,7 +172,7 @@ extension GeneralizedMixedModelFit {
             theta: theta, thetaNames: design.thetaNames, fixedEffects: fixedEffects,
             fixedEffectsStandardErrorsRX: (0..<p).map { covarianceRX[$0][$0].squareRoot() },
             fixedEffectsCovariance: covariance,
-            varianceComponents: zip(design.terms, factors).map { PenalizedSolution.varianceComponent(term: $0, factor: $1, sigma: 1) },
+            varianceComponents: PenalizedSolution.varianceComponents(terms: design.terms, factors: factors, sigma: 1),
             randomEffects: effects, dispersion: nil, pearsonResiduals: pirls.pearsonResiduals(),
             observationCount: design.observationCount, rowsDropped: design.rowsDropped,
             optimizerEvaluations: optimizer.evaluations, optimizerStatus: optimizer.status, iterations: pirls.iterations,

@@ -12,7 +12,8 @@ struct Fit: ParsableCommand {
             (lme4 order), theta_names, sigma, fixed [{name, estimate, se}], varcorr [{group, name, \
             sd} | {group, name, name2, corr} | {group: "Residual", sd}], nobs, rows_dropped, \
             ngroups, ranef {group: [{level, <coef>...}]}, ranef_condsd (same shape: conditional \
-            SDs), singular, converged, optimizer_evaluations, seconds.
+            SDs), singular, converged, convergence_messages, optimizer_status, gradient, \
+            optimizer_evaluations, seconds.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -53,7 +54,7 @@ struct Fit: ParsableCommand {
                 if design.rowsDropped > 0 {
                     printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
                 }
-                print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design)), terminator: "")
+                print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design, options: model)), terminator: "")
             }
         }
     }
@@ -72,11 +73,10 @@ struct Fit: ParsableCommand {
         return options
     }
 
-    /// A model directory's data.csv is better named by its directory (models/sleepstudy).
-    static func dataName(_ design: Design) -> String {
-        let file = URL(fileURLWithPath: design.dataSource)
-        return file.deletingPathExtension().lastPathComponent == "data"
-            ? file.deletingLastPathComponent().lastPathComponent : file.deletingPathExtension().lastPathComponent
+    /// `Data:` as given, as lme4 prints the `data` argument: the `--data` path, else the model
+    /// directory.
+    static func dataName(_ design: Design, options: ModelOptions) -> String {
+        options.data ?? options.model ?? design.dataSource
     }
 
     /// Laplace, adaptive quadrature or PQL for a binomial or Poisson model.
@@ -103,6 +103,6 @@ struct Fit: ParsableCommand {
         if design.rowsDropped > 0 {
             printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
         }
-        print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design)), terminator: "")
+        print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design, options: model)), terminator: "")
     }
 }
