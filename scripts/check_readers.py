@@ -9,8 +9,9 @@ the files (algorithm = gibbs, no adaptation block), that ArviZ reads every colum
 and that ArviZ's r_Subject[level, coefficient] array agrees with labels.json.
 Then runs `mixmc sample models/sleepstudy --algorithm nuts` on both targets and reads the files
 with CmdStanPy's from_csv (a CmdStanMCMC: step sizes, metric, sampler columns, divergences) and
-ArviZ's from_cmdstan (sample_stats, every column bit for bit). Last, a `--save-warmup`
-NUTS run: the warmup rows are counted and read apart from the draws.
+ArviZ's from_cmdstan (sample_stats, every column bit for bit). Then a `--save-warmup`
+NUTS run: the warmup rows are counted and read apart from the draws. Last, 4-chain Gibbs and NUTS
+runs stopped by SIGINT: ArviZ and CmdStanPy read the set (every chain stops at one iteration).
 Needs: cmdstanpy, arviz, numpy.   Run from the repository root:  python scripts/check_readers.py
 """
 import math
@@ -68,7 +69,55 @@ def main():
     sample_failures = check_sample_output()
     nuts_failures = sum(check_nuts_output(target) for target in ("collapsed", "full"))
     warmup_failures = check_saved_warmup()
-    return 1 if failures or sample_failures or nuts_failures or warmup_failures else 0
+    interrupted_failures = sum(check_interrupted_run(algorithm) for algorithm in ("gibbs", "nuts"))
+    return 1 if failures or sample_failures or nuts_failures or warmup_failures or interrupted_failures else 0
+
+
+def interrupt_run(out, flags):
+    """Starts `mixmc sample models/sleepstudy --chains 4 FLAGS` with far too many draws, sends
+    SIGINT once every chain file holds draws, and returns the four chain files (issue 12)."""
+    import signal
+    import time
+
+    bin_path = subprocess.run(["swift", "build", "--show-bin-path"], check=True, capture_output=True,
+                              text=True).stdout.strip()
+    process = subprocess.Popen([os.path.join(bin_path, "mixmc"), "sample", "models/sleepstudy", "--chains", "4",
+                                "--draws", "100000000", "--seed", "3", *flags, "--quiet", "--output", str(out)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    files = [out / f"chain-{k}.csv" for k in (1, 2, 3, 4)]
+    deadline = time.time() + 120
+    while time.time() < deadline and not all(f.exists() and f.stat().st_size > 60_000 for f in files):
+        time.sleep(0.05)
+    process.send_signal(signal.SIGINT)
+    assert process.wait() == 130, process.returncode
+    return [str(f) for f in files]
+
+
+def check_interrupted_run(algorithm):
+    """A 4-chain run stopped by Ctrl-C: every chain stops at the same iteration, so ArviZ's
+    from_cmdstan and CmdStanPy's from_csv read the set as one (scripts/check_readers.sh also runs
+    R's posterior on such a directory)."""
+    import arviz as az
+    import cmdstanpy
+    import pandas as pd
+
+    out = pathlib.Path(tempfile.mkdtemp(prefix=f"mixmc-interrupted-{algorithm}-")) / "sleepstudy"
+    files = interrupt_run(out, ["--algorithm", algorithm, "--warmup", "100"])
+    raws = [pd.read_csv(path, comment="#", float_precision="round_trip") for path in files]
+    counts = [len(raw) for raw in raws]
+    checks = Checks(f"interrupted {algorithm}")
+    check = checks.check
+    check(len(set(counts)) == 1 and counts[0] > 0, f"draws per chain {counts}")
+    idata = az.from_cmdstan(files)
+    check(idata.posterior["b_Days"].shape == (4, counts[0]), f"ArviZ shape {idata.posterior['b_Days'].shape}")
+    for chain in range(4):
+        check((idata.posterior["sigma"].values[chain] == raws[chain]["sigma"].values).all(), "ArviZ sigma differs")
+    fit = cmdstanpy.from_csv(files)  # a list keeps the chain order; a directory is listed in any order
+    check(fit.chains == 4 and fit.num_draws_sampling == counts[0], f"from_csv chains {fit.chains}, draws {fit.num_draws_sampling}")
+    check((fit.draws(concat_chains=False)[:, 3, :] == raws[3].values).all(), "from_csv draws of chain 4 differ")
+    print(f"mixmc sample --algorithm {algorithm} stopped by SIGINT: 4 chains x {counts[0]} draws, "
+          f"ArviZ and CmdStanPy read them, {checks.failures} failed")
+    return checks.failures
 
 
 def check_saved_warmup(algorithm="nuts"):

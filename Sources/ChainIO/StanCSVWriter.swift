@@ -25,7 +25,9 @@ public enum StanCSVWriterError: Error, Equatable, CustomStringConvertible {
 ///
 /// Draws are buffered and handed to the file every `flushEvery` rows (and on `flush()`), always
 /// as whole lines, so a run that is killed leaves a file whose every data line is complete; the
-/// reader accepts such a file (it only lacks the timing trailer).
+/// reader accepts such a file (it only lacks the timing trailer). A write that fails (a full
+/// disk, a file-size limit) is cut back to the last whole row on the disk (`rowsOnDisk`), and
+/// the writer refuses further writes; a file whose header could not be written is removed.
 public final class StanCSVWriter {
     public let path: String
     public let columnNames: [String]
@@ -40,6 +42,25 @@ public final class StanCSVWriter {
     private var wroteAdaptation = false
     private var finished = false
     public private(set) var rowsWritten = 0
+    /// Bytes handed to the file so far (all of them on the disk).
+    private var bytesOnDisk: UInt64 = 0
+    /// Bytes of the header and configuration; a truncation never cuts into them.
+    private var headerBytes: UInt64 = 0
+    /// Per row written, the file length once that row (and whatever came before it) is written.
+    private var rowEnds: [UInt64] = []
+    /// Where the adaptation block starts in the file, once written.
+    private var adaptationStart: UInt64?
+    /// The failure that stopped the writer, if one did.
+    public private(set) var failure: StanCSVWriterError?
+    /// Rows (warmup and sampling draws) the file holds whole.
+    public var rowsOnDisk: Int {
+        var low = 0, high = rowEnds.count
+        while low < high {
+            let middle = (low + high) / 2
+            if rowEnds[middle] <= bytesOnDisk { low = middle + 1 } else { high = middle }
+        }
+        return low
+    }
 
     /// Creates (or truncates) the file and writes the configuration block and the header row.
     public init(url: URL, configuration: StanCSVConfiguration, columnNames: [String], flushEvery: Int = 100) throws {
@@ -59,7 +80,15 @@ public final class StanCSVWriter {
         for entry in configuration.entries { text += entry.line + "\n" }
         text += columnNames.joined(separator: ",") + "\n"
         buffer.append(contentsOf: text.utf8)
-        try flush()
+        do {
+            try flush()
+        } catch {
+            // No zero-byte or half-header file is left behind.
+            try? handle.close()
+            try? FileManager.default.removeItem(atPath: url.path)
+            throw error
+        }
+        headerBytes = bytesOnDisk
     }
 
     deinit {
@@ -84,6 +113,7 @@ public final class StanCSVWriter {
         }
         row[length] = UInt8(ascii: "\n")
         buffer.append(contentsOf: UnsafeBufferPointer(start: row, count: length + 1))
+        rowEnds.append(bytesOnDisk + UInt64(buffer.count))
         bufferedRows += 1
         rowsWritten += 1
         if bufferedRows >= flushEvery { try flush() }
@@ -95,6 +125,7 @@ public final class StanCSVWriter {
         guard !finished else { throw StanCSVWriterError.alreadyFinished(path: path) }
         guard !wroteAdaptation else { throw StanCSVWriterError.adaptationAfterSampling(path: path) }
         wroteAdaptation = true
+        adaptationStart = bytesOnDisk + UInt64(buffer.count)
         var lines = ["# Adaptation terminated", "# Step size = \(StanCSVNumberFormat.format(adaptation.stepSize))"]
         switch adaptation.metric {
         case .unit:
@@ -110,16 +141,60 @@ public final class StanCSVWriter {
         try flush()
     }
 
-    /// Hands every buffered whole line to the file and asks the system to keep it.
+    /// Hands every buffered whole line to the file. When the system takes only part of it (a
+    /// full disk), the file is cut back to the last whole row it holds and the writer fails from
+    /// then on, so the file always ends on a whole row.
     public func flush() throws {
+        if let failure { throw failure }
         guard !buffer.isEmpty else { return }
-        do {
-            try handle.write(contentsOf: buffer)
-        } catch {
-            throw StanCSVWriterError.writeFailed(path: path, reason: error.localizedDescription)
+        let descriptor = handle.fileDescriptor
+        var written = 0
+        let error: Int32? = buffer.withUnsafeBytes { bytes -> Int32? in
+            while written < bytes.count {
+                let count = write(descriptor, bytes.baseAddress! + written, bytes.count - written)
+                if count < 0 {
+                    if errno == EINTR { continue }
+                    return errno
+                }
+                written += count
+            }
+            return nil
+        }
+        bytesOnDisk += UInt64(written)
+        if let error {
+            let failure = StanCSVWriterError.writeFailed(path: path, reason: String(cString: strerror(error)))
+            self.failure = failure
+            buffer.removeAll()
+            truncate(toLength: rowsOnDisk > 0 ? rowEnds[rowsOnDisk - 1] : headerBytes)
+            throw failure
         }
         buffer.removeAll(keepingCapacity: true)
         bufferedRows = 0
+    }
+
+    /// Cuts the file back to its first `rows` rows (a run stopped by a second Ctrl-C is cut to its
+    /// shortest chain), dropping any adaptation block written after them; `finish` may follow.
+    /// After a failed write the file is cut to `rows` (at most `rowsOnDisk`) and the writer
+    /// accepts writes again (the trailer, say, once other files have freed space).
+    public func truncate(toRows rows: Int) throws {
+        precondition(rows >= 0 && rows <= rowsWritten)
+        if failure == nil { try flush() }
+        precondition(rows <= rowsOnDisk)
+        failure = nil
+        truncate(toLength: rows > 0 ? rowEnds[rows - 1] : headerBytes)
+        rowEnds.removeSubrange(rows...)
+        rowsWritten = rows
+        if let start = adaptationStart, start >= bytesOnDisk {
+            wroteAdaptation = false
+            adaptationStart = nil
+        }
+    }
+
+    private func truncate(toLength length: UInt64) {
+        if ftruncate(handle.fileDescriptor, off_t(length)) == 0 {
+            bytesOnDisk = length
+            _ = lseek(handle.fileDescriptor, off_t(length), SEEK_SET)
+        }
     }
 
     /// Writes the timing trailer exactly as CmdStan does and closes the file.

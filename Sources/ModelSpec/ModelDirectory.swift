@@ -32,6 +32,10 @@ public struct ModelDirectory: Sendable, Equatable {
 
     public static func load(path: String) throws -> ModelDirectory {
         let directory = URL(fileURLWithPath: path)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ModelDirectoryError(file: path, message: "is a file, not a model directory; give a data file as --data \(path) --formula \"y ~ x + (1 | g)\"")
+        }
         let file = directory.appendingPathComponent(fileName).path
         guard FileManager.default.fileExists(atPath: file) else {
             throw ModelDirectoryError(file: file, message: "no \(fileName) here; a model directory holds model.toml with `data` and `formula` keys")

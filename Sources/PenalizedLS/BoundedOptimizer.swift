@@ -17,6 +17,10 @@ public struct BoundedOptimizer: Sendable {
         /// NLopt's default, which scales a coordinate by its starting value, so a coordinate
         /// started (or restarted) near 0 only ever takes steps of that size.
         public var initialStep: [Double]? = nil
+        /// Called about every `progressInterval` seconds with the evaluations so far and the
+        /// lowest objective value seen, so a long optimization (hundreds of θ) shows it is alive.
+        public var progress: (@Sendable (_ evaluations: Int, _ best: Double) -> Void)? = nil
+        public var progressInterval: Duration = .seconds(10)
         public init() {}
     }
 
@@ -37,9 +41,17 @@ public struct BoundedOptimizer: Sendable {
         final class Context {
             let objective: ([Double]) -> Double
             var evaluations = 0
-            init(_ objective: @escaping ([Double]) -> Double) { self.objective = objective }
+            var best = Double.infinity
+            var lastReport = ContinuousClock.now
+            let progress: (@Sendable (Int, Double) -> Void)?
+            let interval: Duration
+            init(_ objective: @escaping ([Double]) -> Double, progress: (@Sendable (Int, Double) -> Void)?, interval: Duration) {
+                self.objective = objective
+                self.progress = progress
+                self.interval = interval
+            }
         }
-        let context = Context(objective)
+        let context = Context(objective, progress: options.progress, interval: options.progressInterval)
         let optimizer = nlopt_create(NLOPT_LN_BOBYQA, UInt32(n))
         defer { nlopt_destroy(optimizer) }
         var lower = lowerBounds
@@ -57,6 +69,14 @@ public struct BoundedOptimizer: Sendable {
             let context = Unmanaged<Context>.fromOpaque(data!).takeUnretainedValue()
             context.evaluations += 1
             let value = context.objective(Array(UnsafeBufferPointer(start: x, count: Int(count))))
+            if let progress = context.progress {
+                if value < context.best { context.best = value }
+                let now = ContinuousClock.now
+                if now - context.lastReport >= context.interval {
+                    context.lastReport = now
+                    progress(context.evaluations, context.best)
+                }
+            }
             // BOBYQA cannot take ∞; a large finite value steers it away from non-PD points.
             return value.isFinite ? value : Double.greatestFiniteMagnitude / 1e10
         }, unmanaged.toOpaque())

@@ -81,10 +81,20 @@ final class ChainProgress: Sendable {
 }
 
 /// Sends a chain's kept draws (and, for NUTS, its adaptation block) to its Stan CSV writer and
-/// its iteration count to the display.
+/// its iteration count to the display, and remembers how many rows the file held after each
+/// iteration (so a run stopped at once can be cut back to a common iteration).
 final class ChainFileSink: GibbsDrawSink, PosteriorRowSink {
     let writer: StanCSVWriter
     let progress: ChainProgress
+    /// Rows written after iteration i + 1.
+    private(set) var rowsAfterIteration: [Int] = []
+
+    /// The iterations whose rows are all among the first `rows` rows of the file.
+    func iterations(withinRows rows: Int) -> Int {
+        var count = 0
+        while count < rowsAfterIteration.count && rowsAfterIteration[count] <= rows { count += 1 }
+        return count
+    }
 
     init(writer: StanCSVWriter, progress: ChainProgress) {
         self.writer = writer
@@ -102,15 +112,32 @@ final class ChainFileSink: GibbsDrawSink, PosteriorRowSink {
         try writer.writeAdaptation(StanCSVAdaptation(stepSize: adaptation.stepSize, metric: metric))
     }
 
-    func iterationFinished(_ iteration: Int) { progress.iteration.store(iteration, ordering: .relaxed) }
+    func iterationFinished(_ iteration: Int) {
+        rowsAfterIteration.append(writer.rowsWritten)
+        progress.iteration.store(iteration, ordering: .sequentiallyConsistent)
+    }
+
+    /// Rows of the file after `iterations` iterations.
+    func rows(afterIterations iterations: Int) -> Int {
+        iterations > 0 ? rowsAfterIteration[iterations - 1] : 0
+    }
 }
 
-/// The chains of one `mixmc sample` run, in parallel threads, each with its own copy of the
-/// sampler, its own random stream (seed, chain id) and its own file; SIGINT and SIGTERM set a stop
-/// flag that every chain polls before each iteration.
+/// The chains of one `mixmc sample` run, all in parallel threads from the start, each with its
+/// own copy of the sampler, its own random stream (seed, chain id) and its own file.
+///
+/// Stopping (issue 12: after Ctrl-C the chains held different numbers of draws, which ArviZ and
+/// R's posterior cannot read as one set): SIGINT, SIGTERM or SIGHUP asks every chain to stop at
+/// one common iteration, the furthest any chain has reached, so the chains behind catch up and
+/// every finished draw is kept, every file holding the same number of rows. The signal handler
+/// first raises `stopRequested`, then reads every chain's iteration count and publishes the
+/// target; a chain that sees the request before the target waits for it. Since a chain polls
+/// before each iteration and finishes at most the iteration in flight, none passes the target.
+/// A second signal stops every chain after its current iteration; the files are then cut back to
+/// the shortest chain's iteration, so they still agree.
 ///
 /// `@unchecked Sendable`: the stored properties are immutable after `init`; the algorithm is only
-/// copied (each chain runs its own copy) and the mutable state is atomic.
+/// copied (each chain runs its own copy) and the mutable state is atomic or under a lock.
 final class ChainRun: @unchecked Sendable {
     let algorithm: any ChainAlgorithm
     let warmup: Int
@@ -119,8 +146,25 @@ final class ChainRun: @unchecked Sendable {
     let files: [URL]
     let configuration: @Sendable (Int, URL) -> StanCSVConfiguration
     let progress: [ChainProgress]
+    /// The first signal received (0: none).
     private let stopValue = Atomic<Int32>(0)
+    /// 1 once a signal asked the chains to stop; the target follows.
+    private let stopRequested = Atomic<Int>(0)
+    /// The iteration every chain stops at (0: not yet known).
+    private let stopTarget = Atomic<Int>(0)
+    /// 1 after a second signal: stop at once.
+    private let stopNow = Atomic<Int>(0)
     private let outcomes: Mutex<[ChainOutcome?]>
+    /// Writers and sinks of chains stopped early, finished once every chain has stopped.
+    private var stoppedChains: [Int: (writer: StanCSVWriter, sink: ChainFileSink, report: ChainReport)] = [:]
+    private let stoppedChainsLock = NSLock()
+    /// Rows per chain cut by the second-signal truncation (chain index → rows dropped).
+    private(set) var rowsCut: [Int: Int] = [:]
+    /// Chains whose writes failed (a full disk): index → iterations whose rows are whole on the
+    /// disk. The other chains are then stopped at once and every file cut to one iteration.
+    private var writeFailures: [Int: Int] = [:]
+    /// True when a failed write stopped the run.
+    var stoppedByWriteFailure: Bool { stoppedChainsLock.withLock { !writeFailures.isEmpty } }
 
     init(algorithm: any ChainAlgorithm, warmup: Int, draws: Int, chainIDs: [Int], files: [URL],
          configuration: @escaping @Sendable (Int, URL) -> StanCSVConfiguration) {
@@ -136,40 +180,78 @@ final class ChainRun: @unchecked Sendable {
 
     /// The signal that stopped the run, if one did.
     var stopSignal: Int32? {
-        let value = stopValue.load(ordering: .relaxed)
+        let value = stopValue.load(ordering: .sequentiallyConsistent)
         return value == 0 ? nil : value
     }
 
+    /// True after a second signal stopped the chains at once.
+    var stoppedAtOnce: Bool { stopNow.load(ordering: .sequentiallyConsistent) != 0 }
+
+    static let stopSignals = [SIGINT, SIGTERM, SIGHUP]
+    /// During a run a closed pipe or terminal (SIGPIPE) and a file-size limit (SIGXFSZ) make a
+    /// write fail, which the writers handle, instead of killing the process.
+    static let ignoredSignals = [SIGPIPE, SIGXFSZ]
+
     /// Runs every chain and returns their outcomes in `chainIDs` order. Signal handlers are
-    /// installed for the run's duration only.
+    /// installed for the run's duration only, and `ignoredSignals` ignored.
     func execute(showProgress: Bool) -> [ChainOutcome] {
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
+        for number in Self.stopSignals + Self.ignoredSignals { signal(number, SIG_IGN) }
         let signalQueue = DispatchQueue(label: "mixmc.sample.signals")
-        let sources = [SIGINT, SIGTERM].map { number in
+        let sources = Self.stopSignals.map { number in
             let source = DispatchSource.makeSignalSource(signal: number, queue: signalQueue)
-            source.setEventHandler { [self] in
-                _ = stopValue.compareExchange(expected: 0, desired: number, ordering: .relaxed)
-            }
+            source.setEventHandler { [self] in received(number) }
             source.resume()
             return source
         }
         defer {
             for source in sources { source.cancel() }
-            signal(SIGINT, SIG_DFL)
-            signal(SIGTERM, SIG_DFL)
+            for number in Self.stopSignals + Self.ignoredSignals { signal(number, SIG_DFL) }
         }
 
         let display = showProgress
             ? ProgressDisplay(chainIDs: chainIDs, progress: progress, warmup: warmup, total: warmup + draws)
             : nil
         display?.start()
-        DispatchQueue.concurrentPerform(iterations: chainIDs.count) { index in
-            let outcome = runChain(index)
-            outcomes.withLock { $0[index] = outcome }
+        // One thread per chain, all at once (not one per core, in waves): a chain that has not
+        // started cannot catch up when the run is stopped.
+        let group = DispatchGroup()
+        for index in chainIDs.indices {
+            group.enter()
+            let thread = Thread { [self] in
+                let outcome = runChain(index)
+                outcomes.withLock { $0[index] = outcome }
+                group.leave()
+            }
+            thread.stackSize = 16 << 20
+            thread.start()
         }
+        group.wait()
+        finishStoppedChains()
         display?.finish()
         return outcomes.withLock { $0.map { $0! } }
+    }
+
+    /// The signal handler (on the signal queue): the first signal sets the common target, a
+    /// second one stops at once.
+    private func received(_ number: Int32) {
+        guard stopValue.compareExchange(expected: 0, desired: number, ordering: .sequentiallyConsistent).exchanged else {
+            stopNow.store(1, ordering: .sequentiallyConsistent)
+            return
+        }
+        stopRequested.store(1, ordering: .sequentiallyConsistent)
+        let furthest = progress.map { $0.iteration.load(ordering: .sequentiallyConsistent) }.max() ?? 0
+        stopTarget.store(min(furthest + 1, warmup + draws), ordering: .sequentiallyConsistent)
+    }
+
+    /// Polled by chain `index` before each iteration.
+    private func shouldStop(_ index: Int) -> Bool {
+        guard stopRequested.load(ordering: .sequentiallyConsistent) != 0 else { return false }
+        while true {
+            if stopNow.load(ordering: .sequentiallyConsistent) != 0 { return true }
+            let target = stopTarget.load(ordering: .sequentiallyConsistent)
+            if target > 0 { return progress[index].iteration.load(ordering: .sequentiallyConsistent) >= target }
+            usleep(100)
+        }
     }
 
     private func runChain(_ index: Int) -> ChainOutcome {
@@ -184,15 +266,102 @@ final class ChainRun: @unchecked Sendable {
         } catch {
             return .failed("\(error)")
         }
+        let sink = ChainFileSink(writer: writer, progress: progress)
         do {
-            let summary = try algorithm.runChain(id: id, sink: ChainFileSink(writer: writer, progress: progress),
-                                                 shouldStop: { self.stopValue.load(ordering: .relaxed) != 0 })
+            let summary = try algorithm.runChain(id: id, sink: sink, shouldStop: { self.shouldStop(index) })
+            if summary.stopped {
+                // Finished (trailer) after every chain has stopped: a second signal may cut it.
+                stoppedChainsLock.withLock { stoppedChains[index] = (writer, sink, summary) }
+                try writer.flush()
+                return .finished(summary)
+            }
             try writer.finish(timing: StanCSVTiming(warmupSeconds: summary.warmupSeconds,
                                                     samplingSeconds: summary.samplingSeconds))
             return .finished(summary)
         } catch {
             try? writer.flush()
+            guard writer.failure != nil else { return .failed("\(error)") }
+            // A full disk fails every chain soon: stop them all now, and cut every file to one
+            // iteration once they have stopped (`finishStoppedChains`).
+            let report = ChainReport(warmupIterationsDone: min(progress.iteration.load(ordering: .sequentiallyConsistent), warmup),
+                                     drawsKept: 0, stopped: true, warmupSeconds: 0, samplingSeconds: 0)
+            stoppedChainsLock.withLock {
+                writeFailures[index] = sink.iterations(withinRows: writer.rowsOnDisk)
+                stoppedChains[index] = (writer, sink, report)
+            }
+            stopNow.store(1, ordering: .sequentiallyConsistent)
+            stopRequested.store(1, ordering: .sequentiallyConsistent)
             return .failed("\(error)")
         }
+    }
+
+    /// Writes the trailer of every chain stopped early; after a second signal, first cuts every
+    /// file back to the iteration the shortest chain reached.
+    private func finishStoppedChains() {
+        let (stopped, failures) = stoppedChainsLock.withLock { (stoppedChains, writeFailures) }
+        guard !stopped.isEmpty else { return }
+        let common = stoppedAtOnce
+            ? stopped.keys.map { failures[$0] ?? progress[$0].iteration.load(ordering: .sequentiallyConsistent) }.min() ?? 0
+            : nil
+        var rewrites: [(index: Int, iterations: Int)] = []
+        for (index, chain) in stopped.sorted(by: { $0.key < $1.key }) {
+            var report = chain.report
+            if failures[index] != nil {
+                // A chain whose write failed: its file cut to the common iteration; a trailer if
+                // the disk now has room (the cut files freed some), else whole rows without one.
+                if let common { try? chain.writer.truncate(toRows: chain.sink.rows(afterIterations: common)) }
+                try? chain.writer.finish(timing: StanCSVTiming(warmupSeconds: 0, samplingSeconds: 0))
+                if let common { rewrites.append((index, common)) }
+                continue
+            }
+            do {
+                if let common {
+                    let rows = chain.sink.rows(afterIterations: common)
+                    if rows < chain.writer.rowsWritten {
+                        rowsCut[index] = chain.writer.rowsWritten - rows
+                        try chain.writer.truncate(toRows: rows)
+                        report.drawsKept -= min(report.drawsKept, rowsCut[index]!)
+                        report.warmupIterationsDone = min(report.warmupIterationsDone, common)
+                    }
+                }
+                try chain.writer.finish(timing: StanCSVTiming(warmupSeconds: report.warmupSeconds,
+                                                              samplingSeconds: report.samplingSeconds))
+                rewrites.append((index, common ?? progress[index].iteration.load(ordering: .sequentiallyConsistent)))
+                outcomes.withLock { $0[index] = .finished(report) }
+            } catch {
+                outcomes.withLock { $0[index] = .failed("\(error)") }
+            }
+        }
+        // After every file is cut (on a full disk that frees the room the rewrites need).
+        for (index, iterations) in rewrites {
+            do {
+                try Self.recordIterationsRun(file: files[index], warmup: min(iterations, warmup), sampling: max(0, iterations - warmup))
+            } catch {
+                // The rows stay whole; only readers that compare num_samples with them will object.
+                printError("note: \(files[index].path): cannot record the iterations run in its configuration: \(error.localizedDescription)")
+            }
+        }
+    }
+
+    /// Rewrites `num_warmup` and `num_samples` in a stopped chain's configuration to the
+    /// iterations it ran, so that readers which check the row count against them (CmdStanPy's
+    /// `from_csv`: "expected 1000 draws, found 612") read the file; a comment line says why.
+    static func recordIterationsRun(file: URL, warmup: Int, sampling: Int) throws {
+        let text = try String(contentsOf: file, encoding: .utf8)
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        var requested: [String: String] = [:]
+        for (index, line) in lines.enumerated() {
+            guard line.hasPrefix("#") else { break }
+            for (key, value) in [("num_warmup", warmup), ("num_samples", sampling)] {
+                let body = line.dropFirst().drop { $0 == " " }
+                guard body.hasPrefix(key + " = ") else { continue }
+                let indent = line.prefix { $0 == "#" || $0 == " " }
+                requested[key] = String(body.dropFirst(key.count + 3)).replacingOccurrences(of: " (Default)", with: "")
+                lines[index] = indent + "\(key) = \(value)"
+            }
+        }
+        guard let header = lines.firstIndex(where: { !$0.hasPrefix("#") }) else { return }
+        lines.insert("# stopped early: num_warmup and num_samples are the iterations run (\(requested["num_warmup"] ?? "?") and \(requested["num_samples"] ?? "?") were asked for)", at: header)
+        try Data(lines.joined(separator: "\n").utf8).write(to: file, options: .atomic)
     }
 }

@@ -38,7 +38,7 @@ struct Compare: ParsableCommand {
     @Option(help: "Sampling iterations per chain.")
     var draws = 1000
 
-    @Option(help: "Random seed (default: drawn at random and printed).")
+    @Option(parsing: .unconditional, help: "Random seed (default: drawn at random and printed).", transform: Sample.parseSeed)
     var seed: UInt64?
 
     @Option(help: "Directory for the sampled chains (default: a new temporary directory).")

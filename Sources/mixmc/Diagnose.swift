@@ -35,6 +35,15 @@ struct Diagnose: ParsableCommand {
                 throw ValidationFailure(error.description)
             }
         }
+        try Self.refuseDuplicates(chains)
+        for chain in chains {
+            if chain.droppedPartialFinalLine {
+                printError("note: \(chain.path) ends in the middle of a row (was its run killed while writing?); that row is left out")
+            }
+            if chain.timing == nil {
+                printError("note: \(chain.path) has no timing trailer: the run that wrote it did not finish (killed, or still running); its \(chain.drawCount) draws are used as they are")
+            }
+        }
         let summary: RunSummary
         do {
             summary = try RunSummary(chains: chains, includeGroupLevel: all)
@@ -44,8 +53,33 @@ struct Diagnose: ParsableCommand {
         print(json ? Self.renderJSON(summary) : Self.renderTable(summary, files: files))
     }
 
-    /// Files to read: every argument that is a file, and the sorted `*.csv` files of a directory.
+    /// The same chain given twice would count as two chains and double the ESS: refused, whether
+    /// it is the same file (by another path) or a copy (the same draws).
+    static func refuseDuplicates(_ chains: [StanCSVChain]) throws {
+        for (index, chain) in chains.enumerated() where chain.drawCount > 0 {
+            if let earlier = chains[..<index].first(where: { $0.columnNames == chain.columnNames && $0.draws == chain.draws }) {
+                throw ValidationFailure("\(earlier.path) and \(chain.path) hold the same draws; the same chain counted twice would double the ESS: give each chain once")
+            }
+        }
+    }
+
+    /// Files to read: every argument that is a file, and the sorted `*.csv` files of a directory;
+    /// a file named twice (by any path) is refused.
     static func resolveFiles(_ paths: [String]) throws -> [URL] {
+        let files = try listFiles(paths)
+        var seen: [String: String] = [:]
+        for file in files {
+            let key = file.resolvingSymlinksInPath().standardizedFileURL.path
+            if let earlier = seen[key] {
+                throw ValidationFailure(earlier == file.path ? "\(file.path) is named twice; the same chain counted twice would double the ESS: give each file once"
+                                                             : "\(earlier) and \(file.path) are the same file; the same chain counted twice would double the ESS: give each file once")
+            }
+            seen[key] = file.path
+        }
+        return files
+    }
+
+    private static func listFiles(_ paths: [String]) throws -> [URL] {
         var files: [URL] = []
         let manager = FileManager.default
         for path in paths {

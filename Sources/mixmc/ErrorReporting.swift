@@ -2,7 +2,8 @@ import ArgumentParser
 import Foundation
 
 func printError(_ message: String) {
-    FileHandle.standardError.write(Data((message + "\n").utf8))
+    // `try?`: a closed terminal (SIGHUP) or pipe must not stop a run before its files are closed.
+    try? FileHandle.standardError.write(contentsOf: Data((message + "\n").utf8))
 }
 
 /// Runs a command body; a user-facing error (bad data, formula, model file) is printed as its own

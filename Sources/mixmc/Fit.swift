@@ -30,6 +30,9 @@ struct Fit: ParsableCommand {
     @Option(help: "Binomial and Poisson models: 'laplace' (default; see --nagq) or 'pql' (penalized quasi-likelihood, as MASS::glmmPQL).")
     var method: String?
 
+    @Option(help: "Binomial and Poisson models: standard errors of the fixed effects from the finite-difference 'hessian' of the deviance over (θ, β) (default, lme4's summary) or from PIRLS's 'rx' factor (lme4's vcov(use.hessian = FALSE); faster).")
+    var standardErrors: String?
+
     mutating func run() throws {
         try runReportingErrors {
             let design = try model.loadDesign()
@@ -37,10 +40,13 @@ struct Fit: ParsableCommand {
                 try fitGeneralized(design)
                 return
             }
-            if nagq != nil || method != nil {
-                throw ValidationError("--nagq and --method apply to binomial and Poisson models (--family binomial|poisson); a Gaussian model is fitted by REML or ML (--ml)")
+            if nagq != nil || method != nil || standardErrors != nil {
+                throw ValidationError("--nagq, --method and --standard-errors apply to binomial and Poisson models (--family binomial|poisson); a Gaussian model is fitted by REML or ML (--ml)")
             }
-            let fit = try MixedModelFit.fit(design, method: ml ? .ml : .reml)
+            if let term = design.terms.first(where: { $0.thetaCount > 100 }) {
+                printError("note: the term for \(term.groupingName) has \(term.size) coefficients per group, \(term.thetaCount) covariance parameters (θ) to optimize: expect minutes to hours (progress every 10 s); uncorrelated effects, (… || \(term.groupingName)), have \(term.size)")
+            }
+            let fit = try MixedModelFit.fit(design, method: ml ? .ml : .reml, options: Self.optimizerOptions(design, ml: ml))
             if json {
                 let data = try JSONSerialization.data(withJSONObject: fit.jsonObject(), options: [.prettyPrinted, .sortedKeys])
                 print(String(decoding: data, as: UTF8.self))
@@ -51,6 +57,20 @@ struct Fit: ParsableCommand {
                 print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design, options: model)), terminator: "")
             }
         }
+    }
+
+    /// The optimizer's options with a progress line on stderr every 10 s (issue 12, item 6: a
+    /// term of 40 coefficients, 820 θ, ran for minutes without a sign of life).
+    static func optimizerOptions(_ design: Design, ml: Bool) -> BoundedOptimizer.Options {
+        var options = BoundedOptimizer.Options()
+        let start = ContinuousClock.now
+        let criterion = ml ? "deviance" : "REML criterion"
+        let thetaCount = design.thetaCount
+        options.progress = { evaluations, best in
+            let seconds = (ContinuousClock.now - start).components.seconds
+            printError("fitting: \(evaluations) evaluations of the \(criterion) over \(thetaCount) θ in \(seconds) s, lowest so far \(String(format: "%.4f", best))")
+        }
+        return options
     }
 
     /// `Data:` as given, as lme4 prints the `data` argument: the `--data` path, else the model
@@ -71,7 +91,10 @@ struct Fit: ParsableCommand {
         case ("pql", _?): throw ValidationError("--nagq applies to the Laplace and quadrature fits, not to --method pql")
         case (let other?, _): throw ValidationError("unknown --method '\(other)'; the methods are laplace and pql")
         }
-        let fit = try GeneralizedMixedModelFit.fit(design, method: chosen)
+        guard let errors = GeneralizedMixedModelFit.StandardErrors(rawValue: (standardErrors ?? "hessian").lowercased()) else {
+            throw ValidationError("--standard-errors takes hessian or rx; got '\(standardErrors ?? "")'")
+        }
+        let fit = try GeneralizedMixedModelFit.fit(design, method: chosen, standardErrors: errors)
         if json {
             let data = try JSONSerialization.data(withJSONObject: fit.jsonObject(), options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))

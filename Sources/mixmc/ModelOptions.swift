@@ -65,8 +65,15 @@ struct ModelOptions: ParsableArguments {
         let parsed = try Formula.parse(formulaText)
         for note in parsed.notes { printError("note: \(note)") }
         categoricalColumns.formUnion(Design.variables(of: parsed).grouping)
-        let table = try DataTable.read(path: dataPath, categorical: categoricalColumns)
-        return try Design.build(data: table, formula: parsed, family: chosenFamily, weights: weightsColumn, contrasts: chosenContrasts)
+        // model.toml's `data` is relative to the model directory, and a missing file says so.
+        let base = data == nil ? model.map { "the model directory \($0), where model.toml is" } : nil
+        let table = try DataTable.read(path: dataPath, categorical: categoricalColumns, relativeTo: base)
+        let design = try Design.build(data: table, formula: parsed, family: chosenFamily, weights: weightsColumn, contrasts: chosenContrasts)
+        // lme4's message when X is rank deficient; fit, describe and sample all drop the same columns.
+        if !design.droppedFixedColumns.isEmpty {
+            printError("note: " + DesignChecks.rankDeficiencyNote(dropped: design.droppedFixedColumns))
+        }
+        return design
     }
 
     /// A comma-separated list of names.
@@ -89,17 +96,21 @@ struct ModelOptions: ParsableArguments {
     static func family(named name: String?, link linkName: String?) throws -> Family {
         let kinds = Family.Kind.allCases.map(\.rawValue).joined(separator: ", ")
         guard let kind = Family.Kind(rawValue: (name ?? "gaussian").lowercased()) else {
-            throw ValidationError("unknown family '\(name ?? "")'; the families are \(kinds)")
+            throw ModelOptionsError(message: "unknown family '\(name ?? "")'; the families are \(kinds)",
+                                    fix: "give --family gaussian, binomial or poisson (or family = \"...\" in model.toml)")
         }
+        let links = Family.links(of: kind).map(\.rawValue).joined(separator: ", ")
         var link: Link?
         if let linkName {
             guard let parsed = Link(rawValue: linkName.lowercased()) else {
-                let links = Family.links(of: kind).map(\.rawValue).joined(separator: ", ")
-                throw ValidationError("unknown link '\(linkName)'; the \(kind.rawValue) family's links are \(links)")
+                throw ModelOptionsError(message: "unknown link '\(linkName)'; the \(kind.rawValue) family's links are \(links)",
+                                        fix: "give --link with one of them, or leave it out for the default (\(Family.links(of: kind)[0].rawValue))")
             }
             link = parsed
         }
-        do { return try Family(kind, link: link) } catch { throw ValidationError(error.description) }
+        do { return try Family(kind, link: link) } catch {
+            throw ModelOptionsError(message: error.description, fix: "give --link with one of \(links), or leave it out for the default (\(Family.links(of: kind)[0].rawValue))")
+        }
     }
 }
 

@@ -47,7 +47,7 @@ final class ProgressDisplay: @unchecked Sendable {
             text += "\r\u{1B}[2K" + line(index, now: now) + "\n"
         }
         linesDrawn = chainIDs.count
-        FileHandle.standardError.write(Data(text.utf8))
+        try? FileHandle.standardError.write(contentsOf: Data(text.utf8))
     }
 
     private func line(_ index: Int, now: UInt64) -> String {

@@ -57,8 +57,10 @@ struct Sample: ParsableCommand {
             reproduces chain K of a multi-chain run. Writes OUTPUT/chain-K.csv per chain and \
             OUTPUT/labels.json (the lme4 names of every column, the r_ index map included). \
             Priors: --priors, else the model directory's priors file, else data-scaled defaults \
-            (docs/priors.md). Ctrl-C or SIGTERM stops every chain after its current iteration, \
-            keeps every finished draw and exits with 130 (SIGINT) or 143 (SIGTERM).
+            (docs/priors.md). Ctrl-C, SIGTERM or SIGHUP stops every chain at one common iteration, \
+            keeps every finished draw and exits with 130 (SIGINT), 143 (SIGTERM) or 129 (SIGHUP); a \
+            second signal stops at once, cutting the files to the shortest chain. A directory \
+            another run is writing is refused, --overwrite or not.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -84,7 +86,8 @@ struct Sample: ParsableCommand {
     @Option(parsing: .unconditional, help: "Keep every N-th sampling iteration.")
     var thin = 1
 
-    @Option(help: "Random seed (default: drawn at random and printed, so the run can be repeated).")
+    @Option(parsing: .unconditional, help: "Random seed (default: drawn at random and printed, so the run can be repeated).",
+            transform: Sample.parseSeed)
     var seed: UInt64?
 
     @Option(help: "Sampler: gibbs, nuts or collapsed-gibbs (scalar random-effects terms only).")
@@ -113,6 +116,15 @@ struct Sample: ParsableCommand {
 
     static let defaultChains = 4
 
+    /// `--seed -1` was read as a missing value followed by a flag; it is read here as a value and
+    /// refused with the range.
+    static func parseSeed(_ text: String) throws -> UInt64 {
+        guard let seed = UInt64(text) else {
+            throw ValidationError("a seed is a whole number from 0 to 18446744073709551615")
+        }
+        return seed
+    }
+
     func validate() throws {
         if let chains, chains < 1 { throw ValidationError("--chains must be at least 1; got \(chains)") }
         if let chain, chain < 1 { throw ValidationError("--chain must be at least 1; got \(chain)") }
@@ -122,6 +134,9 @@ struct Sample: ParsableCommand {
         if warmup < 0 { throw ValidationError("--warmup must be 0 or more; got \(warmup)") }
         if draws < 1 { throw ValidationError("--draws must be at least 1; got \(draws)") }
         if thin < 1 { throw ValidationError("--thin must be at least 1; got \(thin)") }
+        if let output, output.trimmingCharacters(in: .whitespaces).isEmpty {
+            throw ValidationError("--output is empty; give a directory, as in --output chains/run1")
+        }
         if algorithm != .nuts {
             let given = [("--target", target != nil), ("--adapt-delta", adaptDelta != nil), ("--max-depth", maxDepth != nil),
                          ("--metric", metric != nil)].filter(\.1).map(\.0)

@@ -52,8 +52,9 @@ struct SamplingJob {
         let seed = self.seed ?? UInt64.random(in: 0..<(1 << 31))
         // A model the sampler cannot run is refused before anything is written.
         if algorithm == .collapsedGibbs { try CollapsedCrossedGibbs.checkSupports(design) }
+        let labels = try columns.labelsJSON()
         let files = try ChainOutput.prepare(directory: outputDirectory, chainIDs: chainIDs, replacing: overwrite,
-                                            onlySomeChains: onlySomeChains)
+                                            onlySomeChains: onlySomeChains, labels: labels, seed: seed)
 
         printError("\(command): \(modelName), \(design.formula.source), \(design.observationCount) rows")
         printError("\(chainIDs.count == 1 ? "chain \(chainIDs[0])" : "\(chainIDs.count) chains"): \(warmup) warmup + \(draws) draws\(thin > 1 ? ", thin \(thin)" : ""), seed \(seed)\(self.seed == nil ? " (drawn at random; --seed \(seed) repeats this run)" : "")")
@@ -100,7 +101,7 @@ struct SamplingJob {
             chainAlgorithm = NUTSChains(posterior: posterior, start: start, options: options)
             nutsOptions = settings
         }
-        try columns.labelsJSON().write(to: files.labels, options: .atomic)
+        try labels.write(to: files.labels, options: .atomic)
 
         // `id` is never marked default, so chain K's file is the same whether it ran alone or not.
         var userSet: Set<String> = ["file", "id"]
@@ -149,14 +150,27 @@ struct SamplingJob {
                 reports.append(report)
             }
         }
+        if failed && run.stoppedByWriteFailure {
+            printError("stopped: a write failed; every file ends on a whole row, cut to the same iteration, in \(outputDirectory)/")
+            for (id, outcome) in zip(chainIDs, outcomes) {
+                let rows = (try? StanCSVReader.read(url: files.chains[chainIDs.firstIndex(of: id)!]))?.drawCount
+                if case .finished(let report) = outcome {
+                    printError("  chain \(id): kept \(report.drawsKept) of \((draws + thin - 1) / thin) draws (warmup \(report.warmupIterationsDone) of \(warmup))")
+                } else if let rows {
+                    printError("  chain \(id): kept \(rows) of \((draws + thin - 1) / thin) draws")
+                }
+            }
+        }
         if failed { return Result(files: files.chains, reports: reports, status: .failure) }
         if let signal = run.stopSignal {
-            let name = signal == SIGINT ? "SIGINT" : "SIGTERM"
-            printError("interrupted (\(name)): every finished draw is in \(outputDirectory)/")
-            for (id, report) in zip(chainIDs, reports) {
-                printError("  chain \(id): kept \(report.drawsKept) of \((draws + thin - 1) / thin) draws (warmup \(report.warmupIterationsDone) of \(warmup))")
+            let name = [SIGINT: "SIGINT", SIGTERM: "SIGTERM", SIGHUP: "SIGHUP"][signal] ?? "signal \(signal)"
+            printError("interrupted (\(name)): every finished draw is in \(outputDirectory)/, every chain stopped at the same iteration")
+            for (index, (id, report)) in zip(chainIDs, reports).enumerated() {
+                var line = "  chain \(id): kept \(report.drawsKept) of \((draws + thin - 1) / thin) draws (warmup \(report.warmupIterationsDone) of \(warmup))"
+                if let cut = run.rowsCut[index] { line += "; \(cut) more row\(cut == 1 ? "" : "s") cut after the second signal to match the shortest chain" }
+                printError(line)
             }
-            return Result(files: files.chains, reports: reports, status: ExitCode(signal == SIGINT ? 130 : 143))
+            return Result(files: files.chains, reports: reports, status: ExitCode(128 + signal))
         }
         return Result(files: files.chains, reports: reports, status: nil)
     }

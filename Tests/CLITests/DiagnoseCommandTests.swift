@@ -61,8 +61,11 @@ struct DiagnoseCommandTests {
     @Test func nanIsJSONNull() throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        let text = "lp__,fixed\n" + (0..<10).map { "\(Double($0) * 0.37),2.5" }.joined(separator: "\n") + "\n"
-        for chain in 1...2 { try text.write(to: directory.appendingPathComponent("c\(chain).csv"), atomically: true, encoding: .utf8) }
+        for chain in 1...2 {
+            // Chains differ in lp__ (the same chain twice is refused), `fixed` is constant.
+            let text = "lp__,fixed\n" + (0..<10).map { "\(Double($0 * chain) * 0.37),2.5" }.joined(separator: "\n") + "\n"
+            try text.write(to: directory.appendingPathComponent("c\(chain).csv"), atomically: true, encoding: .utf8)
+        }
         let result = try Self.run(["diagnose", "--json", directory.path])
         #expect(result.status == 0, "stderr: \(result.standardError)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])

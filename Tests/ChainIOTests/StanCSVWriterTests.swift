@@ -76,6 +76,29 @@ struct StanCSVWriterTests {
         }
     }
 
+    /// Issue 12: a file cut back to its first rows (a run stopped at once, cut to its shortest
+    /// chain) loses the adaptation block written after them, and takes the trailer again.
+    @Test func truncatingToRowsDropsWhatCameAfterThem() throws {
+        let url = Self.temporaryFile("chain-1.csv")
+        let configuration = StanCSVConfiguration.cmdStanSample(model: "m", numSamples: 4, numWarmup: 3, saveWarmup: true,
+                                                               chainID: 1, dataFile: "d.csv", seed: 1, outputFile: url.lastPathComponent)
+        let row = { (value: Double) in (0..<Self.columns.count).map { Double($0) + value } }
+        for keep in [5, 3, 2, 0] {
+            let writer = try StanCSVWriter(url: url, configuration: configuration, columnNames: Self.columns, flushEvery: 2)
+            for value in 0..<3 { try writer.writeDraw(row(Double(value))) }
+            try writer.writeAdaptation(StanCSVAdaptation(stepSize: 0.5, metric: .diagonal([1, 2, 3])))
+            for value in 3..<6 { try writer.writeDraw(row(Double(value))) }
+            try writer.truncate(toRows: keep)
+            try writer.finish(timing: StanCSVTiming(warmupSeconds: 1, samplingSeconds: 2))
+            let chain = try StanCSVReader.read(url: url)
+            #expect(chain.warmupDraws.first?.count == min(keep, 3))
+            #expect(chain.drawCount == max(0, keep - 3))
+            #expect((chain.adaptation != nil) == (keep > 3))
+            #expect(chain.timing != nil && !chain.droppedPartialFinalLine)
+            #expect(chain.draws.first == (3..<max(3, keep)).map { Double($0) })
+        }
+    }
+
     @Test func writerThenReaderRoundTrip() throws {
         let url = Self.temporaryFile("chain-1.csv")
         let configuration = StanCSVConfiguration.cmdStanSample(model: "sleepstudy", numSamples: 4, numWarmup: 3,

@@ -183,3 +183,67 @@ let instEvalPath = "/work/shared/data/InstEval.csv"
         #expect(dataError { _ = try table.numericColumn("nope") }?.message == "no column 'nope'; columns are: y, g")
     }
 }
+
+/// Issue 12, item 1: one odd cell never turns a numeric column into a factor silently.
+@Suite struct DataTableCellTypingTests {
+    /// 200 rows of numbers with one cell replaced; the column the CSV reader makes of it.
+    static func table(with cell: String, categorical: Set<String> = []) throws -> DataTable {
+        var text = "y,x\n"
+        for row in 0..<200 { text += "\(row),\(row == 42 ? cell : String(row % 10))\n" }
+        return try DataTable.parse(text: text, source: "cells.csv", categorical: categorical)
+    }
+
+    @Test(arguments: ["3.o", "-Inf", "Inf", "1e308"])
+    func oneOddCellKeepsTheColumnNumericAndIsReportedWhenUsed(_ cell: String) throws {
+        let table = try Self.table(with: cell)
+        #expect(numericValues(table, "x") != nil)
+        let error = dataError { try table.checkCells(in: ["y", "x"]) }
+        #expect(error?.line == 44)
+        #expect(error?.column == "x")
+        #expect(error?.message.contains("'\(cell)'") == true || error?.message.contains(cell) == true)
+        // A column no model uses is not in the way.
+        #expect(dataError { try table.checkCells(in: ["y"]) } == nil)
+    }
+
+    @Test func typoMessageNamesTheCellAndBothFixes() throws {
+        let error = dataError { try Self.table(with: "3.o").checkCells(in: ["x"]) }
+        #expect(error?.description == """
+            cells.csv:44: column x is numeric but for '3.o' at line 44 (1 of 200 cells not numbers)
+              fix: correct the cell (write a missing value as NA), or declare x categorical (--categorical x, or categorical = ["x"] in model.toml) to read every value as a level
+            """)
+    }
+
+    @Test func declaredCategoricalReadsTheOddCellAsALevel() throws {
+        let table = try Self.table(with: "3.o", categorical: ["x"])
+        #expect(factorColumn(table, "x")?.levels.count == 11)
+        #expect(dataError { try table.checkCells(in: ["x"]) } == nil)
+    }
+
+    @Test func nanIsMissing() throws {
+        let table = try Self.table(with: "NaN")
+        #expect(numericValues(table, "x")?[42].isNaN == true)
+        #expect(dataError { try table.checkCells(in: ["x"]) } == nil)
+        #expect(table.completeRows(in: ["y", "x"]).dropped == 1)
+    }
+
+    /// One typo in a small file is caught as in a large one; two text cells in twenty make a factor,
+    /// as R reads them.
+    @Test func oneTypoInASmallFileIsCaughtTwoTextCellsMakeAFactor() throws {
+        let one = try DataTable.parse(text: "y,x\n" + (0..<20).map { "\($0),\($0 == 7 ? "3.o" : String($0 % 5))" }.joined(separator: "\n") + "\n",
+                                      source: "small.csv")
+        #expect(numericValues(one, "x") != nil)
+        #expect(dataError { try one.checkCells(in: ["x"]) }?.message == "column x is numeric but for '3.o' at line 9 (1 of 20 cells not numbers)")
+        let two = try DataTable.parse(text: "y,x\n" + (0..<20).map { "\($0),\($0 % 10 == 7 ? "low" : String($0 % 5))" }.joined(separator: "\n") + "\n",
+                                      source: "small.csv")
+        #expect(factorColumn(two, "x") != nil)
+    }
+
+    /// mlmRev's Contraception `livch` (0, 1, 2, 3+): a factor with numeric-looking labels, read as
+    /// R reads it, 4 levels in R's order.
+    @Test func aFactorWithNumericLookingLabelsStaysAFactor() throws {
+        let text = "y,livch\n" + (0..<40).map { "\($0),\(["0", "1", "2", "3+"][$0 % 4])" }.joined(separator: "\n") + "\n"
+        let table = try DataTable.parse(text: text, source: "contraception.csv")
+        #expect(factorColumn(table, "livch")?.levels == ["0", "1", "2", "3+"])
+        #expect(dataError { try table.checkCells(in: ["livch"]) } == nil)
+    }
+}

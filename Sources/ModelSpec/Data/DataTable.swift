@@ -15,12 +15,16 @@ public struct DataTable: Sendable {
     /// Per row, the physical line of the file it came from (header = line 1), so that messages
     /// about a row can point into the file even after `subset(rows:)`.
     let rowLines: [Int]
+    /// Per column position, the first cell a model cannot use (stray text in a numeric column,
+    /// an infinite or huge value); `checkCells` reports it when a model uses the column.
+    let cellProblems: [Int: DataError]
 
-    init(source: String, columnNames: [String], columns: [Column], rowLines: [Int]) {
+    init(source: String, columnNames: [String], columns: [Column], rowLines: [Int], cellProblems: [Int: DataError] = [:]) {
         self.source = source
         self.columnNames = columnNames
         self.columns = columns
         self.rowLines = rowLines
+        self.cellProblems = cellProblems
         self.rowCount = rowLines.count
         var index: [String: Int] = [:]
         for (position, name) in columnNames.enumerated() { index[name] = position }
@@ -75,7 +79,16 @@ public struct DataTable: Sendable {
             }
         }
         return DataTable(source: source, columnNames: columnNames, columns: newColumns,
-                         rowLines: rows.map { rowLines[$0] })
+                         rowLines: rows.map { rowLines[$0] }, cellProblems: cellProblems)
+    }
+
+    /// Throws the first unusable cell (in `columns` order) of the columns a model uses: text
+    /// among numbers, an infinite value, or one too large to square (see `DataTable+CSV.swift`).
+    /// Call it before `completeRows`, so that a typo never becomes a silently dropped row.
+    public func checkCells(in columns: [String]) throws {
+        for name in columns {
+            if let position = columnIndex[name], let problem = cellProblems[position] { throw problem }
+        }
     }
 
     /// The values of a numeric column (for a response, an offset or a covariate).

@@ -21,6 +21,8 @@ public struct Design: Sendable {
     public let terms: [RandomEffectsTerm]
     /// Rows dropped because a column the model uses is missing there (lme4's `na.omit`).
     public let rowsDropped: Int
+    /// Columns of X dropped because X was rank deficient (lme4's `check.rankX`; `DesignChecks`).
+    public var droppedFixedColumns: [String] = []
     public let crossProducts: CrossProducts
 
     public var observationCount: Int { response.count }
@@ -83,6 +85,8 @@ public struct Design: Sendable {
                                    message: "grouping factor '\(name)' must be read as categorical; read the data with it in `categorical`")
             }
         }
+        try fullData.checkCells(in: variables)
+        try DesignChecks.checkResponseNotOnRight(formula)
         guard let responseName = formula.response, let responseTerm = formula.responseTerm else {
             throw FormulaError(formula: formula.source, position: 0, message: "the formula has no response; write it as `y ~ ...`")
         }
@@ -112,7 +116,7 @@ public struct Design: Sendable {
             for i in 0..<offset.count { offset[i] += values[i] }
         }
         try contrasts.check(against: formula, data: data)
-        let fixed = try ModelMatrix.build(intercept: formula.fixedIntercept, terms: formula.fixedTerms, data: data, formula: formula, contrasts: contrasts)
+        let fullFixed = try ModelMatrix.build(intercept: formula.fixedIntercept, terms: formula.fixedTerms, data: data, formula: formula, contrasts: contrasts)
 
         var terms: [RandomEffectsTerm] = []
         for term in formula.randomTerms {
@@ -122,10 +126,7 @@ public struct Design: Sendable {
                                    message: "random-effects term for '\(term.groupingName)' has no coefficients; write (1 | \(term.groupingName)) for an intercept")
             }
             let (levels, codes) = groupingFactor(term.grouping, data: data)
-            if levels.count < 2 {
-                throw FormulaError(formula: formula.source, position: formula.position(of: term.grouping[0]) ?? 0,
-                                   message: "grouping factor '\(term.groupingName)' has only \(levels.count) level in the rows used; a random effect needs at least 2")
-            }
+            try DesignChecks.checkLevelCount(grouping: term.grouping, levels: levels, formula: formula)
             terms.append(RandomEffectsTerm(groupingName: term.groupingName, levels: levels, groupCodes: codes,
                                            coefficientNames: model.columnNames, modelRows: model.matrix))
         }
@@ -134,12 +135,18 @@ public struct Design: Sendable {
             terms[a].levelCount != terms[b].levelCount ? terms[a].levelCount > terms[b].levelCount : a < b
         }
         terms = order.map { terms[$0] }
+        try DesignChecks.checkSizes(terms: terms, observations: data.rowCount, source: fullData.source, allowEqual: !family.hasDispersion)
+        let (fixed, droppedColumns) = DesignChecks.dropRankDeficientColumns(fullFixed)
 
         let adjusted = zip(response, offset).map { $0 - $1 }
+        try DesignChecks.checkResponse(response, adjusted: adjusted, name: responseName, fixed: fixed, source: fullData.source,
+                                       gaussian: family.isGaussian)
         // A GLMM's products are refilled with IRLS weights by its fit; these unit-weight ones give the layout.
         let crossProducts = CrossProducts(terms: terms, fixed: fixed.matrix, response: adjusted, weights: family.isGaussian ? priorWeights : nil)
-        return Design(formula: formula, dataSource: fullData.source, responseName: responseName, family: family, response: response,
-                      priorWeights: priorWeights, weightsName: weightsName, offset: offset, fixed: fixed, terms: terms, rowsDropped: dropped, crossProducts: crossProducts)
+        var design = Design(formula: formula, dataSource: fullData.source, responseName: responseName, family: family, response: response,
+                            priorWeights: priorWeights, weightsName: weightsName, offset: offset, fixed: fixed, terms: terms, rowsDropped: dropped, crossProducts: crossProducts)
+        design.droppedFixedColumns = droppedColumns
+        return design
     }
 
     /// The grouping factor of `a:b:…`: combined labels in R's `a:b` order (levels of the first

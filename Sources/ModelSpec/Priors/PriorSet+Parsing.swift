@@ -254,10 +254,19 @@ struct PriorsFileReader {
         return number
     }
 
+    static let smallestPositive = 1e-100
+    static let largestPositive = 1e100
+
     func positive(_ value: TOMLValueConvertible, at path: [String], name: String) throws -> Double {
         let result = try number(value, at: path, name: name)
         guard result > 0 else {
             throw error(at: path, "\(name) must be positive; got \(PriorSet.format(result))", fix: "write a positive number, as in \(name) = 10")
+        }
+        // Beyond these the prior's density under- or overflows in double precision (a half-Cauchy
+        // scale of 1e-300 crashed the slice sampler; issue 12, item 5).
+        guard result >= Self.smallestPositive && result <= Self.largestPositive else {
+            throw error(at: path, "\(name) must be between 1e-100 and 1e100; got \(PriorSet.format(result))",
+                        fix: "write the \(name) in the data's units, as in \(name) = 10")
         }
         return result
     }
