@@ -64,12 +64,14 @@ extension GeneralizedMixedModelFit {
                                      standardErrors: fixedEffects.map(\.standardError), statistic: "z value",
                                      pValues: fixedEffects.map { Self.pValue($0.tValue) })
         out += RSummary.fixedEffectsCorrelation(names: fixedEffects.map(\.name), covariance: fixedEffectsCovariance)
-        if isSingular { line("boundary (singular) fit: see help('isSingular')") }
+        // lme4's .prt.warn: the optimizer's code and lme4's messages, only when there is something to say.
+        if optimizerStatus <= 0 || !convergence.messages.isEmpty {
+            let code = optimizerStatus > 0 ? "0 (OK)" : "\(optimizerStatus) (NLopt stopped without converging after \(optimizerEvaluations) evaluations)"
+            line("optimizer (nloptwrap) convergence code: \(code)")
+            convergence.messages.forEach { line($0) }
+        }
         if case .adaptiveQuadrature(let nodes) = method, nodes > 1 {
             line("note: the deviance above leaves out the saturated model's constant, as lme4 prints it for nAGQ > 1; -2 log L = \(String(format: "%.4f", deviance))")
-        }
-        if !converged {
-            line("optimizer (nloptwrap) convergence code: \(optimizerStatus) (NLopt stopped without converging after \(optimizerEvaluations) evaluations)")
         }
         return out
     }
@@ -129,6 +131,8 @@ extension GeneralizedMixedModelFit {
             "ranef_condsd": conditionalSDs,
             "singular": isSingular,
             "converged": converged,
+            "convergence_messages": convergence.messages,
+            "gradient": convergence.gradient.map(number),
             "optimizer_evaluations": optimizerEvaluations,
             "optimizer_status": Int(optimizerStatus),
             "iterations": iterations,

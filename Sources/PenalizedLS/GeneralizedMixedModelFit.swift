@@ -64,8 +64,11 @@ public struct GeneralizedMixedModelFit: Sendable {
     public let iterations: Int
     public let seconds: Double
     let lowerBounds: [Double]
+    /// lme4's check of the optimum from the gradient and Hessian over (θ, β) (not run with
+    /// `--standard-errors rx`, nor for nAGQ = 0 and PQL).
+    public let convergence: ConvergenceCheck
 
-    public var converged: Bool { optimizerStatus > 0 }
+    public var converged: Bool { optimizerStatus > 0 && convergence.passed }
     /// lme4's logLik: −½ of the deviance it prints (for nAGQ > 1 without the saturated constant).
     public var logLikelihood: Double { -lme4Deviance / 2 }
     /// The deviance as lme4 prints it: nAGQ > 1 leaves out the saturated model's constant.
