@@ -37,15 +37,22 @@ public struct ConvergenceCheck: Sendable {
     /// Checks `objective` (value `value` at `theta`) as lme4 checks an `lmer` fit.
     public init(objective: ([Double]) -> Double, theta: [Double], value: Double, lowerBounds: [Double]) {
         let singular = zip(theta, lowerBounds).contains { $0.1 == 0 && $0.0 < Self.singularTolerance }
+        let derivatives = singular || theta.isEmpty ? nil : Self.derivatives(objective, at: theta, value: value, lowerBounds: lowerBounds)
+        self.init(derivatives: derivatives, parameters: theta, lowerBounds: lowerBounds)
+    }
+
+    /// The same check from derivatives already taken (a GLMM fit's Hessian over (θ, β), which
+    /// its standard errors need anyway); nil derivatives for a fit that is not checked.
+    init(derivatives: (gradient: [Double], hessian: [Double])?, parameters theta: [Double], lowerBounds: [Double]) {
+        let singular = zip(theta, lowerBounds).contains { $0.1 == 0 && $0.0 < Self.singularTolerance }
         isSingular = singular
-        guard !singular, !theta.isEmpty else {
+        guard !singular, let (g, h) = derivatives else {
             messages = singular ? [Self.singularMessage] : []
             passed = true
             gradient = []
             maximumScaledGradient = nil
             return
         }
-        let (g, h) = Self.derivatives(objective, at: theta, value: value, lowerBounds: lowerBounds)
         gradient = g
         var messages: [String] = []
         var passed = true

@@ -33,7 +33,7 @@ extension GeneralizedMixedModelFit {
         let quadrature = method.quadratureNodes.flatMap { $0 > 1 ? GaussHermiteRule(nodes: $0) : nil }
         if method == .fastLaplace {
             return try result(pirls: pirls, design: design, method: method, quadrature: nil, theta: stageOne.minimizer,
-                              beta: pirls.beta, hessian: nil, optimizer: stageOne, started: clock)
+                              beta: pirls.beta, derivatives: nil, lowerBounds: design.thetaLowerBounds, optimizer: stageOne, started: clock)
         }
 
         let thetaCount = design.thetaCount
@@ -63,17 +63,19 @@ extension GeneralizedMixedModelFit {
         // lme4's summary SEs: Var(β̂) from 2 H⁻¹ of the deviance over (θ, β) (finite differences).
         _ = objective(x)
         let mode = pirls.u
-        var hessian: [[Double]]?
+        var derivatives: (gradient: [Double], hessian: [Double])?
         if standardErrors == .hessian {
-            hessian = centralDifferenceHessian(at: x, step: 1e-4) { point in
+            // lme4's glmer takes deriv12 without bounds: θ = 0 is the middle of an even function.
+            let unbounded = Array(repeating: -Double.infinity, count: x.count)
+            derivatives = ConvergenceCheck.derivatives({ point in
                 pirls.setU(mode)
                 return objective(point)
-            }
+            }, at: x, value: objective(x), lowerBounds: unbounded)
             pirls.setU(mode)
             _ = objective(x)
         }
         return try result(pirls: pirls, design: design, method: method, quadrature: quadrature, theta: Array(x[..<thetaCount]),
-                          beta: Array(x[thetaCount...]), hessian: hessian, optimizer: optimum, started: clock)
+                          beta: Array(x[thetaCount...]), derivatives: derivatives, lowerBounds: lower, optimizer: optimum, started: clock)
     }
 
     /// lme4's nAGQ = 0 stage: θ optimized with β and u both found by PIRLS; leaves PIRLS at the
@@ -96,28 +98,6 @@ extension GeneralizedMixedModelFit {
         return result
     }
 
-    /// lme4's `deriv12` Hessian: central second differences with step `step` in every coordinate
-    /// and the four-point formula for each pair.
-    static func centralDifferenceHessian(at x: [Double], step delta: Double, _ f: ([Double]) -> Double) -> [[Double]] {
-        let n = x.count
-        let center = f(x)
-        var hessian = [[Double]](repeating: [Double](repeating: 0, count: n), count: n)
-        for j in 0..<n {
-            var plus = x, minus = x
-            plus[j] += delta
-            minus[j] -= delta
-            hessian[j][j] = (f(plus) - 2 * center + f(minus)) / (delta * delta)
-            for i in 0..<j {
-                var pp = plus, pm = plus, mp = minus, mm = minus
-                pp[i] += delta; pm[i] -= delta; mp[i] += delta; mm[i] -= delta
-                let value = (f(pp) - f(pm) - f(mp) + f(mm)) / (4 * delta * delta)
-                hessian[i][j] = value
-                hessian[j][i] = value
-            }
-        }
-        return hessian
-    }
-
     /// (R_X R_Xᵀ)⁻¹ from the X block of a PIRLS system's factor (σ = 1), row-major.
     static func fixedEffectsCovarianceRX(_ factor: BlockedCholesky, _ products: CrossProducts) -> [[Double]]? {
         let p = products.fixedCount
@@ -132,11 +112,10 @@ extension GeneralizedMixedModelFit {
         return (0..<p).map { r in (0..<p).map { c in lx[max(r, c) + min(r, c) * p] } }
     }
 
-    /// The β block of 2 H⁻¹, or nil when H is not positive definite there.
-    static func fixedEffectsCovarianceFromHessian(_ hessian: [[Double]], thetaCount: Int) -> [[Double]]? {
-        let n = hessian.count
-        var h = [Double](repeating: 0, count: n * n)
-        for r in 0..<n { for c in 0..<n { h[r + c * n] = (hessian[r][c] + hessian[c][r]) / 2 } }
+    /// The β block of 2 H⁻¹ (H column-major over (θ, β)), or nil when H is not positive definite.
+    static func fixedEffectsCovarianceFromHessian(_ hessian: [Double], thetaCount: Int) -> [[Double]]? {
+        var h = hessian
+        let n = Int(Double(hessian.count).squareRoot().rounded())
         let info = h.withUnsafeMutableBufferPointer { buffer -> Int32 in
             let first = LAPACKE_dpotrf(LAPACK_COL_MAJOR, Int8(UInt8(ascii: "L")), Int32(n), buffer.baseAddress!, Int32(n))
             guard first == 0 else { return first }
@@ -152,7 +131,8 @@ extension GeneralizedMixedModelFit {
 
     /// Everything reported, from PIRLS left at the optimum.
     static func result(pirls: PIRLS, design: Design, method: Method, quadrature: GaussHermiteRule?, theta: [Double], beta: [Double],
-                       hessian: [[Double]]?, optimizer: BoundedOptimizer.Result, started: ContinuousClock.Instant) throws -> GeneralizedMixedModelFit {
+                       derivatives: (gradient: [Double], hessian: [Double])?, lowerBounds: [Double],
+                       optimizer: BoundedOptimizer.Result, started: ContinuousClock.Instant) throws -> GeneralizedMixedModelFit {
         let deviance = quadrature.map { pirls.adaptiveQuadratureDeviance(rule: $0) } ?? pirls.laplaceDeviance
         let factors = design.relativeCovarianceFactors(theta: theta)
         let effects = PenalizedSolution.randomEffects(design: design, products: pirls.randomProducts, factor: pirls.randomFactor,
@@ -161,7 +141,7 @@ extension GeneralizedMixedModelFit {
         guard let covarianceRX = fixedEffectsCovarianceRX(joint.factor, joint.products) else {
             throw FitError.rankDeficientFixedEffects(names: design.fixed.columnNames)
         }
-        let covariance = hessian.flatMap { fixedEffectsCovarianceFromHessian($0, thetaCount: theta.count) } ?? covarianceRX
+        let covariance = derivatives.flatMap { fixedEffectsCovarianceFromHessian($0.hessian, thetaCount: theta.count) } ?? covarianceRX
         let p = design.fixedCount
         let fixedEffects = (0..<p).map { c in
             MixedModelFit.FixedEffect(name: design.fixed.columnNames[c], estimate: beta[c], standardError: covariance[c][c].squareRoot())
@@ -177,7 +157,8 @@ extension GeneralizedMixedModelFit {
             observationCount: design.observationCount, rowsDropped: design.rowsDropped,
             optimizerEvaluations: optimizer.evaluations, optimizerStatus: optimizer.status, iterations: pirls.iterations,
             seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
-            lowerBounds: design.thetaLowerBounds)
+            lowerBounds: design.thetaLowerBounds,
+            convergence: ConvergenceCheck(derivatives: derivatives, parameters: theta + beta, lowerBounds: lowerBounds))
     }
 }
 

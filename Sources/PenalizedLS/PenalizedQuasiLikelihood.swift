@@ -68,7 +68,8 @@ enum PenalizedQuasiLikelihood {
             randomEffects: linear.randomEffects, dispersion: sigma, pearsonResiduals: pearson,
             observationCount: n, rowsDropped: design.rowsDropped, optimizerEvaluations: evaluations, optimizerStatus: status,
             iterations: iterations, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
-            lowerBounds: design.thetaLowerBounds)
+            lowerBounds: design.thetaLowerBounds,
+            convergence: ConvergenceCheck(derivatives: nil, parameters: linear.theta, lowerBounds: design.thetaLowerBounds))
     }
 
     /// η = offset + Xβ̂ + Zb̂ of a working-model fit.
