@@ -54,7 +54,7 @@ struct Fit: ParsableCommand {
                 if design.rowsDropped > 0 {
                     printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
                 }
-                print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design, options: model)), terminator: "")
+                print(fit.summaryText(formula: design.formula.printed, dataName: Self.dataName(design, options: model)), terminator: "")
             }
         }
     }
@@ -103,6 +103,6 @@ struct Fit: ParsableCommand {
         if design.rowsDropped > 0 {
             printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
         }
-        print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design, options: model)), terminator: "")
+        print(fit.summaryText(formula: design.formula.printed, dataName: Self.dataName(design, options: model)), terminator: "")
     }
 }

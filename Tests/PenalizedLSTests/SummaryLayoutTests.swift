@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 @testable import PenalizedLS
+import ModelSpec
 
 /// The summary as lme4 prints it (issue 11, item 4): R's `format()` and `abbreviate()` against
 /// R's own output, and whole blocks of `summary()` against lme4's printed summaries
@@ -16,6 +17,17 @@ import TestSupport
             #expect(RPrintFormat.format(x, digits: 4) == entry["digits4"] as! [String], "format(\(x), digits = 4)")
             #expect(RPrintFormat.format(x.map { RPrintFormat.round($0, 3) }, digits: 7, nsmall: 3) == entry["round3"] as! [String],
                     "format(round(\(x), 3), nsmall = 3)")
+        }
+    }
+
+    /// The `Formula:` line (and its continuation) of every lme4 summary in the fixtures.
+    @Test func formulaLineMatchesLme4() throws {
+        for fixture in Lme4FormulaFixture.all {
+            let theirs = fixture.entry["summary"] as! [String]
+            let start = try #require(theirs.firstIndex { $0.hasPrefix("Formula:") })
+            let end = try #require(theirs.firstIndex { $0.hasPrefix("   Data:") })
+            let mine = "Formula: " + (try Formula.parse(fixture.formula)).printed
+            #expect(mine == theirs[start..<end].joined(separator: "\n"), "\(fixture.name)")
         }
     }
 

@@ -41,6 +41,9 @@ public struct Formula: Sendable, Equatable {
     public let hasUnexpandedDot: Bool
     /// Things an lme4 user may not expect, said once (`x^2` outside `I()` means `x`).
     public let notes: [String]
+    /// The formula after `Formula: ` as lme4's summary prints it: R's deparse, `(x || g)`
+    /// expanded to `((1 | g) + (0 + x | g))`, long formulas broken as R breaks them.
+    public let printed: String
 
     /// Byte offset of the first mention of each variable (function names excluded).
     let variablePositions: [String: Int]
@@ -110,10 +113,17 @@ public struct Formula: Sendable, Equatable {
         }
         for (label, definition) in expander.definitions.byLabel { positions[label] = definition.position }
 
+        var deparser = FormulaDeparser { effects in
+            let list = try expander.fixedTerms([(1, effects)], responseColumns: [])
+            return (list.intercept, list.terms.map(\.name))
+        }
+        let lines = try deparser.emitFormula(response: responseExpression, terms: termsExpression)
+        let printed = String(FormulaDeparser.formulaLine(lines).dropFirst("Formula: ".count))
+
         return Formula(source: text, response: response, responseTerm: responseTerm, fixedIntercept: fixed.intercept,
                        fixedTerms: fixed.terms, offsets: pieces.offsets, randomTerms: random,
                        definitions: expander.definitions.byLabel.mapValues(\.variable), hasUnexpandedDot: expander.definitions.sawDot,
-                       notes: formulaPowerNotes(termsExpression), variablePositions: positions, variables: variables)
+                       notes: formulaPowerNotes(termsExpression), printed: printed, variablePositions: positions, variables: variables)
     }
 
     /// A note for each `x^k` outside `I()` whose base is a single variable: R reads it as the

@@ -382,3 +382,149 @@ enum Splines {
         return (0..<count).map { i in x.map { value(i, order, $0, derivative) } }
     }
 }
+
+/// The formula as lme4's summary prints it (`deparse(formula)`, after lme4's `expandDoubleVerts`
+/// has turned `(x || g)` into `((1 | g) + (0 + x | g))`): R's spacing, and R's line breaks
+/// (after a spaced operator once a line passes 60 characters, continuation lines indented).
+struct FormulaDeparser {
+    private(set) var lines: [String] = []
+    private var current = ""
+    private var indent = 0
+    /// Term labels of the effects of a `||` term, with its intercept.
+    let uncorrelatedPieces: (FormulaExpression) throws -> (intercept: Bool, labels: [String])
+
+    init(uncorrelatedPieces: @escaping (FormulaExpression) throws -> (intercept: Bool, labels: [String])) {
+        self.uncorrelatedPieces = uncorrelatedPieces
+    }
+
+    static let cutoff = 60
+
+    mutating func finish() -> [String] {
+        lines.append(current)
+        return lines
+    }
+
+    private mutating func write(_ text: String) { current += text }
+
+    /// R's `linebreak`: true when it broke the line (the caller undoes the indent after).
+    private mutating func breakIfLong() -> Bool {
+        guard current.count > Self.cutoff else { return false }
+        indent += 1
+        lines.append(current)
+        current = (0..<indent).map { $0 < 4 ? "    " : "  " }.joined()
+        return true
+    }
+
+    /// Writes ` op ` and breaks the line if it is long; pass the result to `close`.
+    private mutating func open(_ op: String) -> Bool {
+        write(" \(op) ")
+        return breakIfLong()
+    }
+
+    private mutating func close(_ broke: Bool) {
+        if broke { indent -= 1 }
+    }
+
+    mutating func emit(_ expression: FormulaExpression) throws {
+        switch expression {
+        case .variable, .number: write(expression.deparsed)
+        case .parenthesized(let inner, _):
+            write("(")
+            try emit(inner)
+            write(")")
+        case .negate(let inner, _):
+            write("-")
+            try emit(inner)
+        case .named(let name, let value, _):
+            write(name + " = ")
+            try emit(value)
+        case .call(let name, let arguments, _):
+            write(name + "(")
+            for (index, argument) in arguments.enumerated() {
+                if index > 0 {
+                    write(", ")
+                    _ = breakIfLong()
+                }
+                try emit(argument)
+            }
+            write(")")
+        case .bar(let effects, let grouping, false, _):
+            write("(")
+            try emit(effects)
+            let broke = open("|")
+            try emit(grouping)
+            close(broke)
+            write(")")
+        case .bar(let effects, let grouping, true, _):
+            let (intercept, labels) = try uncorrelatedPieces(effects)
+            let pieces = (intercept ? ["1"] : []) + labels.map { "0 + " + $0 }
+            write("(")
+            try emitSum(pieces[...], grouping: grouping)
+            write(")")
+        case .binary(let op, let left, let right, _):
+            let symbol: String
+            switch op {
+            case .plus: symbol = "+"
+            case .minus: symbol = "-"
+            case .star: symbol = "*"
+            case .within: symbol = "%in%"
+            case .slash, .colon, .caret:
+                try emit(left)
+                write(op == .slash ? "/" : op == .colon ? ":" : "^")
+                try emit(right)
+                return
+            }
+            try emit(left)
+            let broke = open(symbol)
+            try emit(right)
+            close(broke)
+        }
+    }
+
+    /// `(p1 | g) + (p2 | g) + …`, left-deep as R builds it.
+    private mutating func emitSum(_ pieces: ArraySlice<String>, grouping: FormulaExpression) throws {
+        guard let last = pieces.last else { return }
+        var broke = false
+        if pieces.count > 1 {
+            try emitSum(pieces.dropLast(), grouping: grouping)
+            broke = open("+")
+        }
+        write("(" + last)
+        let inner = open("|")
+        try emit(grouping)
+        close(inner)
+        write(")")
+        close(broke)
+    }
+
+    /// The lines of `response ~ terms`.
+    mutating func emitFormula(response: FormulaExpression?, terms: FormulaExpression) throws -> [String] {
+        if let response {
+            try emit(response)
+            let broke = open("~")
+            try emit(terms)
+            close(broke)
+        } else {
+            write("~")
+            try emit(terms)
+        }
+        return finish()
+    }
+
+    /// lme4's `.prt.call`: `cat("Formula:", lines, fill = TRUE)`, breaking before an item
+    /// that would pass 80 characters.
+    static func formulaLine(_ lines: [String]) -> String {
+        var out = "Formula:"
+        var width = out.count
+        for item in lines {
+            if width + 1 + item.count > 80 {
+                out += " \n" + item
+                width = item.count
+            } else {
+                out += " " + item
+                width += 1 + item.count
+            }
+        }
+        return out
+    }
+}
