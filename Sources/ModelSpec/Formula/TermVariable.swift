@@ -267,17 +267,8 @@ extension FormulaExpression {
         case .bar(let effects, let grouping, let uncorrelated, _):
             return "(" + effects.deparsed + (uncorrelated ? " || " : " | ") + grouping.deparsed + ")"
         case .binary(let op, let left, let right, _):
-            let symbol: String
-            switch op {
-            case .plus: symbol = " + "
-            case .minus: symbol = " - "
-            case .star: symbol = " * "
-            case .slash: symbol = "/"
-            case .colon: symbol = ":"
-            case .caret: symbol = "^"
-            case .within: symbol = " %in% "
-            }
-            return left.deparsed + symbol + right.deparsed
+            let (symbol, spaced) = op.rSymbol
+            return left.deparsed + (spaced ? " \(symbol) " : symbol) + right.deparsed
         }
     }
 }
@@ -462,19 +453,12 @@ struct FormulaDeparser {
             try emitSum(pieces[...], grouping: grouping)
             write(")")
         case .binary(let op, let left, let right, _):
-            let symbol: String
-            switch op {
-            case .plus: symbol = "+"
-            case .minus: symbol = "-"
-            case .star: symbol = "*"
-            case .within: symbol = "%in%"
-            case .slash, .colon, .caret:
-                try emit(left)
-                write(op == .slash ? "/" : op == .colon ? ":" : "^")
-                try emit(right)
-                return
-            }
+            let (symbol, spaced) = op.rSymbol
             try emit(left)
+            guard spaced else {
+                write(symbol)
+                return try emit(right)
+            }
             let broke = open(symbol)
             try emit(right)
             close(broke)
@@ -526,5 +510,21 @@ struct FormulaDeparser {
             }
         }
         return out
+    }
+}
+
+extension FormulaExpression.Operator {
+    /// The operator as R deparses it, and whether R puts spaces around it (and may break a
+    /// long line after it): `+ - * %in%` are spaced, `/ : ^` are not.
+    var rSymbol: (text: String, spaced: Bool) {
+        switch self {
+        case .plus: return ("+", true)
+        case .minus: return ("-", true)
+        case .star: return ("*", true)
+        case .within: return ("%in%", true)
+        case .slash: return ("/", false)
+        case .colon: return (":", false)
+        case .caret: return ("^", false)
+        }
     }
 }
