@@ -12,6 +12,9 @@ import TOMLKit
 /// family = "binomial"                     # optional: gaussian (default), binomial, poisson
 /// link = "probit"                         # optional: the family's canonical link by default
 /// weights = "n"                           # optional: prior weights (a proportion's trials)
+/// ordered = ["dose"]                      # optional: ordered factors (polynomial contrasts)
+/// contrasts = { Machine = "sum" }         # optional: treatment, sum, helmert or poly per factor
+/// reference = { Type = "Mississippi" }    # optional: treatment contrasts' reference level
 /// ```
 public struct ModelDirectory: Sendable, Equatable {
     public let path: String
@@ -22,6 +25,8 @@ public struct ModelDirectory: Sendable, Equatable {
     public let family: String?
     public let link: String?
     public let weights: String?
+    /// From `contrasts`, `reference` and `ordered`.
+    public let contrasts: Contrasts
 
     public static let fileName = "model.toml"
 
@@ -43,9 +48,9 @@ public struct ModelDirectory: Sendable, Equatable {
         do { table = try TOMLTable(string: text) } catch let error as TOMLParseError {
             throw ModelDirectoryError(file: file, message: "line \(error.source.begin.line), column \(error.source.begin.column): \(error.description)")
         }
-        let known: Set<String> = ["data", "formula", "categorical", "priors", "family", "link", "weights"]
+        let known = ["data", "formula", "categorical", "priors", "family", "link", "weights", "ordered", "contrasts", "reference"]
         for key in table.keys where !known.contains(key) {
-            throw ModelDirectoryError(file: file, message: "unknown key '\(key)'; the keys are: data, formula, categorical, priors, family, link, weights")
+            throw ModelDirectoryError(file: file, message: "unknown key '\(key)'; the keys are: \(known.joined(separator: ", "))")
         }
         func string(_ key: String, required: Bool) throws -> String? {
             guard let value = table[key] else {
@@ -55,12 +60,28 @@ public struct ModelDirectory: Sendable, Equatable {
             guard let text = value.string else { throw ModelDirectoryError(file: file, message: "'\(key)' must be a string") }
             return text
         }
-        var categorical: [String] = []
-        if let value = table["categorical"] {
+        func names(_ key: String, example: String) throws -> [String] {
+            guard let value = table[key] else { return [] }
             guard let array = value.array, array.allSatisfy({ $0.string != nil }) else {
-                throw ModelDirectoryError(file: file, message: "'categorical' must be an array of column names, e.g. categorical = [\"Days\"]")
+                throw ModelDirectoryError(file: file, message: "'\(key)' must be an array of column names, e.g. \(key) = [\"\(example)\"]")
             }
-            categorical = array.compactMap(\.string)
+            return array.compactMap(\.string)
+        }
+        func assignments(_ key: String, example: String) throws -> [String: String] {
+            guard let value = table[key] else { return [:] }
+            guard let inner = value.table, inner.keys.allSatisfy({ inner[$0]?.string != nil }) else {
+                throw ModelDirectoryError(file: file, message: "'\(key)' must be a table of strings, e.g. \(key) = { \(example) }")
+            }
+            return Dictionary(uniqueKeysWithValues: inner.keys.map { ($0, inner[$0]!.string!) })
+        }
+        let categorical = try names("categorical", example: "Days")
+        var contrasts = Contrasts(references: try assignments("reference", example: "Type = \"Mississippi\""),
+                                  ordered: Set(try names("ordered", example: "dose")))
+        for (factor, name) in try assignments("contrasts", example: "Machine = \"sum\"") {
+            guard let kind = ContrastKind(name: name) else {
+                throw ModelDirectoryError(file: file, message: "unknown contrasts '\(name)' for \(factor); use one of: \(ContrastKind.allCases.map(\.rawValue).joined(separator: ", "))")
+            }
+            contrasts.kinds[factor] = kind
         }
         let data = try string("data", required: true)!
         return ModelDirectory(
@@ -71,7 +92,8 @@ public struct ModelDirectory: Sendable, Equatable {
             priorsPath: try string("priors", required: false).map { directory.appendingPathComponent($0).path },
             family: try string("family", required: false),
             link: try string("link", required: false),
-            weights: try string("weights", required: false))
+            weights: try string("weights", required: false),
+            contrasts: contrasts)
     }
 }
 

@@ -7,7 +7,16 @@ extension GeneralizedMixedModelFit {
     /// Fits a binomial or Poisson mixed model as lme4's `glmer` does (docs/math.md, eq. 74-80):
     /// a first stage over θ with β inside PIRLS (nAGQ = 0), then, for Laplace and AGQ, (θ, β)
     /// jointly with u's conditional modes found by PIRLS at each evaluation; or PQL.
-    public static func fit(_ design: Design, method: Method = .laplace) throws -> GeneralizedMixedModelFit {
+    /// Where the reported standard errors of β̂ come from.
+    public enum StandardErrors: String, Sendable, CaseIterable {
+        /// lme4's `summary` default: 2H⁻¹ of the deviance over (θ, β) (eq. 80).
+        case hessian
+        /// PIRLS's R_X at the optimum, conditional on θ (lme4's `vcov(use.hessian = FALSE)`);
+        /// skips the Hessian's 1 + 2d + 2d(d − 1) deviance evaluations (d = θ and β's count).
+        case rx
+    }
+
+    public static func fit(_ design: Design, method: Method = .laplace, standardErrors: StandardErrors = .hessian) throws -> GeneralizedMixedModelFit {
         precondition(!design.family.isGaussian, "Gaussian models are fitted by MixedModelFit")
         let clock = ContinuousClock.now
         if case .adaptiveQuadrature(let nodes) = method {
@@ -54,12 +63,15 @@ extension GeneralizedMixedModelFit {
         // lme4's summary SEs: Var(β̂) from 2 H⁻¹ of the deviance over (θ, β) (finite differences).
         _ = objective(x)
         let mode = pirls.u
-        let hessian = centralDifferenceHessian(at: x, step: 1e-4) { point in
+        var hessian: [[Double]]?
+        if standardErrors == .hessian {
+            hessian = centralDifferenceHessian(at: x, step: 1e-4) { point in
+                pirls.setU(mode)
+                return objective(point)
+            }
             pirls.setU(mode)
-            return objective(point)
+            _ = objective(x)
         }
-        pirls.setU(mode)
-        _ = objective(x)
         return try result(pirls: pirls, design: design, method: method, quadrature: quadrature, theta: Array(x[..<thetaCount]),
                           beta: Array(x[thetaCount...]), hessian: hessian, optimizer: optimum, started: clock)
     }
@@ -156,11 +168,11 @@ extension GeneralizedMixedModelFit {
         }
         let elapsed = ContinuousClock.now - started
         return GeneralizedMixedModelFit(
-            family: design.family, method: method, deviance: deviance, saturatedDeviance: pirls.saturatedDeviance(),
+            family: design.family, method: method, deviance: deviance, saturatedDeviance: pirls.saturatedDeviance,
             theta: theta, thetaNames: design.thetaNames, fixedEffects: fixedEffects,
             fixedEffectsStandardErrorsRX: (0..<p).map { covarianceRX[$0][$0].squareRoot() },
             fixedEffectsCovariance: covariance,
-            varianceComponents: zip(design.terms, factors).map { PenalizedSolution.varianceComponent(term: $0, factor: $1, sigma: 1) },
+            varianceComponents: PenalizedSolution.varianceComponents(terms: design.terms, factors: factors, sigma: 1),
             randomEffects: effects, dispersion: nil, pearsonResiduals: pirls.pearsonResiduals(),
             observationCount: design.observationCount, rowsDropped: design.rowsDropped,
             optimizerEvaluations: optimizer.evaluations, optimizerStatus: optimizer.status, iterations: pirls.iterations,
@@ -170,13 +182,6 @@ extension GeneralizedMixedModelFit {
 }
 
 extension PIRLS {
-    /// −2 Σ log p(y_i | μ_i = y_i) (eq. 72).
-    func saturatedDeviance() -> Double {
-        var sum = 0.0
-        for i in y.indices { sum += family.minusTwoLogLikelihood(y: y[i], mu: y[i], weight: priorWeights[i]) }
-        return sum
-    }
-
     /// (y_i − μ_i) √a_i / √V(μ_i): lme4's scaled (Pearson) residuals with σ = 1.
     func pearsonResiduals() -> [Double] {
         y.indices.map { i in (y[i] - mu[i]) * priorWeights[i].squareRoot() / family.variance(mu[i]).squareRoot() }

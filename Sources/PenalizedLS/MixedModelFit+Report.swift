@@ -1,7 +1,10 @@
 import Foundation
 
 extension MixedModelFit {
-    /// The fit laid out like lme4's `summary(lmer(...))`.
+    /// The fit laid out like lme4's `summary(lmer(...))` (lme4 1.1-31's `print.summary.merMod`
+    /// with its default `digits = 4`): numbers formatted per column as R's `format()` does,
+    /// `Corr` only with correlated terms, the correlation of fixed effects with R's
+    /// `abbreviate()`d labels and left out above 12 fixed effects, lme4's messages at the end.
     public func summaryText(formula: String, dataName: String) -> String {
         var out = ""
         func line(_ text: String = "") { out += text + "\n" }
@@ -10,61 +13,31 @@ extension MixedModelFit {
         line("   Data: \(dataName)")
         line()
         if method == .reml {
-            line("REML criterion at convergence: \(format(objective, decimals: 1))")
+            // round(x, 1) as cat() prints it: up to 7 significant digits.
+            line("REML criterion at convergence: \(String(format: "%.7g", RPrintFormat.round(objective, 1)))")
         } else {
-            let header = ["AIC", "BIC", "logLik", "deviance", "df.resid"]
-            let values = [format(aic, decimals: 1), format(bic, decimals: 1), format(logLikelihood, decimals: 1),
-                          format(objective, decimals: 1), String(observationCount - degreesOfFreedom)]
-            let width = max(8, values.map(\.count).max() ?? 8)
-            line(header.map { pad($0, width) }.joined(separator: " "))
-            line(values.map { pad($0, width) }.joined(separator: " "))
+            let values = RPrintFormat.format([aic, bic, logLikelihood, objective].map { RPrintFormat.round($0, 1) }, digits: 7)
+                + [String(observationCount - degreesOfFreedom)]
+            out += RSummary.namedVector(names: ["AIC", "BIC", "logLik", "deviance", "df.resid"], values: values)
         }
         line()
-        line("Scaled residuals: ")
-        let sorted = scaledResiduals.sorted()
-        let quantiles = [0, 0.25, 0.5, 0.75, 1].map { typeSevenQuantile(sorted, $0) }
-        line(["Min", "1Q", "Median", "3Q", "Max"].map { pad($0, 8) }.joined(separator: " ") + " ")
-        line(quantiles.map { pad(format($0, decimals: 4), 8) }.joined(separator: " ") + " ")
+        out += RSummary.scaledResiduals(scaledResiduals)
         line()
-
         line("Random effects:")
-        var rows: [[String]] = [[" Groups", "Name", "Variance", "Std.Dev.", "Corr"]]
-        for component in varianceComponents {
-            for (index, name) in component.names.enumerated() {
-                let sd = component.standardDeviations[index]
-                let correlations = (0..<index).map { format(component.correlations[index][$0], decimals: 2) }.joined(separator: " ")
-                rows.append([index == 0 ? " " + component.group : "", name, significant(sd * sd, 4), significant(sd, 4), correlations])
-            }
-        }
-        rows.append([" Residual", "", significant(sigma * sigma, 4), significant(sigma, 4), ""])
-        out += table(rows, rightAligned: [2, 3])
-        let groups = randomEffects.map { "\($0.group), \($0.levels.count)" }.joined(separator: "; ")
-        line("Number of obs: \(observationCount), groups:  \(groups)")
+        out += RSummary.varianceComponents(varianceComponents, residual: sigma)
+        out += RSummary.groupsLine(observationCount: observationCount, randomEffects: randomEffects)
         if rowsDropped > 0 { line("(\(rowsDropped) observation\(rowsDropped == 1 ? "" : "s") deleted due to missingness)") }
         line()
-
         line("Fixed effects:")
-        var fixedRows: [[String]] = [["", "Estimate", "Std. Error", "t value"]]
-        for effect in fixedEffects {
-            fixedRows.append([effect.name, significant(effect.estimate, 4, minimumDecimals: 3), significant(effect.standardError, 4, minimumDecimals: 3), format(effect.tValue, decimals: 3)])
+        out += RSummary.coefficients(fixedEffects.map(\.name), estimates: fixedEffects.map(\.estimate),
+                                     standardErrors: fixedEffects.map(\.standardError))
+        out += RSummary.fixedEffectsCorrelation(names: fixedEffects.map(\.name), covariance: fixedEffectsCovariance)
+        // lme4's .prt.warn: the optimizer's code, then lme4's messages, only when there is something to say.
+        if optimizerStatus <= 0 || !convergence.messages.isEmpty {
+            let code = optimizerStatus > 0 ? "0 (OK)" : "\(optimizerStatus) (NLopt stopped without converging after \(optimizerEvaluations) evaluations)"
+            line("optimizer (nloptwrap) convergence code: \(code)")
+            convergence.messages.forEach { line($0) }
         }
-        out += table(fixedRows, rightAligned: [1, 2, 3])
-        if fixedEffects.count > 1 {
-            line()
-            line("Correlation of Fixed Effects:")
-            let abbreviations = fixedEffects.map { abbreviate($0.name) }
-            var correlationRows: [[String]] = [[""] + abbreviations.dropLast()]
-            for r in 1..<fixedEffects.count {
-                var row = [abbreviations[r]]
-                for c in 0..<(fixedEffects.count - 1) {
-                    row.append(c < r ? format(fixedEffectsCovariance[r][c] / (fixedEffectsCovariance[r][r] * fixedEffectsCovariance[c][c]).squareRoot(), decimals: 3) : "")
-                }
-                correlationRows.append(row)
-            }
-            out += table(correlationRows, rightAligned: Array(1..<fixedEffects.count))
-        }
-        if isSingular { line("optimizer (bobyqa) convergence code: 0 (OK)\nboundary (singular) fit: see help('isSingular')") }
-        if !converged { line("warning: the optimizer stopped before converging (\(optimizerEvaluations) evaluations)") }
         return out
     }
 
@@ -114,7 +87,13 @@ extension MixedModelFit {
             "ranef": ranef,
             "ranef_condsd": conditionalSDs,
             "singular": isSingular,
+            "fixed_correlation": fixedEffectsCovariance.indices.map { r in fixedEffectsCovariance.indices.map { c in
+                number(fixedEffectsCovariance[r][c] / (fixedEffectsCovariance[r][r] * fixedEffectsCovariance[c][c]).squareRoot())
+            } },
             "converged": converged,
+            "convergence_messages": convergence.messages,
+            "optimizer_status": Int(optimizerStatus),
+            "gradient": convergence.gradient.map(number),
             "optimizer_evaluations": optimizerEvaluations,
             "seconds": seconds,
         ]

@@ -9,6 +9,7 @@ extension PIRLS {
     ///     −2 log L_g = f_g(ũ_g) + log L_gg² − 2 log Σ_k w_k exp(−½[f_g(ũ_g + s_g z_k) − f_g(ũ_g)] + z_k²/2).
     ///
     /// With the family's constants (the Laplace convention); one node gives the Laplace value.
+    /// f_g is summed from deviance residuals, whose difference from (71) is constant in u.
     func adaptiveQuadratureDeviance(rule: GaussHermiteRule) -> Double {
         let term = design.terms[0]
         precondition(design.terms.count == 1 && term.size == 1)
@@ -20,7 +21,7 @@ extension PIRLS {
         var fixed = [Double](repeating: 0, count: n)
         for i in 0..<n {
             let g = Int(term.groupCodes[i])
-            atMode[g] += family.minusTwoLogLikelihood(y: y[i], mu: mu[i], weight: priorWeights[i])
+            atMode[g] += family.devianceResidual(y: y[i], mu: mu[i], weight: priorWeights[i])
             fixed[i] = eta[i] - term.modelRows[i, 0] * theta * u[g]
         }
         var scale = [Double](repeating: 0, count: groups)
@@ -45,11 +46,12 @@ extension PIRLS {
             for i in 0..<n {
                 let g = Int(term.groupCodes[i])
                 let value = fixed[i] + term.modelRows[i, 0] * theta * (u[g] + scale[g] * z)
-                shifted[g] += family.minusTwoLogLikelihood(y: y[i], mu: family.mean(value), weight: priorWeights[i])
+                shifted[g] += family.devianceResidual(y: y[i], mu: family.mean(value), weight: priorWeights[i])
             }
             for g in 0..<groups { sums[g] += w * exp(-0.5 * (shifted[g] - atMode[g]) + z * z / 2) }
         }
         for g in 0..<groups { total -= 2 * log(sums[g]) }
-        return total
+        // Deviance residuals above (eq. 72); the saturated constant makes it −2 log L (eq. 71).
+        return total + saturatedDeviance
     }
 }

@@ -34,6 +34,13 @@ final class PIRLS {
     private(set) var beta: [Double]
     private(set) var eta: [Double]
     private(set) var mu: [Double]
+    /// dμ/dη at η.
+    private(set) var meanDerivative: [Double]
+    /// Σ_i d(y_i, μ_i) at the current μ (depends: η), summed where μ is computed.
+    private var devianceResidualTotal = Double.nan
+    /// −2 Σ log p(y_i | μ_i = y_i): (71) = (72) + this per row, so the likelihood needs no
+    /// log-gamma per evaluation (eq. 72).
+    let saturatedDeviance: Double
     private(set) var iterations = 0
     /// Relative-covariance factors T_j at the current θ.
     private(set) var factors: [[Double]] = []
@@ -44,6 +51,7 @@ final class PIRLS {
     /// change of 1e-7 in its penalized weighted RSS, which leaves its Laplace deviance up to 1e-3
     /// above the converged value (data/glmm/README.md); we converge.
     static let stepTolerance = 1e-10
+    static let newtonStepTolerance = 1e-6
     /// An increase of the penalized deviance this small (relative) is rounding, not divergence.
     static let roundingSlack = 1e-13
     static let maximumIterations = 200
@@ -59,7 +67,7 @@ final class PIRLS {
         y = design.response
         emptyFixed = Matrix(rows: n, columns: 0)
         randomProducts = CrossProducts(terms: design.terms, fixed: emptyFixed, response: Array(repeating: 0, count: n))
-        randomProducts.cacheRowSlots(terms: design.terms)
+        randomProducts.cacheRowSlots(terms: design.terms, fixed: emptyFixed)
         randomFactor = BlockedCholesky(layout: randomProducts.layout)
         fixedPart = design.offset
         u = Array(repeating: 0, count: randomProducts.layout.firstDimension + randomProducts.fixedStart)
@@ -78,6 +86,10 @@ final class PIRLS {
         eta = startEta
         let chosen = design.family
         mu = startEta.map { chosen.mean($0) }
+        meanDerivative = startEta.map { chosen.meanDerivative($0) }
+        var saturated = 0.0
+        for i in 0..<n { saturated += chosen.minusTwoLogLikelihood(y: y[i], mu: y[i], weight: priorWeights[i]) }
+        saturatedDeviance = saturated
     }
 
     // MARK: - State
@@ -96,12 +108,24 @@ final class PIRLS {
     func setU(_ newU: [Double]) { u = newU }
 
     /// η = offset + Xβ + ZΛu and μ for the current state.
+    ///
+    /// Hot loops here work on local arrays and write the class's properties once: element access
+    /// to a class's array property is checked for exclusivity on every call.
     func updateLinearPredictor() {
-        let random = randomPart(u)
+        var eta = randomPart(u)
+        let fixedPart = self.fixedPart, family = self.family, y = self.y, prior = priorWeights
+        var mu = [Double](repeating: 0, count: eta.count)
+        var derivative = [Double](repeating: 0, count: eta.count)
+        var deviance = 0.0
         for i in eta.indices {
-            eta[i] = fixedPart[i] + random[i]
-            mu[i] = family.mean(eta[i])
+            eta[i] += fixedPart[i]
+            (mu[i], derivative[i]) = family.meanAndDerivative(eta[i])
+            deviance += family.devianceResidual(y: y[i], mu: mu[i], weight: prior[i])
         }
+        self.eta = eta
+        self.mu = mu
+        self.meanDerivative = derivative
+        devianceResidualTotal = deviance
     }
 
     /// (ZΛu)_i for every row.
@@ -109,10 +133,12 @@ final class PIRLS {
         let n = design.observationCount
         var result = [Double](repeating: 0, count: n)
         let q1 = randomProducts.layout.firstDimension
+        let termStarts = randomProducts.termStarts
+        let factors = self.factors
         for (j, term) in design.terms.enumerated() {
             let k = term.size
             let t = factors[j]
-            let start = j == 0 ? 0 : q1 + randomProducts.termStarts[j]
+            let start = j == 0 ? 0 : q1 + termStarts[j]
             // b = T u per level, then (Z_j b)_i = Σ_c z_ic b_{g(i),c}.
             var b = [Double](repeating: 0, count: term.levelCount * k)
             for h in 0..<term.levelCount {
@@ -122,10 +148,11 @@ final class PIRLS {
                     b[h * k + r] = s
                 }
             }
+            let codes = term.groupCodes, rows = term.modelRows.storage
             for i in 0..<n {
-                let base = Int(term.groupCodes[i]) * k
+                let base = Int(codes[i]) * k
                 var s = 0.0
-                for c in 0..<k { s += term.modelRows[i, c] * b[base + c] }
+                for c in 0..<k { s += rows[i + c * n] * b[base + c] }
                 result[i] += s
             }
         }
@@ -144,19 +171,13 @@ final class PIRLS {
 
     // MARK: - Objective pieces
 
-    /// Σ_i −2 log p(y_i | μ_i) with the family's constants (eq. 71).
+    /// Σ_i −2 log p(y_i | μ_i) with the family's constants (eq. 71-72).
     func minusTwoLogLikelihood() -> Double {
-        var sum = 0.0
-        for i in mu.indices { sum += family.minusTwoLogLikelihood(y: y[i], mu: mu[i], weight: priorWeights[i]) }
-        return sum
+        devianceResidualSum() + saturatedDeviance
     }
 
-    /// Σ_i d(y_i, μ_i): the deviance residuals' sum (eq. 72).
-    func devianceResidualSum() -> Double {
-        var sum = 0.0
-        for i in mu.indices { sum += family.devianceResidual(y: y[i], mu: mu[i], weight: priorWeights[i]) }
-        return sum
-    }
+    /// Σ_i d(y_i, μ_i): the deviance residuals' sum (eq. 72) at the current μ.
+    func devianceResidualSum() -> Double { devianceResidualTotal }
 
     var squaredLengthOfU: Double { u.reduce(0) { $0 + $1 * $1 } }
 
@@ -201,12 +222,24 @@ final class PIRLS {
             for i in u.indices { largestStep = max(largestStep, abs(u[i] - oldU[i])) }
             if mode == .betaJointly { for i in beta.indices { largestStep = max(largestStep, abs(beta[i] - oldBeta[i])) } }
             penalized = newPenalized
-            if largestStep <= Self.stepTolerance { break }
+            if largestStep <= tolerance { break }
         }
-        // The Laplace determinant must use the weights at the mode itself, not at the iterate
-        // before it: log|L|² is not stationary in u, so that lag would leave the deviance off by
-        // the order of the last step, and finite-difference Hessians (the SEs) off by far more.
-        return solve(mode) != nil
+        // One more full step, whose factor is the Laplace determinant's: log|L|² is not
+        // stationary in u, so a factor one iterate behind the mode would leave the deviance off by
+        // the order of that iterate's step (and finite-difference Hessians, the SEs, off by far
+        // more). After a step within `tolerance` the next one is within its square (Newton) or
+        // a small multiple of it (Fisher scoring), so this factor's weights are the mode's to
+        // about 1e-12.
+        guard let proposal = solve(mode) else { return false }
+        apply(oldU: u, oldBeta: beta, proposal: proposal, step: 1, mode: mode)
+        return true
+    }
+
+    /// Newton's method (canonical links: IRLS weights are the observed information) converges
+    /// quadratically, so 1e-6 leaves the mode within ~1e-12 after the final step; Fisher scoring
+    /// (probit, cloglog) converges linearly and runs to 1e-10.
+    private var tolerance: Double {
+        family.link == .logit || family.link == .log ? Self.newtonStepTolerance : Self.stepTolerance
     }
 
     /// The weighted least-squares solution at the current η: u (and β) of the next iterate, or
@@ -215,12 +248,13 @@ final class PIRLS {
         let n = design.observationCount
         var weights = [Double](repeating: 0, count: n)
         var working = [Double](repeating: 0, count: n)
+        let meanDerivative = self.meanDerivative, mu = self.mu, eta = self.eta, y = self.y, prior = priorWeights, family = self.family
+        let fixedPart = mode == .betaFixed ? self.fixedPart : design.offset
         for i in 0..<n {
-            let derivative = family.meanDerivative(eta[i])
-            weights[i] = priorWeights[i] * derivative * derivative / family.variance(mu[i])
-            // z_i = η_i − (fixed part) + (y_i − μ_i) / (dμ/dη): the working response (eq. 75).
-            let fixed = mode == .betaFixed ? fixedPart[i] : design.offset[i]
-            working[i] = eta[i] - fixed + (y[i] - mu[i]) / derivative
+            let derivative = meanDerivative[i]
+            weights[i] = prior[i] * derivative * derivative / family.variance(mu[i])
+            // z_i = η_i − (fixed part) + (y_i − μ_i) / (dμ/dη): the working response (eq. 74-75).
+            working[i] = eta[i] - fixedPart[i] + (y[i] - mu[i]) / derivative
         }
         switch mode {
         case .betaFixed:
@@ -233,7 +267,7 @@ final class PIRLS {
         case .betaJointly:
             if jointProducts == nil {
                 jointProducts = CrossProducts(terms: design.terms, fixed: design.fixed.matrix, response: working, weights: weights)
-                jointProducts!.cacheRowSlots(terms: design.terms)
+                jointProducts!.cacheRowSlots(terms: design.terms, fixed: design.fixed.matrix)
                 jointFactor = BlockedCholesky(layout: jointProducts!.layout)
             } else {
                 jointProducts!.fill(terms: design.terms, fixed: design.fixed.matrix, response: working, weights: weights)
@@ -274,7 +308,7 @@ final class PIRLS {
         let n = design.observationCount
         var weights = [Double](repeating: 0, count: n)
         for i in 0..<n {
-            let derivative = family.meanDerivative(eta[i])
+            let derivative = meanDerivative[i]
             weights[i] = priorWeights[i] * derivative * derivative / family.variance(mu[i])
         }
         let products = CrossProducts(terms: design.terms, fixed: design.fixed.matrix, response: Array(repeating: 0, count: n), weights: weights)

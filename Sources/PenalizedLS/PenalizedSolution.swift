@@ -50,9 +50,7 @@ struct PenalizedSolution {
         self.sigma = sigma
 
         let factors = design.relativeCovarianceFactors(theta: theta)
-        varianceComponents = zip(design.terms, factors).map { term, t in
-            Self.varianceComponent(term: term, factor: t, sigma: sigma)
-        }
+        varianceComponents = Self.varianceComponents(terms: design.terms, factors: factors, sigma: sigma)
         let effects = Self.randomEffects(design: design, products: products, factor: factor, solution: solution, factors: factors, scale: sigma)
         randomEffects = effects
 
@@ -107,7 +105,13 @@ struct PenalizedSolution {
         (0..<k).map { r in (0...r).reduce(0.0) { $0 + t[r + $1 * k] * u[$1] } }
     }
 
-    static func varianceComponent(term: RandomEffectsTerm, factor t: [Double], sigma: Double) -> MixedModelFit.VarianceComponent {
+    /// Every term's covariance σ² T Tᵀ, named as lme4's `VarCorr` names them (`Subject.1`).
+    static func varianceComponents(terms: [RandomEffectsTerm], factors: [[Double]], sigma: Double) -> [MixedModelFit.VarianceComponent] {
+        let labels = RandomEffectsTerm.varianceComponentLabels(terms)
+        return terms.indices.map { varianceComponent(term: terms[$0], label: labels[$0], factor: factors[$0], sigma: sigma) }
+    }
+
+    static func varianceComponent(term: RandomEffectsTerm, label: String, factor t: [Double], sigma: Double) -> MixedModelFit.VarianceComponent {
         let k = term.size
         var covariance = [[Double]](repeating: [Double](repeating: 0, count: k), count: k)
         for r in 0..<k { for c in 0..<k {
@@ -119,7 +123,7 @@ struct PenalizedSolution {
         let correlations = (0..<k).map { r in (0..<k).map { c in
             r == c ? 1.0 : (sds[r] > 0 && sds[c] > 0 ? covariance[r][c] / (sds[r] * sds[c]) : .nan)
         } }
-        return .init(group: term.groupingName, names: term.coefficientNames, standardDeviations: sds, correlations: correlations)
+        return .init(group: label, names: term.coefficientNames, standardDeviations: sds, correlations: correlations)
     }
 
     /// For each term and level, the k x k diagonal block of (L_θ L_θᵀ)⁻¹ (column-major), where

@@ -4,16 +4,26 @@ import ModelSpec
 /// Moment-based starting values for θ, so the optimizer starts near the optimum rather than at
 /// lme4's T = I (docs/decisions.md): on InstEval, BOBYQA from T = I spends half its evaluations
 /// walking the smallest term's θ down from 1.
+///
+/// Only designs whose terms are all scalar get them. With a vector term the whole start is
+/// lme4's T = I: a moment start for the scalar terms beside a vector term at T = I is a start
+/// no one has measured, and on nlme's Machines, `score ~ Machine + (Machine || Worker)` (an
+/// intercept term and a full 3 x 3 term on one factor, so the REML surface has a ridge and a
+/// second, boundary minimum), it sent BOBYQA into the local minimum with Worker.MachineA = 0,
+/// REML criterion 211.7820, where the one-sided derivative along that θ is +0.24 (a genuine
+/// local minimum, no restart rule would leave it); from T = I it reaches lme4's 208.3112.
 enum StartingValues {
     /// θ with each scalar term's entry set to τ̂_j / σ̂ from the spread of that term's group means
-    /// of the OLS residuals; vector terms keep lme4's start (T = I).
+    /// of the OLS residuals, refined by backfitting, when every term is scalar; lme4's T = I
+    /// otherwise.
     static func theta(for design: Design) -> [Double] {
         var theta = design.thetaStart
+        guard design.terms.allSatisfy({ $0.size == 1 }) else { return theta }
         let residuals = ordinaryLeastSquaresResiduals(design)
         let n = Double(residuals.count)
         let residualVariance = residuals.reduce(0) { $0 + $1 * $1 } / max(n - Double(design.fixedCount), 1)
         guard residualVariance > 0, residualVariance.isFinite else { return theta }
-        for (term, offset) in zip(design.terms, design.thetaOffsets) where term.size == 1 {
+        for (term, offset) in zip(design.terms, design.thetaOffsets) {
             var sums = [Double](repeating: 0, count: term.levelCount)
             var counts = [Double](repeating: 0, count: term.levelCount)
             for i in 0..<residuals.count {
@@ -35,10 +45,7 @@ enum StartingValues {
             // A start on the boundary would leave BOBYQA no room to move; start small instead.
             theta[offset] = max((max(tauSquared, 0) / residualVariance).squareRoot(), 0.05)
         }
-        if design.terms.allSatisfy({ $0.size == 1 }) {
-            theta = refinedByBackfitting(theta, design: design, residuals: residuals, residualVariance: residualVariance)
-        }
-        return theta
+        return refinedByBackfitting(theta, design: design, residuals: residuals, residualVariance: residualVariance)
     }
 
     /// BOBYQA's first steps from the backfitted start of an all-scalar design: a fraction of each

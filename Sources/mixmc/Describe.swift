@@ -12,7 +12,7 @@ struct Describe: ParsableCommand {
             let design = try model.loadDesign()
             print("Formula: \(design.formula.source)")
             print("Data:    \(design.dataSource): \(design.observationCount) rows used, \(design.rowsDropped) dropped (missing values)")
-            print("Response: \(design.responseName)" + (design.formula.offsets.isEmpty ? "" : "  offset: \(design.formula.offsets.joined(separator: " + "))"))
+            print("Response: \(design.responseName)" + (design.formula.offsets.isEmpty ? "" : "  offset: \(design.formula.offsets.map(\.description).joined(separator: " + "))"))
             print("Family:  \(design.family.kind.rawValue), link \(design.family.link.rawValue); \(Self.responseForm(design))")
             print("Fixed effects (X: \(design.observationCount) x \(design.fixedCount)): \(design.fixed.columnNames.joined(separator: ", "))")
             print("Random-effects terms (in lme4's order, by decreasing number of levels):")

@@ -12,7 +12,8 @@ struct Fit: ParsableCommand {
             (lme4 order), theta_names, sigma, fixed [{name, estimate, se}], varcorr [{group, name, \
             sd} | {group, name, name2, corr} | {group: "Residual", sd}], nobs, rows_dropped, \
             ngroups, ranef {group: [{level, <coef>...}]}, ranef_condsd (same shape: conditional \
-            SDs), singular, converged, optimizer_evaluations, seconds.
+            SDs), singular, converged, convergence_messages, optimizer_status, gradient, \
+            optimizer_evaluations, seconds.
             """)
 
     @OptionGroup var model: ModelOptions
@@ -29,6 +30,9 @@ struct Fit: ParsableCommand {
     @Option(help: "Binomial and Poisson models: 'laplace' (default; see --nagq) or 'pql' (penalized quasi-likelihood, as MASS::glmmPQL).")
     var method: String?
 
+    @Option(help: "Binomial and Poisson models: standard errors of the fixed effects from the finite-difference 'hessian' of the deviance over (θ, β) (default, lme4's summary) or from PIRLS's 'rx' factor (lme4's vcov(use.hessian = FALSE); faster).")
+    var standardErrors: String?
+
     mutating func run() throws {
         try runReportingErrors {
             let design = try model.loadDesign()
@@ -36,8 +40,8 @@ struct Fit: ParsableCommand {
                 try fitGeneralized(design)
                 return
             }
-            if nagq != nil || method != nil {
-                throw ValidationError("--nagq and --method apply to binomial and Poisson models (--family binomial|poisson); a Gaussian model is fitted by REML or ML (--ml)")
+            if nagq != nil || method != nil || standardErrors != nil {
+                throw ValidationError("--nagq, --method and --standard-errors apply to binomial and Poisson models (--family binomial|poisson); a Gaussian model is fitted by REML or ML (--ml)")
             }
             if let term = design.terms.first(where: { $0.thetaCount > 100 }) {
                 printError("note: the term for \(term.groupingName) has \(term.size) coefficients per group, \(term.thetaCount) covariance parameters (θ) to optimize: expect minutes to hours (progress every 10 s); uncorrelated effects, (… || \(term.groupingName)), have \(term.size)")
@@ -50,7 +54,7 @@ struct Fit: ParsableCommand {
                 if design.rowsDropped > 0 {
                     printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
                 }
-                print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design)), terminator: "")
+                print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design, options: model)), terminator: "")
             }
         }
     }
@@ -69,11 +73,10 @@ struct Fit: ParsableCommand {
         return options
     }
 
-    /// A model directory's data.csv is better named by its directory (models/sleepstudy).
-    static func dataName(_ design: Design) -> String {
-        let file = URL(fileURLWithPath: design.dataSource)
-        return file.deletingPathExtension().lastPathComponent == "data"
-            ? file.deletingLastPathComponent().lastPathComponent : file.deletingPathExtension().lastPathComponent
+    /// `Data:` as given, as lme4 prints the `data` argument: the `--data` path, else the model
+    /// directory.
+    static func dataName(_ design: Design, options: ModelOptions) -> String {
+        options.data ?? options.model ?? design.dataSource
     }
 
     /// Laplace, adaptive quadrature or PQL for a binomial or Poisson model.
@@ -88,7 +91,10 @@ struct Fit: ParsableCommand {
         case ("pql", _?): throw ValidationError("--nagq applies to the Laplace and quadrature fits, not to --method pql")
         case (let other?, _): throw ValidationError("unknown --method '\(other)'; the methods are laplace and pql")
         }
-        let fit = try GeneralizedMixedModelFit.fit(design, method: chosen)
+        guard let errors = GeneralizedMixedModelFit.StandardErrors(rawValue: (standardErrors ?? "hessian").lowercased()) else {
+            throw ValidationError("--standard-errors takes hessian or rx; got '\(standardErrors ?? "")'")
+        }
+        let fit = try GeneralizedMixedModelFit.fit(design, method: chosen, standardErrors: errors)
         if json {
             let data = try JSONSerialization.data(withJSONObject: fit.jsonObject(), options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
@@ -97,6 +103,6 @@ struct Fit: ParsableCommand {
         if design.rowsDropped > 0 {
             printError("note: \(design.rowsDropped) row\(design.rowsDropped == 1 ? "" : "s") with missing values in the model's columns dropped")
         }
-        print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design)), terminator: "")
+        print(fit.summaryText(formula: design.formula.source, dataName: Self.dataName(design, options: model)), terminator: "")
     }
 }

@@ -25,14 +25,24 @@ struct ModelOptions: ParsableArguments {
     @Option(help: "Column of prior weights (lme4's weights =): a Gaussian row's precision weight, or a binomial proportion's number of trials.")
     var weights: String?
 
+    @Option(help: "Treatment contrasts' reference level per factor, FACTOR=LEVEL (comma-separated), as R's relevel().")
+    var reference: String?
+
+    @Option(help: "Contrasts per factor, FACTOR=KIND with KIND treatment (default), sum, helmert or poly (comma-separated).")
+    var contrasts: String?
+
+    @Option(help: "Factors to treat as ordered, with polynomial contrasts (comma-separated); read as categorical.")
+    var ordered: String?
+
     /// Reads the data and formula, and builds the design.
     func loadDesign() throws -> Design {
         var dataPath = data
         var formulaText = formula
-        var categoricalColumns = Set((categorical ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty })
+        var categoricalColumns = Set(Self.list(categorical))
         var familyName = family
         var linkName = link
         var weightsColumn = weights
+        var chosenContrasts = Contrasts()
         if let model {
             let directory = try ModelDirectory.load(path: model)
             dataPath = dataPath ?? directory.dataPath
@@ -41,21 +51,34 @@ struct ModelOptions: ParsableArguments {
             familyName = familyName ?? directory.family
             linkName = linkName ?? directory.link
             weightsColumn = weightsColumn ?? directory.weights
+            chosenContrasts = directory.contrasts
         }
+        do {
+            try chosenContrasts.kinds.merge(Contrasts.kinds(from: contrasts ?? "")) { _, flag in flag }
+            try chosenContrasts.references.merge(Contrasts.references(from: reference ?? "")) { _, flag in flag }
+        } catch let error as ContrastsError { throw ValidationError(error.message) }
+        chosenContrasts.ordered.formUnion(Self.list(ordered))
+        categoricalColumns.formUnion(chosenContrasts.factorsNamed)
         let chosenFamily = try Self.family(named: familyName, link: linkName)
         guard let dataPath else { throw ValidationError("no data: give a model directory or --data FILE.csv") }
         guard let formulaText else { throw ValidationError("no formula: give a model directory or --formula \"y ~ x + (1 | g)\"") }
         let parsed = try Formula.parse(formulaText)
+        for note in parsed.notes { printError("note: \(note)") }
         categoricalColumns.formUnion(Design.variables(of: parsed).grouping)
         // model.toml's `data` is relative to the model directory, and a missing file says so.
         let base = data == nil ? model.map { "the model directory \($0), where model.toml is" } : nil
         let table = try DataTable.read(path: dataPath, categorical: categoricalColumns, relativeTo: base)
-        let design = try Design.build(data: table, formula: parsed, family: chosenFamily, weights: weightsColumn)
+        let design = try Design.build(data: table, formula: parsed, family: chosenFamily, weights: weightsColumn, contrasts: chosenContrasts)
         // lme4's message when X is rank deficient; fit, describe and sample all drop the same columns.
         if !design.droppedFixedColumns.isEmpty {
             printError("note: " + DesignChecks.rankDeficiencyNote(dropped: design.droppedFixedColumns))
         }
         return design
+    }
+
+    /// A comma-separated list of names.
+    static func list(_ text: String?) -> [String] {
+        (text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
     }
 
     /// The design of a command that handles linear mixed models only (sampling, the Bayes-REML
@@ -73,17 +96,21 @@ struct ModelOptions: ParsableArguments {
     static func family(named name: String?, link linkName: String?) throws -> Family {
         let kinds = Family.Kind.allCases.map(\.rawValue).joined(separator: ", ")
         guard let kind = Family.Kind(rawValue: (name ?? "gaussian").lowercased()) else {
-            throw ValidationError("unknown family '\(name ?? "")'; the families are \(kinds)")
+            throw ModelOptionsError(message: "unknown family '\(name ?? "")'; the families are \(kinds)",
+                                    fix: "give --family gaussian, binomial or poisson (or family = \"...\" in model.toml)")
         }
+        let links = Family.links(of: kind).map(\.rawValue).joined(separator: ", ")
         var link: Link?
         if let linkName {
             guard let parsed = Link(rawValue: linkName.lowercased()) else {
-                let links = Family.links(of: kind).map(\.rawValue).joined(separator: ", ")
-                throw ValidationError("unknown link '\(linkName)'; the \(kind.rawValue) family's links are \(links)")
+                throw ModelOptionsError(message: "unknown link '\(linkName)'; the \(kind.rawValue) family's links are \(links)",
+                                        fix: "give --link with one of them, or leave it out for the default (\(Family.links(of: kind)[0].rawValue))")
             }
             link = parsed
         }
-        do { return try Family(kind, link: link) } catch { throw ValidationError(error.description) }
+        do { return try Family(kind, link: link) } catch {
+            throw ModelOptionsError(message: error.description, fix: "give --link with one of \(links), or leave it out for the default (\(Family.links(of: kind)[0].rawValue))")
+        }
     }
 }
 

@@ -112,6 +112,28 @@ import TestSupport
                                      ^
 
             """),
+        formulaCase("unknown function", "Reaction ~ lg(Days) + (Days | Subject)", """
+            error: formula error: unknown function 'lg'; the functions are: I, log, log2, log10, log1p, exp, expm1, sqrt, abs, sin, cos, tan, scale, poly, factor, offset (and cbind in a binomial response)
+              Reaction ~ lg(Days) + (Days | Subject)
+                         ^
+
+            """),
+        formulaCase("poly without a degree", "Reaction ~ poly(Days) + (1 | Subject)", """
+            error: formula error: poly() takes a value and a degree, e.g. poly(x, 2) or poly(x, 2, raw = TRUE); got 1 argument
+              Reaction ~ poly(Days) + (1 | Subject)
+                         ^
+
+            """),
+        formulaCase("log of zero", "Reaction ~ log(Days) + (1 | Subject)", """
+            error: \(sleepstudy):2: log(Days) is -Inf at line 2 (Days = 0); R would carry that NaN or Inf into the fit
+              fix: correct or drop that row, or use a transformation defined there
+
+            """),
+        formulaCase("poly degree not below the distinct values", "Reaction ~ poly(Days, 10) + (1 | Subject)", """
+            error: \(sleepstudy): poly(Days, 10): the degree (10) must be less than the number of distinct values of Days in the rows used (10), as R's poly() requires
+              fix: lower the degree
+
+            """),
         formulaCase("unknown column", "Reaction ~ Dayz + (Days | Subject)", """
             error: formula error: unknown column 'Dayz'; columns in \(sleepstudy) are: Reaction, Days, Subject
               Reaction ~ Dayz + (Days | Subject)

@@ -40,7 +40,8 @@ struct FitCommandTests {
         // The lines lme4 prints for this fit (lme4 1.1-31), compared where our layout is lme4's.
         #expect(text.contains("Linear mixed model fit by REML ['lmerMod']"))
         #expect(text.contains("REML criterion at convergence: 1743.6"))
-        #expect(text.contains(" -3.9536  -0.4634   0.0231   0.4634   5.1793"))
+        #expect(text.contains("-3.9536 -0.4634  0.0231  0.4634  5.1793 "))
+        #expect(text.contains("   Data: models/sleepstudy/data.csv\n"))
         #expect(text.contains("Number of obs: 180, groups:  Subject, 18"))
         #expect(text.contains("(Intercept)  251.405      6.825  36.838"))
         #expect(text.contains("Days          10.467      1.546   6.771"))

@@ -11,7 +11,7 @@ private func structure(_ formula: Formula) -> String {
         return "(\(left) | \(term.groupingName))"
     }
     var text = "\(formula.response ?? "") ~ \(fixed)"
-    if !formula.offsets.isEmpty { text += " offsets: " + formula.offsets.joined(separator: ", ") }
+    if !formula.offsets.isEmpty { text += " offsets: " + formula.offsets.map(\.description).joined(separator: ", ") }
     if !random.isEmpty { text += " random: " + random.joined(separator: " ") }
     return text
 }
@@ -49,7 +49,7 @@ private func structure(_ formula: Formula) -> String {
         ("y ~ (x + z || g)", "y ~ 1 random: (1 | g) (0 + x | g) (0 + z | g)"),
         ("y ~ (0 + x || g)", "y ~ 1 random: (0 + x | g)"),
         ("y ~ (1 | g1/g2)", "y ~ 1 random: (1 | g2:g1) (1 | g1)"),
-        ("y ~ (x | a/b/c)", "y ~ 1 random: (1 + x | c:b:a) (1 + x | b:a) (1 + x | a)"),
+        ("y ~ (x | a/b/c)", "y ~ 1 random: (1 + x | c:(b:a)) (1 + x | b:a) (1 + x | a)"),
         ("y ~ (x || a/b)", "y ~ 1 random: (1 | b:a) (1 | a) (0 + x | b:a) (0 + x | a)"),
         ("y ~ (1 | g1:g2)", "y ~ 1 random: (1 | g1:g2)"),
         ("y ~ x + (1 | g1) + (1 | g2)", "y ~ 1 + x random: (1 | g1) (1 | g2)"),
@@ -58,7 +58,24 @@ private func structure(_ formula: Formula) -> String {
         ("y ~ (x*z | g)", "y ~ 1 random: (1 + x + z + x:z | g)"),
         ("y ~ x + ((1 | g))", "y ~ 1 + x random: (1 | g)"),
         ("  y~x+(1|g)  ", "y ~ 1 + x random: (1 | g)"),
+        // Calls are variables named as R deparses them.
+        ("y ~ log(x) + I(x^2) + I(x/2 + x*3)", "y ~ 1 + log(x) + I(x^2) + I(x/2 + x * 3)"),
+        ("y ~ poly(x, 2) + poly(z, 3, raw = TRUE) + scale(w, scale = FALSE)",
+         "y ~ 1 + poly(x, 2) + poly(z, 3, raw = TRUE) + scale(w, scale = FALSE)"),
+        ("y ~ factor(d) * log(x, 2)", "y ~ 1 + factor(d) + log(x, 2) + factor(d):log(x, 2)"),
+        ("log(y) ~ x + offset(log(e))", "log(y) ~ 1 + x offsets: log(e)"),
+        ("y ~ (poly(x, 2) | g) + (0 + I(x - 4.5) || h)", "y ~ 1 random: (1 + poly(x, 2) | g) (0 + I(x - 4.5) | h)"),
+        ("y ~ a + b %in% a", "y ~ 1 + a + a:b"),
+        ("y ~ x^2", "y ~ 1 + x"),
+        ("y ~ I(-x) + exp(-x/5) + sqrt(x)^2", "y ~ 1 + I(-x) + exp(-x/5) + sqrt(x)"),
     ]
+
+    @Test func dotIsEveryOtherColumn() throws {
+        let formula = try Formula.parse("y ~ . - b + (1 | g)", columns: ["y", "a", "b", "g"])
+        #expect(structure(formula) == "y ~ 1 + a + g random: (1 | g)")
+        #expect(try Formula.parse("y ~ . + (1 | g)").hasUnexpandedDot)
+        #expect(try Formula.parse("y ~ x^2 + (1 | g)").notes == ["x^2 outside I() is R's formula power and means x itself; write I(x^2) for the power of the values"])
+    }
 
     @Test(arguments: cases)
     func parsesStructure(text: String, expected: String) throws {
@@ -123,10 +140,25 @@ private func structure(_ formula: Formula) -> String {
               y ~ (1 | )
                        ^
             """),
-        ("y ~ log(x)", """
-            formula error: unknown function 'log'; only offset() is allowed in a formula (put transformed values in a new column)
-              y ~ log(x)
+        ("y ~ foo(x)", """
+            formula error: unknown function 'foo'; the functions are: I, log, log2, log10, log1p, exp, expm1, sqrt, abs, sin, cos, tan, scale, poly, factor, offset (and cbind in a binomial response)
+              y ~ foo(x)
                   ^
+            """),
+        ("y ~ poly(x)", """
+            formula error: poly() takes a value and a degree, e.g. poly(x, 2) or poly(x, 2, raw = TRUE); got 1 argument
+              y ~ poly(x)
+                  ^
+            """),
+        ("y ~ x + log(x, 2, 3)", """
+            formula error: log() takes a value and an optional base, e.g. log(x) or log(x, 2); got 3 arguments
+              y ~ x + log(x, 2, 3)
+                      ^
+            """),
+        ("y ~ a %o% b", """
+            formula error: unknown operator '%o%'; the formula operators are + - * / : ^ %in% | ||
+              y ~ a %o% b
+                    ^
             """),
         ("y ~", """
             formula error: expected terms after '~' (use 1 for an intercept-only model)
@@ -178,18 +210,18 @@ private func structure(_ formula: Formula) -> String {
               y ~ 2 + x
                   ^
             """),
-        ("log(y) ~ x", """
-            formula error: the response must be a single column name; put transformed values (e.g. log(y)) in a new column
-              log(y) ~ x
+        ("poly(y, 2) ~ x", """
+            formula error: poly() makes several columns; it can be a term of its own, not part of arithmetic or a response
+              poly(y, 2) ~ x
               ^
             """),
         ("y ~ offset(a, b)", """
-            formula error: offset() takes one column name, e.g. offset(logExposure)
+            formula error: offset() takes one value, e.g. offset(log(exposure)); got 2 arguments
               y ~ offset(a, b)
                   ^
             """),
         ("y ~ (a + b)^x", """
-            formula error: expected a whole number (2, 3, …) after '^'
+            formula error: expected a whole number (2, 3, …) after '^'; for the power of a value write I(x^2)
               y ~ (a + b)^x
                           ^
             """),
@@ -203,10 +235,10 @@ private func structure(_ formula: Formula) -> String {
               y ~ ()
                    ^
             """),
-        ("y ~ .", """
-            formula error: '.' (all other columns) is not supported; list the columns by name
-              y ~ .
-                  ^
+        ("y ~ x + (. | g)", """
+            formula error: '.' (all other columns) cannot stand in a random-effects term; name the effects
+              y ~ x + (. | g)
+                       ^
             """),
         ("", """
             formula error: empty formula; a formula reads 'response ~ terms', e.g. Reaction ~ Days + (Days | Subject)
@@ -231,7 +263,7 @@ private func structure(_ formula: Formula) -> String {
     /// Malformed input of every kind must end in a `FormulaError`, never a crash or a hang.
     @Test(arguments: [
         "(((", "~", "y ~ x^", "y ~ offset()", "y ~ (1|g) ~", "y ~ (1 || )", "y ~ x:", "y ~ :x", "y ~ 1.2.3",
-        "y ~ (x | g | h)", "y ~ offset(a + b)", "y ~ -offset(o)", "y ~ x * 0", "y ~ (1 | 2)", "y ~ ,",
+        "y ~ (x | g | h)", "y ~ -offset(o)", "y ~ x * 0", "y ~ (1 | 2)", "y ~ ,",
         "y ~ f(", "y ~ x + 99999999999999999999999999", "y ~ x^0", "y ~ _x", "y ~ ``",
     ])
     func malformedFormulasThrow(text: String) {

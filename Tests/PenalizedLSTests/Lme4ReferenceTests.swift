@@ -52,6 +52,9 @@ func matchesLme4(_ name: String) throws {
     expectClose(fit.aic, entry["AIC"] as! Double, relative: 1e-6, absolute: 0, "\(name) AIC")
     expectClose(fit.bic, entry["BIC"] as! Double, relative: 1e-6, absolute: 0, "\(name) BIC")
     #expect(fit.observationCount == entry["nobs"] as! Int)
+    // The convergence claim is lme4's derivative check at the optimum (ConvergenceCheck).
+    #expect(fit.converged && fit.convergence.passed, "\(name): \(fit.convergence.messages)")
+    #expect(fit.isSingular == entry["is_singular"] as! Bool, "\(name): singular")
 
     let theta = entry["theta"] as! [String: Double]
     #expect(fit.thetaNames.sorted() == theta.keys.sorted(), "θ names")
@@ -67,12 +70,12 @@ func matchesLme4(_ name: String) throws {
         expectClose(effect.standardError, fixef[effect.name]!["std_error"]!, relative: 1e-4, "\(name) SE \(effect.name)")
     }
 
-    // Variance components in lme4's order; lme4 suffixes a repeated group name (`Subject.1`).
+    // Variance components in lme4's order and names (a repeated group name is `Subject.1`, as lme4 makes it unique).
     var expectedComponents = (entry["varcomp"] as! [[String: Any]]).filter { ($0["grp"] as! String) != "Residual" }
     for component in fit.varianceComponents {
         for (index, coefficient) in component.names.enumerated() {
             let position = expectedComponents.firstIndex {
-                ($0["grp"] as! String).hasPrefix(component.group) && $0["var1"] as! String == coefficient && ($0["var2"] as! String).isEmpty
+                $0["grp"] as! String == component.group && $0["var1"] as! String == coefficient && ($0["var2"] as! String).isEmpty
             }
             try #require(position != nil, "\(name): no lme4 SD for \(component.group) \(coefficient)")
             let expected = expectedComponents.remove(at: position!)

@@ -136,7 +136,10 @@ private let fullExample = """
             Intercept = { scale = 3 }
             """, source: "p.toml", design: design)
         #expect(priors.tauScales == [[3], [2]])
-        #expect(priors.describe(design: design).suffix(2) == ["sd_cask:batch__Intercept ~ half-cauchy(0, 3)", "sd_batch__Intercept ~ half-cauchy(0, 2)"])
+        // The header names the chain columns (OutputColumns), not the lme4 names.
+        #expect(priors.describe(design: design).suffix(2) == ["sd_cask_batch__Intercept ~ half-cauchy(0, 3)", "sd_batch__Intercept ~ half-cauchy(0, 2)"])
+        #expect(priors.describe(design: design).suffix(2).map { String($0.prefix { $0 != " " }) }
+                == Array(OutputColumns(design: design).names.suffix(from: 3).prefix(2)))
         let onlyDefault = try PriorSet.parse(text: "[tau]\ndefault = { scale = 4 }\n", source: "p.toml", design: design)
         #expect(onlyDefault.tauScales == [[4], [4]])
     }

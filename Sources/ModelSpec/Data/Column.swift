@@ -1,3 +1,5 @@
+import Foundation
+
 /// One column of a `DataTable`.
 public enum Column: Sendable, Equatable {
     /// Numbers; `NaN` marks a missing value.
@@ -59,11 +61,14 @@ extension Factor {
     /// - If every label is numeric-looking (`parseNumber` accepts it), R built the factor from
     ///   numbers, so levels sort **numerically**: "2" before "10", "-1" before "0". Labels with the
     ///   same value ("1", "1.0") are ordered by their text so the order is still total.
-    /// - Otherwise labels sort as R's `sort()` does for strings in an en_US locale: compare
-    ///   case-insensitively first; on a tie, the first position where the letters differ only in
-    ///   case puts the lowercase letter first ("a" < "A" < "b"). This is the part of ICU/glibc
-    ///   collation that matters for level labels; full collation (ignoring punctuation at the
-    ///   first level, accents) is not reproduced.
+    /// - Otherwise labels sort as R's `sort()` does for strings in its default en_US.UTF-8
+    ///   locale, where R collates with ICU (`capabilities("ICU")`, `icuGetCollate()`): the
+    ///   Unicode Collation Algorithm with CLDR's root order, which en_US does not tailor.
+    ///   Letters compare first without accents and case (`e`, `é`, `f`), then by accent, then by
+    ///   case with lowercase first (`a`, `A`, `b`); punctuation is not ignored and sorts before
+    ///   digits and letters, `_` before `.` (`_x`, `.x`, `x`); digits compare as characters
+    ///   (`a10` before `a2`). Foundation's `compare(_:locale:)` is that collation (ICU); labels
+    ///   it calls equal keep the order of their Unicode scalars.
     public static func sortLevels(_ labels: [String]) -> [String] {
         let numbers = labels.compactMap(parseNumber)
         if numbers.count == labels.count {
@@ -77,17 +82,15 @@ extension Factor {
         return labels.sorted(by: localeLess)
     }
 
+    private static let collationLocale = Locale(identifier: "en_US")
+
     /// R's en_US string order as described in `sortLevels`.
     static func localeLess(_ left: String, _ right: String) -> Bool {
-        let leftFolded = left.lowercased(), rightFolded = right.lowercased()
-        if leftFolded != rightFolded {
-            return leftFolded.unicodeScalars.lexicographicallyPrecedes(rightFolded.unicodeScalars)
+        switch left.compare(right, locale: collationLocale) {
+        case .orderedAscending: return true
+        case .orderedDescending: return false
+        case .orderedSame: return left.unicodeScalars.lexicographicallyPrecedes(right.unicodeScalars)
         }
-        for (a, b) in zip(left, right) where a != b {
-            // Same letter in a different case: lowercase first.
-            return a.isLowercase && !b.isLowercase
-        }
-        return left.unicodeScalars.lexicographicallyPrecedes(right.unicodeScalars)
     }
 }
 

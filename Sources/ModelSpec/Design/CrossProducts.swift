@@ -32,6 +32,12 @@ public struct CrossProducts: Sendable {
     /// off-diagonal pattern, row-major (rows x touched), found once by `cacheRowSlots`; nil for a
     /// value filled once, which searches the pattern instead of keeping n x touched indices.
     private var rowSlots: [Int32]?
+    /// With `rowSlots`, when every term is scalar: each row's dense rows and values other than
+    /// the response's (other terms, then X), row-major n x (touched − 1).
+    private var touchedRowTable: [Int32] = []
+    private var touchedValueTable: [Double] = []
+    /// True once `cacheRowSlots` built the tables (every term scalar).
+    private var hasScalarTables = false
 
     /// Finds the pattern and fills the blocks. `response` is y minus any offset; `weights`, when
     /// given, are the rows' weights w_i in `[Z X y]ᵀ W [Z X y]`.
@@ -92,6 +98,66 @@ public struct CrossProducts: Sendable {
     /// Recomputes every block's values on the same pattern in one pass over the rows: y's column
     /// becomes `response` and each row is weighted by `weights` (unweighted when nil).
     public mutating func fill(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double], weights: [Double]?) {
+        if let slots = rowSlots, let weights, hasScalarTables {
+            refillScalarTerms(terms: terms, response: response, weights: weights, slots: slots)
+            return
+        }
+        fillRows(terms: terms, fixed: fixed, response: response, weights: weights)
+    }
+
+    /// `fill` for a weighted refill (PIRLS) when every term is scalar: the same sums, with each
+    /// row's touched dense rows, their values (all but the response, which changes) and its
+    /// off-diagonal slots read from the tables `cacheRowSlots` built; the hot loop of a GLMM fit.
+    private mutating func refillScalarTerms(terms: [RandomEffectsTerm], response: [Double], weights: [Double], slots: [Int32]) {
+        let n = observationCount
+        let m = layout.denseDimension
+        let touched = layout.denseDimension > 0 ? slots.count / max(n, 1) : 0
+        let fixedTouched = touched - 1
+        let responseRow = m - 1
+        let firstCodes = terms[0].groupCodes, firstRows = terms[0].modelRows.storage
+        let offsets = layout.patternOffsets
+        let rowTable = touchedRowTable, valueTable = touchedValueTable
+        diagonal.withUnsafeMutableBufferPointer { diagonal in
+        offDiagonal.withUnsafeMutableBufferPointer { offDiagonal in
+        dense.storage.withUnsafeMutableBufferPointer { dense in
+            diagonal.update(repeating: 0)
+            offDiagonal.update(repeating: 0)
+            dense.update(repeating: 0)
+            rowTable.withUnsafeBufferPointer { touchedRows in
+            valueTable.withUnsafeBufferPointer { touchedValues in
+            slots.withUnsafeBufferPointer { slots in
+            weights.withUnsafeBufferPointer { weights in
+            response.withUnsafeBufferPointer { response in
+                for i in 0..<n {
+                    let g = Int(firstCodes[i])
+                    let w = weights[i]
+                    let z = firstRows[i]
+                    let wz = w * z
+                    diagonal[g] += wz * z
+                    let start = offsets[g]
+                    let base = i * fixedTouched
+                    let y = response[i]
+                    let wy = w * y
+                    // The rows that do not change (other terms, X), then y's.
+                    for a in 0..<fixedTouched {
+                        let va = touchedValues[base + a]
+                        offDiagonal[start + Int(slots[i * touched + a])] += va * wz
+                        if va == 0 { continue }
+                        let wa = va * w
+                        let rowA = Int(touchedRows[base + a])
+                        for b in 0...a { dense[rowA + Int(touchedRows[base + b]) * m] += wa * touchedValues[base + b] }
+                    }
+                    offDiagonal[start + Int(slots[i * touched + fixedTouched])] += y * wz
+                    for b in 0..<fixedTouched { dense[responseRow + Int(touchedRows[base + b]) * m] += wy * touchedValues[base + b] }
+                    dense[responseRow + responseRow * m] += wy * y
+                }
+            } } } } }
+        } } }
+        for c in 0..<m { for r in (c + 1)..<max(m, c + 1) { dense[c, r] = dense[r, c] } }
+    }
+
+    /// The general fill: any term sizes, weighted or not, slots cached or searched.
+    private mutating func fillRows(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double], weights: [Double]?) {
         precondition(response.count == observationCount && fixed.columns == fixedCount && weights.map { $0.count == observationCount } ?? true)
         let n = observationCount
         let first = terms[0]
@@ -173,7 +239,7 @@ public struct CrossProducts: Sendable {
 
     /// Finds and keeps every row's off-diagonal positions, so that later fills skip the search
     /// (a GLMM's PIRLS refills at every iteration).
-    public mutating func cacheRowSlots(terms: [RandomEffectsTerm]) {
+    public mutating func cacheRowSlots(terms: [RandomEffectsTerm], fixed: Matrix) {
         let others = terms.dropFirst()
         let touched = others.reduce(0) { $0 + $1.size } + fixedCount + 1
         let n = observationCount
@@ -198,6 +264,26 @@ public struct CrossProducts: Sendable {
             }
         }
         rowSlots = slots
+        guard terms.allSatisfy({ $0.size == 1 }) else { return }
+        let fixedTouched = touched - 1
+        var rowTable = [Int32](repeating: 0, count: n * fixedTouched)
+        var valueTable = [Double](repeating: 0, count: n * fixedTouched)
+        for (j, term) in zip(1..., others) {
+            let codes = term.groupCodes, rows = term.modelRows.storage
+            for i in 0..<n {
+                rowTable[i * fixedTouched + j - 1] = Int32(termStarts[j]) + codes[i]
+                valueTable[i * fixedTouched + j - 1] = rows[i]
+            }
+        }
+        for c in 0..<fixedCount {
+            for i in 0..<n {
+                rowTable[i * fixedTouched + others.count + c] = Int32(fixedStart + c)
+                valueTable[i * fixedTouched + others.count + c] = fixed.storage[i + c * n]
+            }
+        }
+        touchedRowTable = rowTable
+        touchedValueTable = valueTable
+        hasScalarTables = true
     }
 
     /// Position (relative to `from`) of `value` in the sorted slice; the pattern holds it by construction.

@@ -57,11 +57,11 @@ public struct Design: Sendable {
         func add(_ name: String) { if !names.contains(name) { names.append(name) } }
         formula.responseTerm?.columns.forEach(add)
         if let weights { add(weights) }
-        formula.fixedTerms.flatMap(\.variables).forEach(add)
-        formula.offsets.forEach(add)
+        formula.fixedTerms.flatMap(\.variables).flatMap(formula.columns(of:)).forEach(add)
+        formula.offsets.flatMap(\.columns).forEach(add)
         var grouping = Set<String>()
         for term in formula.randomTerms {
-            term.effects.flatMap(\.variables).forEach(add)
+            term.effects.flatMap(\.variables).flatMap(formula.columns(of:)).forEach(add)
             term.grouping.forEach { add($0); grouping.insert($0) }
         }
         return (names, grouping)
@@ -69,7 +69,11 @@ public struct Design: Sendable {
 
     /// Builds the design from data read with the formula's grouping variables declared categorical.
     /// `weights` names a column of prior weights (lme4's `weights =`).
-    public static func build(data fullData: DataTable, formula: Formula, family: Family = .gaussian, weights weightsName: String? = nil) throws -> Design {
+    /// `contrasts` chooses how factors are coded (treatment contrasts by default).
+    public static func build(data fullData: DataTable, formula: Formula, family: Family = .gaussian, weights weightsName: String? = nil,
+                             contrasts: Contrasts = Contrasts()) throws -> Design {
+        // `.` stands for the data's columns, known only now.
+        let formula = formula.hasUnexpandedDot ? try Formula.parse(formula.source, columns: fullData.columnNames) : formula
         let (variables, grouping) = variables(of: formula, weights: weightsName)
         for name in variables where fullData.column(name) == nil {
             throw FormulaError(formula: formula.source, position: formula.position(of: name) ?? 0,
@@ -107,15 +111,16 @@ public struct Design: Sendable {
 
         let (response, priorWeights) = try ResponseValues.evaluate(responseTerm, family: family, weights: weightsName, data: data, formula: formula)
         var offset = Array(repeating: 0.0, count: data.rowCount)
-        for name in formula.offsets {
-            let values = try data.numericColumn(name)
+        for expression in formula.offsets {
+            let values = try expression.finiteValues(on: data, label: "offset(\(expression))")
             for i in 0..<offset.count { offset[i] += values[i] }
         }
-        let fullFixed = try ModelMatrix.build(intercept: formula.fixedIntercept, terms: formula.fixedTerms, data: data, formula: formula)
+        try contrasts.check(against: formula, data: data)
+        let fullFixed = try ModelMatrix.build(intercept: formula.fixedIntercept, terms: formula.fixedTerms, data: data, formula: formula, contrasts: contrasts)
 
         var terms: [RandomEffectsTerm] = []
         for term in formula.randomTerms {
-            let model = try ModelMatrix.build(intercept: term.intercept, terms: term.effects, data: data, formula: formula)
+            let model = try ModelMatrix.build(intercept: term.intercept, terms: term.effects, data: data, formula: formula, contrasts: contrasts.ofFactors)
             guard !model.columnNames.isEmpty else {
                 throw FormulaError(formula: formula.source, position: formula.position(of: term.grouping[0]) ?? 0,
                                    message: "random-effects term for '\(term.groupingName)' has no coefficients; write (1 | \(term.groupingName)) for an intercept")

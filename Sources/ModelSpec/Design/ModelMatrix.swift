@@ -15,11 +15,11 @@ public struct ModelMatrix: Sendable {
 }
 
 extension ModelMatrix {
-    /// R's `model.matrix` with treatment contrasts for `intercept` + `terms`, on all rows of `data`.
+    /// R's `model.matrix` for `intercept` + `terms`, on all rows of `data`, with `contrasts`
+    /// (treatment contrasts, the first level the reference, unless told otherwise).
     ///
     /// Coding follows R's rule (`TermCode` in R's `model.c`, after Chambers & Hastie, *Statistical
-    /// Models in S*, p. 38): in a term T, a factor f is coded by **contrasts** (baseline = first
-    /// level dropped) if T without f is empty or is contained in a term that comes earlier;
+    /// Models in S*, p. 38): in a term T, a factor f is coded by **contrasts** (`Contrasts`) if T without f is empty or is contained in a term that comes earlier;
     /// otherwise by **dummy variables** (one column per level). Without an intercept, the first
     /// factor of the first term that has a factor is switched to dummy coding, so `0 + f` gives
     /// one column per level while `0 + f + g` still drops g's baseline. Numeric columns enter as
@@ -28,7 +28,8 @@ extension ModelMatrix {
     /// - Throws: `FormulaError` at the variable's position in `formula` for a column the data does
     ///   not have, or a factor with one level that needs contrasts; `DataError` if a used column
     ///   has a missing value (the caller drops incomplete rows first, with `completeRows`/`subset`).
-    public static func build(intercept: Bool, terms: [Interaction], data: DataTable, formula: Formula) throws -> ModelMatrix {
+    public static func build(intercept: Bool, terms: [Interaction], data: DataTable, formula: Formula,
+                             contrasts: Contrasts = Contrasts()) throws -> ModelMatrix {
         let columnsByName = try resolveColumns(terms: terms, data: data, formula: formula)
         let codings = codings(intercept: intercept, terms: terms, columns: columnsByName)
 
@@ -42,56 +43,64 @@ extension ModelMatrix {
         for (term, coding) in zip(terms, codings) {
             let components = try term.variables.enumerated().map { index, variable -> [Component] in
                 guard let column = columnsByName[variable] else { return [] }
-                return try self.components(of: variable, column: column, contrasts: coding[index], formula: formula)
+                return try self.components(of: variable, column: column, contrasts: coding[index] ? contrasts : nil, formula: formula)
             }
             appendProducts(of: components, rowCount: rowCount, names: &names, storage: &storage)
         }
         return ModelMatrix(matrix: Matrix(rows: rowCount, columns: names.count, storage: storage), columnNames: names)
     }
 
-    /// One factor of a column of the model matrix: a numeric column, or the indicator of a level.
+    /// One factor of a column of the model matrix: a numeric column, or a factor's coding
+    /// (an indicator of a level, or a contrast column: one value per level).
     private enum Component {
         case numeric(name: String, values: [Double])
-        case indicator(name: String, codes: [Int32], level: Int32)
+        case coded(name: String, codes: [Int32], levelValues: [Double])
 
         var name: String {
             switch self {
-            case .numeric(let name, _), .indicator(let name, _, _): return name
+            case .numeric(let name, _), .coded(let name, _, _): return name
             }
         }
 
         func value(at row: Int) -> Double {
             switch self {
             case .numeric(_, let values): return values[row]
-            case .indicator(_, let codes, let level): return codes[row] == level ? 1 : 0
+            case .coded(_, let codes, let levelValues): return levelValues[Int(codes[row])]
             }
         }
     }
 
-    /// Looks up every variable of `terms`, failing with a pointer into the formula for unknown
-    /// names and with the file line for missing values.
-    private static func resolveColumns(terms: [Interaction], data: DataTable, formula: Formula) throws -> [String: Column] {
-        var result: [String: Column] = [:]
+    /// Looks up every variable of `terms`: a column of `data`, or a call of the formula
+    /// (`log(conc)`, `poly(x, 2)`, `factor(x)`) evaluated on the rows of `data`; failing with a
+    /// pointer into the formula for unknown names and with the file line for missing values.
+    private static func resolveColumns(terms: [Interaction], data: DataTable, formula: Formula) throws -> [String: EvaluatedVariable] {
+        var result: [String: EvaluatedVariable] = [:]
         for variable in terms.flatMap(\.variables) where result[variable] == nil {
-            guard let column = data.column(variable) else {
-                throw FormulaError(formula: formula.source, position: formula.position(of: variable) ?? 0,
-                                   message: "unknown column '\(variable)'; columns in \(data.sourceName) are: \(data.columnNames.joined(separator: ", "))")
+            for name in formula.columns(of: variable) {
+                guard let column = data.column(name) else {
+                    throw FormulaError(formula: formula.source, position: formula.position(of: name) ?? 0,
+                                       message: "unknown column '\(name)'; columns in \(data.sourceName) are: \(data.columnNames.joined(separator: ", "))")
+                }
+                if let row = (0..<data.rowCount).first(where: { column.isMissing($0) }) {
+                    let line = data.line(ofRow: row)
+                    throw DataError(file: data.source, line: line, column: name,
+                                    message: "column \(name) has a missing value at line \(line)",
+                                    fix: "drop incomplete rows before building the model matrix (DataTable.completeRows and subset)")
+                }
             }
-            if let row = (0..<data.rowCount).first(where: { column.isMissing($0) }) {
-                let line = data.line(ofRow: row)
-                throw DataError(file: data.source, line: line, column: variable,
-                                message: "column \(variable) has a missing value at line \(line)",
-                                fix: "drop incomplete rows before building the model matrix (DataTable.completeRows and subset)")
+            if let definition = formula.definitions[variable] {
+                result[variable] = try definition.evaluate(on: data, label: variable)
+            } else {
+                result[variable] = .column(data.column(variable)!)
             }
-            result[variable] = column
         }
         return result
     }
 
     /// Per term and variable: true for contrasts, false for dummy coding (numeric variables: unused).
-    private static func codings(intercept: Bool, terms: [Interaction], columns: [String: Column]) -> [[Bool]] {
+    private static func codings(intercept: Bool, terms: [Interaction], columns: [String: EvaluatedVariable]) -> [[Bool]] {
         func isFactor(_ variable: String) -> Bool {
-            if case .categorical? = columns[variable] { return true }
+            if case .column(.categorical)? = columns[variable] { return true }
             return false
         }
         let termSets = terms.map { Set($0.variables) }
@@ -109,20 +118,48 @@ extension ModelMatrix {
         return codings
     }
 
-    private static func components(of variable: String, column: Column, contrasts: Bool, formula: Formula) throws -> [Component] {
-        let displayName = rDisplayName(variable)
+    /// The components of one variable: a numeric column as it is; a factor by `contrasts`
+    /// (nil: dummy coding, one indicator per level). A reference level moves to the front
+    /// first, as R's `relevel` does, so dummy columns list it first too.
+    private static func components(of variable: String, column evaluated: EvaluatedVariable, contrasts: Contrasts?, formula: Formula) throws -> [Component] {
+        // A call is named as R deparses it (`log(conc)`), a column as R prints a name.
+        let displayName = formula.definitions[variable] == nil ? rDisplayName(variable) : variable
+        let column: Column
+        switch evaluated {
+        case .column(let value): column = value
+        case .columns(let suffixes, let values):
+            return zip(suffixes, values).map { .numeric(name: displayName + $0.0, values: $0.1) }
+        }
         switch column {
         case .numeric(let values):
             return [.numeric(name: displayName, values: values)]
         case .categorical(let factor):
-            if contrasts && factor.levels.count < 2 {
+            var order = Array(factor.levels.indices)
+            if let reference = contrasts?.references[variable] {
+                guard let index = factor.levels.firstIndex(of: reference) else {
+                    throw FormulaError(formula: formula.source, position: formula.position(of: variable) ?? 0,
+                                       message: "reference level '\(reference)' is not a level of '\(variable)'; its levels are: \(factor.levels.joined(separator: ", "))")
+                }
+                order = [index] + order.filter { $0 != index }
+            }
+            let levelCount = factor.levels.count
+            func coded(_ suffix: String, _ value: (Int) -> Double) -> Component {
+                var levelValues = [Double](repeating: 0, count: levelCount)
+                for (position, level) in order.enumerated() { levelValues[level] = value(position) }
+                return .coded(name: displayName + suffix, codes: factor.codes, levelValues: levelValues)
+            }
+            guard let contrasts else {
+                return order.enumerated().map { position, level in coded(factor.levels[level]) { $0 == position ? 1 : 0 } }
+            }
+            if levelCount < 2 {
                 let only = factor.levels.first.map { " ('\($0)')" } ?? ""
                 throw FormulaError(formula: formula.source, position: formula.position(of: variable) ?? 0,
-                                   message: "factor '\(variable)' has \(factor.levels.count) level\(only) in the data; contrasts need at least 2 (drop the term or check the data)")
+                                   message: "factor '\(variable)' has \(levelCount) level\(only) in the data; contrasts need at least 2 (drop the term or check the data)")
             }
-            let first = contrasts ? 1 : 0
-            return (first..<factor.levels.count).map { level in
-                .indicator(name: displayName + factor.levels[level], codes: factor.codes, level: Int32(level))
+            let kind = contrasts.kind(of: variable)
+            let (suffixes, rows) = kind.matrix(levelCount: levelCount)
+            return (0..<(levelCount - 1)).map { column in
+                coded(kind == .treatment ? factor.levels[order[column + 1]] : suffixes[column]) { rows[$0][column] }
             }
         }
     }

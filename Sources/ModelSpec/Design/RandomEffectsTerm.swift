@@ -64,3 +64,28 @@ public struct RandomEffectsTerm: Sendable {
         return factor
     }
 }
+
+extension RandomEffectsTerm {
+    /// The names lme4 gives the terms in `VarCorr` and the summary: the grouping names in term
+    /// order made unique as R's `make.unique` does, so the second and later terms on one factor
+    /// are `Subject.1`, `Subject.2` (`(Days || Subject)`, `(1 | Subject) + (0 + Days | Subject)`).
+    /// A suffix already taken by another name is skipped, as R skips it.
+    public static func varianceComponentLabels(_ terms: [RandomEffectsTerm]) -> [String] {
+        var taken = Set(terms.map(\.groupingName))
+        var counts: [String: Int] = [:]
+        var seen = Set<String>()
+        return terms.map { term in
+            let name = term.groupingName
+            if seen.insert(name).inserted { return name }
+            var suffix = counts[name, default: 0]
+            var candidate: String
+            repeat {
+                suffix += 1
+                candidate = "\(name).\(suffix)"
+            } while taken.contains(candidate)
+            counts[name] = suffix
+            taken.insert(candidate)
+            return candidate
+        }
+    }
+}

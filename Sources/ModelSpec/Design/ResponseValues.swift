@@ -39,6 +39,14 @@ enum ResponseValues {
         }
     }
 
+    /// A value as R prints it: `-1`, `2.5`, `Inf`.
+    private static func text(_ value: Double) -> String {
+        if value.isNaN { return "NaN" }
+        if value.isInfinite { return value > 0 ? "Inf" : "-Inf" }
+        if value == value.rounded(), abs(value) < 1e15 { return String(Int(value)) }
+        return String(value)
+    }
+
     private static func error(_ data: DataTable, row: Int, column: String, _ message: String, fix: String) -> DataError {
         DataError(file: data.source, line: data.line(ofRow: row), column: column, message: message, fix: fix)
     }
@@ -46,7 +54,7 @@ enum ResponseValues {
     private static func requireFinite(_ values: [Double], expression: ValueExpression, data: DataTable) throws {
         let name = expression.description
         for (row, value) in values.enumerated() where !value.isFinite {
-            throw error(data, row: row, column: name, "the response \(name) is \(value) at line \(data.line(ofRow: row))",
+            throw error(data, row: row, column: name, "the response \(name) is \(text(value)) at line \(data.line(ofRow: row))",
                         fix: "correct the value, or write a missing value as NA")
         }
     }
@@ -57,13 +65,19 @@ enum ResponseValues {
         let name = expression.description
         for (row, value) in values.enumerated() {
             let line = data.line(ofRow: row)
+            if role == "failures" && value < 0 && value.isFinite {
+                throw error(data, row: row, column: name, "failures (\(name)) is \(text(value)) at line \(line): more successes than trials",
+                            fix: "check the successes and trials at line \(line); cbind() takes successes and failures (trials − successes)")
+            }
             if !value.isFinite || value < 0 {
-                throw error(data, row: row, column: name, "\(role) (\(name)) is \(value) at line \(line); counts are whole numbers 0, 1, 2, …",
+                throw error(data, row: row, column: name, "\(role) (\(name)) is \(text(value)) at line \(line); counts are whole numbers 0, 1, 2, …",
                             fix: "correct the value at line \(line), or write a missing value as NA")
             }
             if value != value.rounded() {
-                throw error(data, row: row, column: name, "\(role) (\(name)) is \(value) at line \(line), not a whole number",
-                            fix: "give whole counts; for a proportion of n trials use cbind(successes, failures) or --weights TRIALS")
+                let fix = role == "the Poisson response"
+                    ? "give whole counts; a rate goes in as the count with offset(log(exposure)) on the right"
+                    : "give whole counts; for a proportion of n trials use cbind(successes, failures) or --weights TRIALS"
+                throw error(data, row: row, column: name, "\(role) (\(name)) is \(text(value)) at line \(line), not a whole number", fix: fix)
             }
         }
         return values
@@ -72,7 +86,9 @@ enum ResponseValues {
     /// A two-level factor (or TRUE/FALSE) as 0/1: the first level is failure, as in R's `glm`.
     private static func binaryFactor(_ factor: Factor, name: String, data: DataTable) throws -> [Double] {
         guard factor.levels.count <= 2 else {
-            let first = factor.codes.firstIndex { $0 == 2 } ?? 0
+            // The row where a third distinct value first appears, in file order.
+            var seen = Set<Int32>()
+            let first = factor.codes.firstIndex { seen.insert($0); return seen.count == 3 } ?? 0
             throw error(data, row: first, column: name,
                         "the binomial response \(name) has \(factor.levels.count) levels (\(factor.levels.prefix(5).joined(separator: ", "))\(factor.levels.count > 5 ? ", …" : "")); a binary response has two",
                         fix: "recode \(name) to two levels (the first level, in sorted order, is failure), or give counts as cbind(successes, failures)")
@@ -87,7 +103,7 @@ enum ResponseValues {
         for (row, value) in values.enumerated() {
             let line = data.line(ofRow: row)
             guard value.isFinite, value >= 0, value <= 1 else {
-                throw error(data, row: row, column: name, "the binomial response \(name) is \(value) at line \(line), outside [0, 1]",
+                throw error(data, row: row, column: name, "the binomial response \(name) is \(text(value)) at line \(line), outside [0, 1]",
                             fix: "give 0/1 outcomes, proportions with --weights TRIALS, or counts as cbind(successes, failures)")
             }
             if let weights {
@@ -95,11 +111,11 @@ enum ResponseValues {
                 // R's binomial()$initialize warns past 1e-3; a count must be whole.
                 if abs(successes - successes.rounded()) > 1e-3 {
                     throw error(data, row: row, column: name,
-                                "\(name) × \(weightsName ?? "weights") = \(successes) successes at line \(line), not a whole number",
+                                "\(name) × \(weightsName ?? "weights") = \(text(successes)) successes at line \(line), not a whole number",
                                 fix: "the weights of a proportion are its numbers of trials; check both columns at line \(line)")
                 }
             } else if value != 0 && value != 1 {
-                throw error(data, row: row, column: name, "the binomial response \(name) is \(value) at line \(line); without --weights it must be 0 or 1",
+                throw error(data, row: row, column: name, "the binomial response \(name) is \(text(value)) at line \(line); without --weights it must be 0 or 1",
                             fix: "for a proportion give the trials with --weights COLUMN, or give counts as cbind(successes, failures)")
             }
         }
@@ -110,7 +126,7 @@ enum ResponseValues {
         let values = try data.numericColumn(name)
         for (row, value) in values.enumerated() where !(value.isFinite && value > 0) {
             let line = data.line(ofRow: row)
-            throw error(data, row: row, column: name, "weight \(name) is \(value) at line \(line); prior weights must be positive",
+            throw error(data, row: row, column: name, "weight \(name) is \(text(value)) at line \(line); prior weights must be positive",
                         fix: "correct the weight at line \(line), or leave the row out")
         }
         return values

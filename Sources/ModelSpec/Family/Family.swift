@@ -69,6 +69,23 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// μ and dμ/dη at η with one exponential where the link allows (logit, log).
+    @inline(__always)
+    public func meanAndDerivative(_ eta: Double) -> (mean: Double, derivative: Double) {
+        switch link {
+        case .logit:
+            if eta > Self.logitThreshold || eta < -Self.logitThreshold { return (mean(eta), Self.epsilon) }
+            let e = exp(eta)
+            let onePlus = 1 + e
+            return (e / onePlus, e / (onePlus * onePlus))
+        case .log:
+            let m = Swift.max(exp(eta), Self.epsilon)
+            return (m, m)
+        default:
+            return (mean(eta), meanDerivative(eta))
+        }
+    }
+
     /// dμ/dη at η.
     @inline(__always)
     public func meanDerivative(_ eta: Double) -> Double {

@@ -3,7 +3,9 @@ struct FormulaToken: Equatable {
     enum Kind: Equatable {
         case identifier(String)      // an R name or a backtick-quoted name (without the backticks)
         case number(Double)
-        case tilde, plus, minus, star, slash, colon, caret, bar, doubleBar, comma
+        case tilde, plus, minus, star, slash, colon, caret, bar, doubleBar, comma, equals
+        /// `%in%` (R's `a %in% b`, the same term as `a:b`).
+        case within
         case leftParen, rightParen
         case end
     }
@@ -28,6 +30,8 @@ struct FormulaToken: Equatable {
         case .bar: return "|"
         case .doubleBar: return "||"
         case .comma: return ","
+        case .equals: return "="
+        case .within: return "%in%"
         case .leftParen: return "("
         case .rightParen: return ")"
         case .end: return "end of formula"
@@ -66,6 +70,7 @@ enum FormulaLexer {
             case UInt8(ascii: ":"): single = .colon
             case UInt8(ascii: "^"): single = .caret
             case UInt8(ascii: ","): single = .comma
+            case UInt8(ascii: "="): single = .equals
             case UInt8(ascii: "("): single = .leftParen
             case UInt8(ascii: ")"): single = .rightParen
             case UInt8(ascii: "|"):
@@ -81,6 +86,19 @@ enum FormulaLexer {
             if let kind = single {
                 tokens.append(FormulaToken(kind: kind, start: start, end: start + 1))
                 index += 1
+                continue
+            }
+
+            if byte == UInt8(ascii: "%") {
+                guard let close = bytes[(index + 1)...].firstIndex(of: UInt8(ascii: "%")) else {
+                    throw FormulaError(formula: text, position: start, message: "unclosed '%': R's operators read %in%")
+                }
+                let spelled = string(index..<(close + 1))
+                guard spelled == "%in%" else {
+                    throw FormulaError(formula: text, position: start, message: "unknown operator '\(spelled)'; the formula operators are + - * / : ^ %in% | ||")
+                }
+                tokens.append(FormulaToken(kind: .within, start: start, end: close + 1))
+                index = close + 1
                 continue
             }
 
@@ -114,10 +132,6 @@ enum FormulaLexer {
                 var end = index
                 while end < bytes.count && isNameByte(bytes[end]) { end += 1 }
                 let name = string(index..<end)
-                if name == "." {
-                    throw FormulaError(formula: text, position: start,
-                                       message: "'.' (all other columns) is not supported; list the columns by name")
-                }
                 tokens.append(FormulaToken(kind: .identifier(name), start: start, end: end))
                 index = end
                 continue

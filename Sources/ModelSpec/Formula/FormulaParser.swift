@@ -1,6 +1,6 @@
 /// The syntax tree of one side of a formula, before term expansion.
 indirect enum FormulaExpression: Equatable {
-    enum Operator: Equatable { case plus, minus, star, slash, colon, caret }
+    enum Operator: Equatable { case plus, minus, star, slash, colon, caret, within }
 
     case variable(String, position: Int)
     case number(Double, position: Int)
@@ -10,19 +10,27 @@ indirect enum FormulaExpression: Equatable {
     /// `(effects | grouping)` or `(effects || grouping)`; position is that of the '('.
     case bar(effects: FormulaExpression, grouping: FormulaExpression, uncorrelated: Bool, position: Int)
     case call(String, [FormulaExpression], position: Int)
+    /// `name = value`, only as an argument of a call (`scale(x, scale = FALSE)`).
+    case named(String, FormulaExpression, position: Int)
+
+    var isWithin: Bool {
+        if case .binary(.within, _, _, _) = self { return true }
+        return false
+    }
 
     var position: Int {
         switch self {
         case .variable(_, let position), .number(_, let position), .binary(_, _, _, let position),
              .negate(_, let position), .parenthesized(_, let position), .bar(_, _, _, let position),
-             .call(_, _, let position):
+             .call(_, _, let position), .named(_, _, let position):
             return position
         }
     }
 }
 
 /// A recursive-descent parser with R's operator precedence, loosest first:
-/// `~`, then `|` / `||` (only inside parentheses), binary `+ -`, `* /`, `:`, unary `-`, `^`.
+/// `~`, then `|` / `||` (only inside parentheses), binary `+ -`, `* /`, `%in%`, `:`, unary `-`,
+/// `^` (right-associative; its right side may be signed, as in R).
 struct FormulaParser {
     let text: String
     let tokens: [FormulaToken]
@@ -88,31 +96,29 @@ struct FormulaParser {
     }
 
     private mutating func parseSum() throws -> FormulaExpression {
-        var left = try parseProduct()
-        while current.kind == .plus || current.kind == .minus {
-            let operatorToken = advance()
-            let right = try parseProduct()
-            left = .binary(operatorToken.kind == .plus ? .plus : .minus, left, right, position: operatorToken.start)
-        }
-        return left
+        try parseLeftAssociative([(.plus, .plus), (.minus, .minus)]) { try $0.parseProduct() }
     }
 
     private mutating func parseProduct() throws -> FormulaExpression {
-        var left = try parseInteraction()
-        while current.kind == .star || current.kind == .slash {
-            let operatorToken = advance()
-            let right = try parseInteraction()
-            left = .binary(operatorToken.kind == .star ? .star : .slash, left, right, position: operatorToken.start)
-        }
-        return left
+        try parseLeftAssociative([(.star, .star), (.slash, .slash)]) { try $0.parseWithin() }
+    }
+
+    private mutating func parseWithin() throws -> FormulaExpression {
+        try parseLeftAssociative([(.within, .within)]) { try $0.parseInteraction() }
     }
 
     private mutating func parseInteraction() throws -> FormulaExpression {
-        var left = try parseUnary()
-        while current.kind == .colon {
+        try parseLeftAssociative([(.colon, .colon)]) { try $0.parseUnary() }
+    }
+
+    /// `operand (op operand)*` for one precedence level, grouped to the left.
+    private mutating func parseLeftAssociative(_ operators: [(FormulaToken.Kind, FormulaExpression.Operator)],
+                                               operand: (inout FormulaParser) throws -> FormulaExpression) throws -> FormulaExpression {
+        var left = try operand(&self)
+        while let match = operators.first(where: { $0.0 == current.kind }) {
             let operatorToken = advance()
-            let right = try parseUnary()
-            left = .binary(.colon, left, right, position: operatorToken.start)
+            let right = try operand(&self)
+            left = .binary(match.1, left, right, position: operatorToken.start)
         }
         return left
     }
@@ -129,11 +135,11 @@ struct FormulaParser {
         let base = try parsePrimary()
         guard current.kind == .caret else { return base }
         let caret = advance()
-        guard case .number(let exponent) = current.kind, exponent >= 1, exponent == exponent.rounded() else {
+        if [.end, .rightParen, .comma, .plus, .star, .slash, .colon, .caret, .tilde].contains(current.kind) {
             throw error("expected a whole number (2, 3, …) after '^'", at: current.start)
         }
-        let exponentToken = advance()
-        return .binary(.caret, base, .number(exponent, position: exponentToken.start), position: caret.start)
+        // Right-associative, and the exponent may be signed: x^-1, x^2^3 = x^(2^3).
+        return .binary(.caret, base, try parseUnary(), position: caret.start)
     }
 
     private mutating func parsePrimary() throws -> FormulaExpression {
@@ -204,14 +210,24 @@ struct FormulaParser {
         let open = advance()
         var arguments: [FormulaExpression] = []
         if current.kind != .rightParen {
-            arguments.append(try parseSum())
+            arguments.append(try parseArgument())
             while current.kind == .comma {
                 advance()
-                arguments.append(try parseSum())
+                arguments.append(try parseArgument())
             }
         }
         guard current.kind == .rightParen else { throw unclosed(open, what: "of \(name)() ") }
         advance()
         return .call(name, arguments, position: position)
+    }
+
+    /// A call argument: an expression, or `name = expression`.
+    private mutating func parseArgument() throws -> FormulaExpression {
+        if case .identifier(let name) = current.kind, tokens[index + 1].kind == .equals {
+            let nameToken = advance()
+            advance()
+            return .named(name, try parseSum(), position: nameToken.start)
+        }
+        return try parseSum()
     }
 }

@@ -1,6 +1,17 @@
 /// Expands formula syntax trees into terms with R's `terms()` algebra (see `Formula`).
 struct TermExpander {
     let text: String
+    /// The columns `.` stands for (the data's, less the response's); nil before the data is read.
+    var dotColumns: [String]? = nil
+    /// Variables that are calls (`log(conc)`, `poly(x, 2)`), by R's label, with the position of
+    /// their first mention; filled while expanding.
+    let definitions = Definitions()
+
+    final class Definitions {
+        var byLabel: [String: (variable: TermVariable, position: Int)] = [:]
+        /// True when `.` was met without `dotColumns`.
+        var sawDot = false
+    }
 
     /// A set of terms plus what the expression says about the intercept: `true` after a `1`,
     /// `false` after a `0` or `- 1`, nil if it does not mention it.
@@ -13,7 +24,7 @@ struct TermExpander {
     /// random terms. Random terms and offsets may only be added at this level.
     struct TopLevel {
         var fixed: [(sign: Int, expression: FormulaExpression)] = []
-        var offsets: [String] = []
+        var offsets: [ValueExpression] = []
         var random: [FormulaExpression] = []
     }
 
@@ -44,10 +55,10 @@ struct TermExpander {
             result.random.append(expression)
         case .call(let name, let arguments, let position) where name == "offset":
             guard sign > 0 else { throw error("an offset cannot be removed with '-'", at: position) }
-            guard arguments.count == 1, case .variable(let column, _) = arguments[0] else {
-                throw error("offset() takes one column name, e.g. offset(logExposure)", at: position)
+            guard arguments.count == 1 else {
+                throw error("offset() takes one value, e.g. offset(log(exposure)); got \(arguments.count) arguments", at: position)
             }
-            result.offsets.append(column)
+            result.offsets.append(try ValueExpression(arguments[0], formula: text))
         default:
             result.fixed.append((sign, expression))
         }
@@ -55,7 +66,7 @@ struct TermExpander {
 
     /// Fixed terms from the top-level pieces, ordered as R orders them.
     func fixedTerms(_ pieces: [(sign: Int, expression: FormulaExpression)], responseColumns: [String]) throws -> (intercept: Bool, terms: [Interaction]) {
-        var order = VariableOrder()
+        var order = VariableOrder(dotColumns: dotColumns)
         responseColumns.forEach { order.register($0) }
         for piece in pieces { order.registerAll(in: piece.expression) }
         var list = TermList()
@@ -71,8 +82,11 @@ struct TermExpander {
         guard case .bar(let effectsExpression, let groupingExpression, let uncorrelated, let position) = expression else {
             return []
         }
-        var order = VariableOrder()
+        var order = VariableOrder(dotColumns: dotColumns)
         order.registerAll(in: effectsExpression)
+        if let dot = Self.firstDot(in: effectsExpression) {
+            throw error("'.' (all other columns) cannot stand in a random-effects term; name the effects", at: dot)
+        }
         let list = try evaluate(effectsExpression, order: order)
         let intercept = list.intercept ?? true
         let effects = sortedByDegree(list.terms)
@@ -90,17 +104,25 @@ struct TermExpander {
             pieces = [(intercept, effects)]
         }
         return pieces.flatMap { piece in
-            groupings.map { RandomTerm(intercept: piece.intercept, effects: piece.effects, grouping: $0) }
+            groupings.map { RandomTerm(intercept: piece.intercept, effects: piece.effects, grouping: $0.variables, groupingName: $0.name) }
         }
+    }
+
+    /// A grouping factor: its columns and lme4's name for it.
+    private struct Grouping {
+        var variables: [String]
+        var name: String
+        /// True for a `:` product, which R parenthesizes on the right of another `:`.
+        var isProduct: Bool { variables.count > 1 }
     }
 
     /// Grouping factors of `a`, `a:b`, `a/b`, `a/b/c`, … As lme4's `findbars` expands them:
     /// `a/b` is `b:a` then `a` (inner factor first, in the name and in the order), `a/b/c` is
-    /// `c:b:a`, `b:a`, `a`, so names and level labels (`a:A`) match lme4's.
-    private func groupings(_ expression: FormulaExpression) throws -> [[String]] {
+    /// `c:(b:a)`, `b:a`, `a`, so names and level labels (`a:A`) match lme4's.
+    private func groupings(_ expression: FormulaExpression) throws -> [Grouping] {
         switch expression {
         case .variable(let name, _):
-            return [[name]]
+            return [Grouping(variables: [name], name: name)]
         case .parenthesized(let inner, _):
             return try groupings(inner)
         case .binary(.colon, let left, let right, let position):
@@ -108,11 +130,13 @@ struct TermExpander {
             guard leftGroups.count == 1, rightGroups.count == 1 else {
                 throw error("write nested grouping factors as a/b or a:b, not a mix inside ':'", at: position)
             }
-            return [unique(leftGroups[0] + rightGroups[0])]
+            let variables = unique(leftGroups[0].variables + rightGroups[0].variables)
+            return [Grouping(variables: variables, name: variables.joined(separator: ":"))]
         case .binary(.slash, let left, let right, _):
             let (outer, inner) = (try groupings(left), try groupings(right))
-            let outerVariables = unique(outer.flatMap { $0 })
-            return inner.map { unique($0 + outerVariables) } + outer
+            let outerVariables = unique(outer.flatMap(\.variables))
+            let outerName = outer[0].isProduct ? "(\(outer[0].name))" : outer[0].name
+            return inner.map { Grouping(variables: unique($0.variables + outerVariables), name: $0.name + ":" + outerName) } + outer
         case .binary(.plus, _, _, let position):
             throw error("a random-effects term has one grouping factor; write crossed factors as (1 | a) + (1 | b)", at: position)
         default:
@@ -124,8 +148,16 @@ struct TermExpander {
 
     private func evaluate(_ expression: FormulaExpression, order: VariableOrder) throws -> TermList {
         switch expression {
+        case .variable(".", _):
+            guard let dotColumns else {
+                definitions.sawDot = true
+                return TermList()
+            }
+            return TermList(terms: dotColumns.map { [$0] })
         case .variable(let name, _):
             return TermList(terms: [[name]])
+        case .named(let name, _, let position):
+            throw error("a named argument (\(name) = …) can only be given to a function", at: position)
         case .number(let value, let position):
             if value == 1 { return TermList(intercept: true) }
             if value == 0 { return TermList(intercept: false) }
@@ -142,9 +174,11 @@ struct TermExpander {
             return plus(leftList, try evaluate(right, order: order))
         case .binary(.minus, let left, let right, _):
             return minus(try evaluate(left, order: order), try evaluate(right, order: order))
-        case .binary(.colon, let left, let right, let position):
-            let (a, b) = (try factorsOnly(left, order: order, at: position, operatorName: ":"),
-                          try factorsOnly(right, order: order, at: position, operatorName: ":"))
+        case .binary(.colon, let left, let right, let position), .binary(.within, let left, let right, let position):
+            // `a %in% b` is the term `a:b`, as in R.
+            let name = expression.isWithin ? "%in%" : ":"
+            let (a, b) = (try factorsOnly(left, order: order, at: position, operatorName: name),
+                          try factorsOnly(right, order: order, at: position, operatorName: name))
             return TermList(terms: interact(a, b, order: order))
         case .binary(.star, let left, let right, let position):
             let (a, b) = (try factorsOnly(left, order: order, at: position, operatorName: "*"),
@@ -157,8 +191,8 @@ struct TermExpander {
             return TermList(terms: union(a, interact(outer, b, order: order)))
         case .binary(.caret, let left, let right, let position):
             let base = try factorsOnly(left, order: order, at: position, operatorName: "^")
-            guard case .number(let exponent, _) = right else {
-                throw error("expected a whole number after '^'", at: right.position)
+            guard case .number(let exponent, _) = right, exponent >= 1, exponent == exponent.rounded() else {
+                throw error("expected a whole number (2, 3, …) after '^'; for the power of a value write I(x^2)", at: right.position)
             }
             // Each power adds the next degree; once no term is added (the degree exceeds the
             // number of variables) higher powers change nothing, so huge exponents stop early.
@@ -175,8 +209,11 @@ struct TermExpander {
             throw error("a random-effects term must be added to the formula with '+', not nested in an expression", at: position)
         case .call(let name, _, let position) where name == "offset":
             throw error("offset() must be added to the formula with '+', not nested in an expression", at: position)
-        case .call(let name, _, let position):
-            throw error("unknown function '\(name)'; only offset() is allowed in a formula (put transformed values in a new column)", at: position)
+        case .call(let name, let arguments, let position):
+            let label = expression.deparsed
+            let variable = try TermVariable(call: name, arguments: arguments, position: position, formula: text)
+            if definitions.byLabel[label] == nil { definitions.byLabel[label] = (variable, position) }
+            return TermList(terms: [[label]])
         }
     }
 
@@ -222,6 +259,16 @@ struct TermExpander {
             .map { Interaction(variables: $0.element) }
     }
 
+    /// Position of a `.` outside function calls, if any.
+    static func firstDot(in expression: FormulaExpression) -> Int? {
+        switch expression {
+        case .variable(".", let position): return position
+        case .binary(_, let left, let right, _): return firstDot(in: left) ?? firstDot(in: right)
+        case .negate(let inner, _), .parenthesized(let inner, _): return firstDot(in: inner)
+        default: return nil
+        }
+    }
+
     private func unique(_ names: [String]) -> [String] {
         var seen = Set<String>()
         return names.filter { seen.insert($0).inserted }
@@ -231,6 +278,12 @@ struct TermExpander {
 /// Variables numbered by first appearance, which is how R orders the variables inside a term.
 struct VariableOrder {
     private var rank: [String: Int] = [:]
+    /// What `.` stands for.
+    var dotColumns: [String]? = nil
+
+    init(dotColumns: [String]? = nil) {
+        self.dotColumns = dotColumns
+    }
 
     mutating func register(_ name: String) {
         if rank[name] == nil { rank[name] = rank.count }
@@ -238,8 +291,9 @@ struct VariableOrder {
 
     mutating func registerAll(in expression: FormulaExpression) {
         switch expression {
+        case .variable(".", _): dotColumns?.forEach { register($0) }
         case .variable(let name, _): register(name)
-        case .number: break
+        case .number, .named: break
         case .binary(_, let left, let right, _):
             registerAll(in: left)
             registerAll(in: right)
@@ -247,7 +301,9 @@ struct VariableOrder {
         case .bar(let effects, let grouping, _, _):
             registerAll(in: effects)
             registerAll(in: grouping)
-        case .call(_, let arguments, _): arguments.forEach { registerAll(in: $0) }
+        case .call("offset", _, _): break
+        // A call is one variable, named as R deparses it (`log(conc)`).
+        case .call: register(expression.deparsed)
         }
     }
 

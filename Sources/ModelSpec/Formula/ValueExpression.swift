@@ -1,7 +1,9 @@
 import Foundation
 
 /// An arithmetic expression of columns evaluated row by row, as R evaluates a formula's response
-/// (`size - incidence` inside `cbind(...)`): numeric columns, numbers, `+ - * / ^` and unary minus.
+/// (`size - incidence` inside `cbind(...)`), an offset (`offset(log(exposure))`) or a term
+/// (`log(conc)`, `I(Days^2)`, `scale(x)`): numeric columns, numbers and `pi`, `+ - * / ^`, unary
+/// minus, and the functions of `ValueFunction`.
 public indirect enum ValueExpression: Sendable, Equatable {
     public enum Operator: Sendable, Equatable { case plus, minus, times, divide, power }
 
@@ -9,11 +11,13 @@ public indirect enum ValueExpression: Sendable, Equatable {
     case number(Double, position: Int)
     case binary(Operator, ValueExpression, ValueExpression, position: Int)
     case negate(ValueExpression, position: Int)
+    /// A function applied to an expression (`log(x)`, `I(x^2)`, `scale(x)`); position of its name.
+    case call(ValueFunction, ValueExpression, position: Int)
 
     /// Byte offset of the expression's first character in the formula.
     public var position: Int {
         switch self {
-        case .column(_, let position), .number(_, let position), .negate(_, let position): return position
+        case .column(_, let position), .number(_, let position), .negate(_, let position), .call(_, _, let position): return position
         case .binary(_, let left, _, _): return left.position
         }
     }
@@ -26,7 +30,7 @@ public indirect enum ValueExpression: Sendable, Equatable {
             case .column(let name, _): if !names.contains(name) { names.append(name) }
             case .number: break
             case .binary(_, let left, let right, _): visit(left); visit(right)
-            case .negate(let inner, _): visit(inner)
+            case .negate(let inner, _), .call(_, let inner, _): visit(inner)
             }
         }
         visit(self)
@@ -49,6 +53,8 @@ public indirect enum ValueExpression: Sendable, Equatable {
             return Array(repeating: value, count: data.rowCount)
         case .negate(let inner, _):
             return try inner.evaluate(on: data).map { -$0 }
+        case .call(let function, let inner, _):
+            return function.apply(to: try inner.evaluate(on: data))
         case .binary(let op, let left, let right, _):
             let a = try left.evaluate(on: data), b = try right.evaluate(on: data)
             switch op {
@@ -82,12 +88,15 @@ public enum ResponseTerm: Sendable, Equatable {
 }
 
 extension ValueExpression {
-    /// The arithmetic subset of a parsed formula expression; anything else is a caret error.
+    /// The arithmetic subset of a parsed formula expression, with the functions of
+    /// `ValueFunction`; anything else is a caret error listing what is supported.
     init(_ expression: FormulaExpression, formula: String) throws {
         func error(_ message: String, at position: Int) -> FormulaError {
             FormulaError(formula: formula, position: position, message: message)
         }
         switch expression {
+        case .variable("pi", let position):
+            self = .number(Double.pi, position: position)
         case .variable(let name, let position):
             self = .column(name, position: position)
         case .number(let value, let position):
@@ -104,14 +113,20 @@ extension ValueExpression {
             case .star: arithmetic = .times
             case .slash: arithmetic = .divide
             case .caret: arithmetic = .power
-            case .colon:
-                throw error("':' (interaction) has no meaning in a response; use +, -, *, / or ^ for arithmetic", at: position)
+            case .colon, .within:
+                throw error("'\(op == .colon ? ":" : "%in%")' (interaction) has no meaning in arithmetic; use +, -, *, / or ^ (inside I() in a term)", at: position)
             }
             self = .binary(arithmetic, try ValueExpression(left, formula: formula), try ValueExpression(right, formula: formula), position: position)
         case .bar(_, _, _, let position):
-            throw error("a random-effects term cannot stand in a response", at: position)
-        case .call(let name, _, let position):
-            throw error("unknown function '\(name)' in the response; the response is a column, an arithmetic expression of columns (+ - * / ^), or cbind(successes, failures)", at: position)
+            throw error("a random-effects term cannot stand in an expression", at: position)
+        case .named(let name, _, let position):
+            throw error("a named argument (\(name) = …) can only be given to a function", at: position)
+        case .call(let name, let arguments, let position):
+            let parsed = try FunctionCall(name: name, arguments: arguments, position: position, formula: formula)
+            guard let function = try ValueFunction(call: parsed) else {
+                throw error("\(name)() makes several columns; it can be a term of its own, not part of arithmetic or a response", at: position)
+            }
+            self = .call(function, try ValueExpression(parsed.positional[0], formula: formula), position: position)
         }
     }
 }
@@ -139,15 +154,16 @@ extension ValueExpression: CustomStringConvertible {
         switch self {
         case .column(let name, _): return name
         case .number(let value, _):
-            return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+            return value == Double.pi ? "pi" : rNumberText(value)
         case .negate(let inner, _): return "-" + inner.text(parentPrecedence: 3)
+        case .call(let function, let inner, _): return function.text(argument: inner.description)
         case .binary(let op, let left, let right, _):
             let (symbol, precedence): (String, Int)
             switch op {
             case .plus: (symbol, precedence) = (" + ", 1)
             case .minus: (symbol, precedence) = (" - ", 1)
             case .times: (symbol, precedence) = (" * ", 2)
-            case .divide: (symbol, precedence) = (" / ", 2)
+            case .divide: (symbol, precedence) = ("/", 2)
             case .power: (symbol, precedence) = ("^", 4)
             }
             let body = left.text(parentPrecedence: precedence) + symbol + right.text(parentPrecedence: precedence + 1)

@@ -133,25 +133,24 @@ extension PriorSet {
     /// `cor_Subject ~ lkj(2)` (only for terms with more than one coefficient). Numbers have at most
     /// six significant digits.
     public func describe(design: Design) -> [String] {
+        // The names are the chain columns' (OutputColumns), so header and columns agree
+        // (`b_age_SexMale` for the coefficient `age:SexMale`).
+        let columns = OutputColumns(design: design)
         var lines: [String] = []
-        for (name, prior) in zip(design.fixed.columnNames, fixed) {
-            lines.append("b_\(Self.parameterName(name)) ~ normal(\(Self.format(prior.mean)), \(Self.format(prior.sd)))")
+        for (index, prior) in fixed.enumerated() {
+            lines.append("\(columns.names[1 + index]) ~ normal(\(Self.format(prior.mean)), \(Self.format(prior.sd)))")
         }
         lines.append("sigma ~ half-cauchy(0, \(Self.format(sigmaScale)))")
-        for (term, scales) in zip(design.terms, tauScales) {
-            for (name, scale) in zip(term.coefficientNames, scales) {
-                lines.append("sd_\(term.groupingName)__\(Self.parameterName(name)) ~ half-cauchy(0, \(Self.format(scale)))")
-            }
+        var column = 2 + fixed.count
+        for scale in tauScales.joined() {
+            lines.append("\(columns.names[column]) ~ half-cauchy(0, \(Self.format(scale)))")
+            column += 1
         }
-        for (term, eta) in zip(design.terms, lkjEta) where term.size > 1 {
-            lines.append("cor_\(term.groupingName) ~ lkj(\(Self.format(eta)))")
+        for (j, (term, eta)) in zip(design.terms, lkjEta).enumerated() where term.size > 1 {
+            let group = columns.groups.first { $0.sources.contains { $0.term == j } }!
+            lines.append("cor_\(group.columnName) ~ lkj(\(Self.format(eta)))")
         }
         return lines
-    }
-
-    /// `(Intercept)` is written `Intercept`, as brms does; other names are kept.
-    static func parameterName(_ coefficient: String) -> String {
-        coefficient == interceptName ? "Intercept" : coefficient
     }
 
     /// Six significant digits, without trailing zeros (`50`, `0.25`, `298.508`, `1e+06`).
