@@ -66,7 +66,8 @@ public struct GeneralizedMixedModelFit: Sendable {
     let lowerBounds: [Double]
 
     public var converged: Bool { optimizerStatus > 0 }
-    public var logLikelihood: Double { -deviance / 2 }
+    /// lme4's logLik: −½ of the deviance it prints (for nAGQ > 1 without the saturated constant).
+    public var logLikelihood: Double { -lme4Deviance / 2 }
     /// The deviance as lme4 prints it: nAGQ > 1 leaves out the saturated model's constant.
     public var lme4Deviance: Double {
         if case .adaptiveQuadrature(let nodes) = method, nodes > 1 { return deviance - saturatedDeviance }
@@ -88,7 +89,7 @@ public enum GeneralizedFitError: Error, CustomStringConvertible, Equatable {
         case .quadratureNeedsOneScalarTerm(let terms):
             return "adaptive Gauss-Hermite quadrature (--nagq > 1) integrates one scalar random effect per group, as lme4 allows; this model has \(terms.joined(separator: " + ")). Use the Laplace approximation (--nagq 1)"
         case .quadratureNodes(let nodes):
-            return "--nagq must be from 1 to 25 (lme4's range); got \(nodes)"
+            return "--nagq must be from 0 to 25 (lme4's range); got \(nodes)"
         }
     }
 }

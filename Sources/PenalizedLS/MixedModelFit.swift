@@ -65,13 +65,11 @@ public struct MixedModelFit: Sendable {
 
 public enum FitError: Error, CustomStringConvertible {
     case rankDeficientFixedEffects(names: [String])
-    case failed(String)
 
     public var description: String {
         switch self {
         case .rankDeficientFixedEffects(let names):
             return "the fixed-effects columns (\(names.joined(separator: ", "))) are linearly dependent; remove a redundant term from the formula"
-        case .failed(let message): return message
         }
     }
 }

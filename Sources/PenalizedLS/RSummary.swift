@@ -69,15 +69,47 @@ enum RSummary {
 
     /// R's `printCoefmat` without p-values: estimates and SEs rounded to
     /// `digits − (1 + ⌊log10 min |·|⌋)` decimals and formatted together, t values rounded to 3.
-    static func coefficients(_ names: [String], estimates: [Double], standardErrors: [Double], statistic: String = "t value") -> String {
+    /// With `pValues` (glmer's z tests): a `Pr(>|z|)` column by R's `format.pval` with
+    /// `digits − 1` digits, the significance stars, and R's legend line.
+    static func coefficients(_ names: [String], estimates: [Double], standardErrors: [Double], statistic: String = "t value",
+                             pValues: [Double]? = nil) -> String {
         let both = estimates + standardErrors
         let nonzero = both.filter { $0.isFinite && $0 != 0 }.map(Swift.abs)
         let leading = 1 + (nonzero.min().map { Int(floor(log10($0))) } ?? 0)
         let columns = RPrintFormat.format(both.map { RPrintFormat.round($0, max(1, digits - leading)) }, digits: digits)
         let statistics = RPrintFormat.format(zip(estimates, standardErrors).map { RPrintFormat.round($0 / $1, 3) }, digits: digits)
         let n = names.count
-        let rows = (0..<n).map { [columns[$0], columns[n + $0], statistics[$0]] }
-        return RPrintFormat.matrix(rowNames: names, header: ["Estimate", "Std. Error", statistic], rows: rows, right: true)
+        var rows = (0..<n).map { [columns[$0], columns[n + $0], statistics[$0]] }
+        var header = ["Estimate", "Std. Error", statistic]
+        guard let pValues else { return RPrintFormat.matrix(rowNames: names, header: header, rows: rows, right: true) }
+        let formatted = formatPValues(pValues, digits: max(1, min(5, digits - 1)))
+        for r in 0..<n { rows[r] += [formatted[r], stars(pValues[r])] }
+        header += ["Pr(>|z|)", "   "]
+        return RPrintFormat.matrix(rowNames: names, header: header, rows: rows, right: true)
+            + "---\nSignif. codes:  0 ‘***’ 0.001 ‘**’ 0.01 ‘*’ 0.05 ‘.’ 0.1 ‘ ’ 1\n"
+    }
+
+    /// R's `format.pval(pv, digits)` with eps = machine epsilon: values from 1e-4 (for
+    /// digits > 1) up formatted together, smaller ones together, those below eps as `<2e-16`.
+    static func formatPValues(_ values: [Double], digits: Int) -> [String] {
+        var result = [String](repeating: "", count: values.count)
+        let epsilon = Double.ulpOfOne
+        let shown = values.indices.filter { values[$0] >= epsilon }
+        let exponent = { (p: Double) in Int(floor(log10(p > 0 ? p : 1e-50))) }
+        let fixed = shown.filter { exponent(values[$0]) >= -3 || (exponent(values[$0]) == -4 && digits > 1) }
+        let small = shown.filter { !fixed.contains($0) }
+        for group in [fixed, small] where !group.isEmpty {
+            for (index, text) in zip(group, RPrintFormat.format(group.map { values[$0] }, digits: digits)) { result[index] = text }
+        }
+        let widest = shown.map { result[$0].count }.max() ?? 0
+        let separator = shown.isEmpty || widest <= 6 ? "" : " "
+        for index in values.indices where values[index] < epsilon { result[index] = "<" + separator + "2e-16" }
+        return result
+    }
+
+    /// `symnum`'s significance stars, padded to three characters.
+    static func stars(_ p: Double) -> String {
+        p < 0.001 ? "***" : p < 0.01 ? "** " : p < 0.05 ? "*  " : p < 0.1 ? ".  " : "   "
     }
 
     /// lme4's correlation of fixed effects: rows `abbreviate(names, 11)`, columns

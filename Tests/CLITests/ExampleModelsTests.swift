@@ -52,7 +52,7 @@ import TestSupport
         #expect(readme.contains("mixmc fit \(directory)"), "\(directory)/README.md does not show `mixmc fit \(directory)`")
         let fit = try runMixmc(["fit", directory])
         #expect(fit.status == 0, "stderr: \(fit.standardError)")
-        #expect(fit.standardOutput.hasPrefix("Generalized linear mixed model fit by maximum likelihood (Laplace Approximation) ['glmerMod']"))
+        #expect(fit.standardOutput.hasPrefix("Generalized linear mixed model fit by maximum likelihood (Laplace\n  Approximation) [glmerMod]\n"))
         #expect(fit.standardOutput.contains("Number of obs: \(example.rows), groups:"))
         let output = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-example-\(example.name)-\(UUID().uuidString)")
         let sample = try runMixmc(["sample", directory, "--output", output.path])
