@@ -239,8 +239,12 @@ final class ChainRun: @unchecked Sendable {
             return
         }
         stopRequested.store(1, ordering: .sequentiallyConsistent)
-        let furthest = progress.map { $0.iteration.load(ordering: .sequentiallyConsistent) }.max() ?? 0
-        stopTarget.store(min(furthest + 1, warmup + draws), ordering: .sequentiallyConsistent)
+        let iterations = progress.map { $0.iteration.load(ordering: .sequentiallyConsistent) }
+        let target = min((iterations.max() ?? 0) + 1, warmup + draws)
+        stopTarget.store(target, ordering: .sequentiallyConsistent)
+        if let behind = iterations.min(), target - behind > 1 {
+            printError("stopping: every chain runs to iteration \(target) (the slowest is at \(behind)) so that all keep the same number of draws; signal again to stop at once and cut the files to the shortest chain")
+        }
     }
 
     /// Polled by chain `index` before each iteration.

@@ -328,6 +328,38 @@ import TestSupport
         #expect(result.standardOutput.contains("Number of obs: 179, groups:  Subject, 18"))
     }
 
+    /// Issue 12, item 6: `y ~ x + (f | g)` with a 40-level factor (820 θ) is accepted, as lme4
+    /// accepts it, and `fit` says up front what it is in for, then reports progress every 10 s
+    /// instead of running silently (the process is stopped after the first report).
+    @Test func aFitOfHundredsOfThetaReportsProgress() throws {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-f40-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let data = scratch.appendingPathComponent("f40.csv")
+        var text = "y,x,f,g\n"
+        for row in 0..<2000 { text += "\(sin(Double(row) * 0.7)),\(cos(Double(row) * 1.3)),f\((row * 7919) % 40),g\(row % 20)\n" }
+        try Data(text.utf8).write(to: data)
+        let process = Process()
+        process.executableURL = Fixtures.mixmcExecutable
+        process.arguments = ["fit", "--data", data.path, "--formula", "y ~ x + (f | g)"]
+        let errorPipe = Pipe(), outputPipe = Pipe()
+        process.standardError = errorPipe
+        process.standardOutput = outputPipe
+        try process.run()
+        var stderr = ""
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline, !stderr.contains("fitting: ") {
+            stderr += String(decoding: errorPipe.fileHandleForReading.availableData, as: UTF8.self)
+        }
+        // SIGKILL: `fit` has no handler, and a test runner may pass SIGTERM on ignored.
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        let lines = stderr.split(separator: "\n").map(String.init)
+        #expect(lines.first == "note: the term for g has 40 coefficients per group, 820 covariance parameters (θ) to optimize: expect minutes to hours (progress every 10 s); uncorrelated effects, (… || g), have 40")
+        #expect(lines.count >= 2 && lines[1].hasPrefix("fitting: ") && lines[1].contains(" evaluations of the REML criterion over 820 θ in 1"), "stderr: \(stderr)")
+        #expect(outputPipe.fileHandleForReading.readDataToEndOfFile().isEmpty)
+    }
+
     /// Issue 12, item 16: a pipe or process substitution is read like a file.
     @Test func aPipeIsReadLikeAFile() throws {
         let result = try runMixmcInBash("exec \"$0\" fit --data <(cat models/sleepstudy/data.csv) --formula 'Reaction ~ Days + (Days | Subject)'")

@@ -48,12 +48,13 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
 
     // R's thresholds (family.c, binomial()/poisson() in R's stats): η is clamped so that μ stays
     // strictly inside the family's range and dμ/dη stays positive.
-    private static let epsilon = Double.ulpOfOne
-    private static let logitThreshold = 30.0
-    private static let probitThreshold = -gsl_cdf_ugaussian_Pinv(Double.ulpOfOne)
+    // Inlinable, so PIRLS's per-row loops (another module) compile the switch away.
+    @usableFromInline static let epsilon = Double.ulpOfOne
+    @usableFromInline static let logitThreshold = 30.0
+    @usableFromInline static let probitThreshold = -gsl_cdf_ugaussian_Pinv(Double.ulpOfOne)
 
     /// μ = g⁻¹(η).
-    @inline(__always)
+    @inlinable
     public func mean(_ eta: Double) -> Double {
         switch link {
         case .identity: return eta
@@ -70,7 +71,7 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// μ and dμ/dη at η with one exponential where the link allows (logit, log).
-    @inline(__always)
+    @inlinable
     public func meanAndDerivative(_ eta: Double) -> (mean: Double, derivative: Double) {
         switch link {
         case .logit:
@@ -87,7 +88,7 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// dμ/dη at η.
-    @inline(__always)
+    @inlinable
     public func meanDerivative(_ eta: Double) -> Double {
         switch link {
         case .identity: return 1
@@ -116,7 +117,7 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// V(μ).
-    @inline(__always)
+    @inlinable
     public func variance(_ mu: Double) -> Double {
         switch kind {
         case .gaussian: return 1
@@ -127,7 +128,7 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
 
     /// The squared deviance residual of one row, d(y, μ) · w (R's `dev.resids`): the saturated
     /// model's −2 log-likelihood subtracted from the row's (eq. 72).
-    @inline(__always)
+    @inlinable
     public func devianceResidual(y: Double, mu: Double, weight: Double) -> Double {
         switch kind {
         case .gaussian:
@@ -164,7 +165,7 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// y log(y/μ), taken as 0 at y = 0.
-    @inline(__always)
+    @inlinable @usableFromInline
     static func yLogYOverMu(_ y: Double, _ mu: Double) -> Double {
         y > 0 ? y * Foundation.log(y / mu) : 0
     }
