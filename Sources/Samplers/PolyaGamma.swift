@@ -1,0 +1,281 @@
+import CNumerics
+import Foundation
+
+/// Exact draws from the Pólya-Gamma distribution PG(b, z), b ≥ 1 real, z real (docs/math.md,
+/// eqs. 82-89).
+///
+/// PG(b, z) = J*(b, z/2)/4 (eq. 82), and J*(h, c) is drawn by accept-reject with an
+/// alternating-series test (eq. 84), which decides exactly whether U·g(X) ≤ f(X) without
+/// evaluating the density f:
+/// - b = 1: Devroye's method as Polson, Scott & Windle (2013) give it (eq. 85);
+/// - integer b ≤ `largestDevroyeSum`: the sum of b draws of PG(1, z);
+/// - any other b: k = ⌈b/4⌉ independent pieces J*(b/k, c), each by Windle, Polson & Scott's
+///   (2014) alternate method for h ∈ [1, 4] (eqs. 86-87), summed (eq. 88).
+/// No normal or saddle-point approximation is used for any b (eq. 88 says why).
+///
+/// PG(b, z) = PG(b, −z): only |z| enters. Every draw reads only `random`, so a stream's draws
+/// are reproducible.
+public enum PolyaGamma {
+    /// Devroye's truncation point for b = 1 (Polson, Scott & Windle 2013, eq. 85); any t in
+    /// [log 3/π², 4/log 3] is exact, 0.64 is close to where the two kernels cross (2/π).
+    static let devroyeTruncation = 0.64
+
+    /// The largest piece the alternate method takes: Windle et al. establish its envelope for
+    /// h ∈ [1, 4], and docs/math.md eq. 86 checks it there.
+    static let largestPiece = 4.0
+
+    /// Integer b up to this value are drawn as sums of b PG(1, z) draws; above it the alternate
+    /// method's ⌈b/4⌉ pieces are cheaper (docs/benchmarks.md, "Pólya-Gamma draws").
+    static let largestDevroyeSum = 2.0
+
+    /// One draw of ω ~ PG(b, z). `b` must be finite and at least 1, `z` finite.
+    public static func draw(b: Double, z: Double, random: RandomStream) -> Double {
+        precondition(b >= 1 && b.isFinite, "PG(b, z) needs a finite b ≥ 1, got \(b)")
+        precondition(z.isFinite, "PG(b, z) needs a finite z, got \(z)")
+        let c = abs(z) / 2
+        if b == 1 { return devroye(JacobiProposal.devroye(c: c), random: random) / 4 }
+        if b <= largestDevroyeSum && b == b.rounded() {
+            let proposal = JacobiProposal.devroye(c: c)
+            var sum = 0.0
+            for _ in 0..<Int(b) { sum += devroye(proposal, random: random) }
+            return sum / 4
+        }
+        let pieces = (b / largestPiece).rounded(.up)
+        let proposal = JacobiProposal(shape: b / pieces, c: c, truncation: crossingPoint(shape: b / pieces))
+        var sum = 0.0
+        for _ in 0..<Int(pieces) { sum += alternate(proposal, random: random) }
+        return sum / 4
+    }
+
+    /// One draw of ω ~ PG(1, z) (Devroye's method, eq. 85).
+    public static func draw(z: Double, random: RandomStream) -> Double {
+        precondition(z.isFinite, "PG(1, z) needs a finite z, got \(z)")
+        return devroye(JacobiProposal.devroye(c: abs(z) / 2), random: random) / 4
+    }
+
+    /// J*(1, c) by Devroye's method (eq. 85): the envelope is the first term of the piecewise
+    /// series, the left series on x ≤ t and the right series on x > t, and the test runs the same
+    /// series. Both sequences a_n decrease from n = 0 on their pieces, so every partial sum
+    /// brackets the density (eq. 84).
+    static func devroye(_ proposal: JacobiProposal, random: RandomStream) -> Double {
+        let t = proposal.truncation
+        while true {
+            let x = proposal.draw(random: random)
+            // a_0(x) and the ratio base ρ: a_n = a_{n−1} (2n + 1)/(2n − 1) ρ^n (eq. 83).
+            let first: Double, rho: Double
+            if x > t {
+                first = Double.pi / 2 * exp(-Double.pi * Double.pi / 8 * x)
+                rho = exp(-Double.pi * Double.pi * x)
+            } else {
+                let scaled = 2 / (Double.pi * x)
+                first = Double.pi / 2 * scaled * scaled.squareRoot() * exp(-1 / (2 * x))
+                rho = exp(-4 / x)
+            }
+            if seriesAccepts(bound: random.uniform() * first, first: first, monotone: true,
+                             ratio: { n, power in (2 * n + 1) / (2 * n - 1) * power }, base: rho) {
+                return x
+            }
+        }
+    }
+
+    /// J*(h, c), 1 ≤ h ≤ 4, by the alternate method (eq. 86): the envelope is a_0^L(x | h) on
+    /// x ≤ t(h) and the gamma kernel k_R(x | h) on x > t(h); the test runs the left series,
+    /// whose terms rise and then fall, bracketing the density from the first fall on.
+    static func alternate(_ proposal: JacobiProposal, random: RandomStream) -> Double {
+        let h = proposal.shape
+        while true {
+            let x = proposal.draw(random: random)
+            let logX = log(x)
+            let first = exp(proposal.logLeftConstant - 1.5 * logX - h * h / (2 * x))
+            let envelope = x > proposal.truncation
+                ? exp(proposal.logRightConstant + (h - 1) * logX - Double.pi * Double.pi / 8 * x)
+                : first
+            // a_n = a_{n−1} (n + h − 1)/n (2n + h)/(2n + h − 2) e^{−2(2n + h − 1)/x}; the
+            // exponential is e^{−2(h − 1)/x} ρ^n with ρ = e^{−4/x}.
+            let shift = exp(-2 * (h - 1) / x)
+            if seriesAccepts(bound: random.uniform() * envelope, first: first, monotone: false,
+                             ratio: { n, power in (n + h - 1) / n * (2 * n + h) / (2 * n + h - 2) * shift * power },
+                             base: exp(-4 / x)) {
+                return x
+            }
+        }
+    }
+
+    /// The alternating-series decision of eq. 84: whether `bound` ≤ f(x) = Σ (−1)^n a_n, with
+    /// a_0 = `first` and a_n = a_{n−1} · ratio(n, ρ^n). With `monotone`, the terms decrease from
+    /// n = 0; otherwise a partial sum is read only once a_n ≤ a_{n−1}, after which the terms keep
+    /// decreasing (their ratio decreases in n), so S_n bounds f from below for odd n and from
+    /// above for even n. Terminates because the terms go to 0 (and underflow to exactly 0).
+    @inline(__always)
+    static func seriesAccepts(bound: Double, first: Double, monotone: Bool,
+                              ratio: (Double, Double) -> Double, base: Double) -> Bool {
+        var sum = first
+        var term = first
+        var power = 1.0
+        var n = 0.0
+        while true {
+            n += 1
+            power *= base
+            let previous = term
+            term *= ratio(n, power)
+            let decreasing = monotone || term <= previous
+            if Int(n) & 1 == 1 {
+                sum -= term
+                if decreasing && bound <= sum { return true }
+            } else {
+                sum += term
+                if decreasing && bound > sum { return false }
+            }
+        }
+    }
+
+    /// The alternate method's truncation point t(h) (eq. 86): the root of
+    /// log a_0^L(t | h) = log k_R(t | h), unique for h > 0.88 because the difference increases in
+    /// t. Safeguarded Newton iteration inside [0.1, 10], to 10⁻¹² relative; t(1) = 2/π,
+    /// t(4) = 4.1279.
+    static func crossingPoint(shape h: Double) -> Double {
+        let constant = h * log(2.0) + log(h) - 0.5 * log(2 * Double.pi) - h * log(Double.pi / 2)
+            + gsl_sf_lngamma(h)
+        func difference(_ t: Double) -> Double {
+            constant - (h + 0.5) * log(t) - h * h / (2 * t) + Double.pi * Double.pi / 8 * t
+        }
+        var lower = 0.1, upper = 10.0
+        var t = 0.64 + 1.16 * (h - 1)
+        for _ in 0..<100 {
+            let value = difference(t)
+            if value < 0 { lower = t } else { upper = t }
+            let slope = Double.pi * Double.pi / 8 - (h + 0.5) / t + h * h / (2 * t * t)
+            var next = t - value / slope
+            if !(next > lower && next < upper) { next = (lower + upper) / 2 }
+            if abs(next - t) <= 1e-12 * t { return next }
+            t = next
+        }
+        return t
+    }
+}
+
+/// The proposal of J*(h, c) on both sides of the truncation point t (eqs. 85-87), with the
+/// factor cosh^h(c) e^{−c²x/2} 2^h common to target and envelope left out: a mixture of
+/// IG(h/c, h²) truncated to (0, t] (weight w_L) and Gamma(h, rate λ), λ = π²/8 + c²/2,
+/// truncated to (t, ∞) (weight w_R).
+struct JacobiProposal {
+    /// The shape h of J*(h, c).
+    let shape: Double
+    /// The tilt c = |z|/2.
+    let c: Double
+    /// The truncation point t.
+    let truncation: Double
+    /// w_R/(w_L + w_R): the probability of the right piece.
+    let probabilityRight: Double
+    /// λ = π²/8 + c²/2, the right piece's gamma rate.
+    let rate: Double
+    /// log of a_0^L(x | h)'s constant, h log 2 + log h − ½ log 2π.
+    let logLeftConstant: Double
+    /// log of k_R(x | h)'s constant, h log(π/2) − log Γ(h).
+    let logRightConstant: Double
+    /// Dagpunar's exponential rate β for the gamma tail (eq. 87), and its mode x* = (h − 1)/(λ − β).
+    let tailRate: Double
+    let tailMode: Double
+
+    /// Devroye's proposal for J*(1, c) (eq. 85).
+    static func devroye(c: Double) -> JacobiProposal {
+        JacobiProposal(shape: 1, c: c, truncation: PolyaGamma.devroyeTruncation)
+    }
+
+    init(shape h: Double, c: Double, truncation t: Double) {
+        shape = h
+        self.c = c
+        truncation = t
+        rate = Double.pi * Double.pi / 8 + c * c / 2
+        logLeftConstant = h * log(2.0) + log(h) - 0.5 * log(2 * Double.pi)
+        logRightConstant = h * log(Double.pi / 2) - gsl_sf_lngamma(h)
+        // w_L = e^{−hc} Φ((ct − h)/√t) + e^{hc} Φ(−(ct + h)/√t) (the IG CDF at t, eq. 86);
+        // w_R = (π/4)^h λ^{−h} Q(h, λt).
+        let root = t.squareRoot()
+        let logLeft = Self.logSumExp(-h * c + Self.logNormalCDF((c * t - h) / root),
+                                     h * c + Self.logNormalCDF(-(c * t + h) / root))
+        let logRight = h * (log(Double.pi / 4) - log(rate)) + Self.logUpperGamma(shape: h, x: rate * t)
+        probabilityRight = 1 / (1 + exp(logLeft - logRight))
+        if h == 1 {
+            tailRate = rate
+            tailMode = .infinity
+        } else {
+            let a = rate * t - h
+            tailRate = (a + (a * a + 4 * rate * t).squareRoot()) / (2 * t)
+            tailMode = (h - 1) / (rate - tailRate)
+        }
+    }
+
+    /// One draw from the mixture.
+    @inline(__always)
+    func draw(random: RandomStream) -> Double {
+        random.uniform() < probabilityRight ? drawRight(random: random) : drawLeft(random: random)
+    }
+
+    /// Gamma(h, rate λ) truncated to (t, ∞) (eq. 87): t + Exp(β) accepted with probability
+    /// exp((h − 1)[log(x/x*) − x/x* + 1]); exactly t + Exp(λ) for h = 1.
+    func drawRight(random: RandomStream) -> Double {
+        if shape == 1 { return truncation - log(random.uniform()) / rate }
+        while true {
+            let x = truncation - log(random.uniform()) / tailRate
+            let r = x / tailMode
+            if log(random.uniform()) <= (shape - 1) * (log(r) - r + 1) { return x }
+        }
+    }
+
+    /// IG(h/c, h²) truncated to (0, t] (eq. 87), as h² times IG(μ, 1) truncated to (0, τ] with
+    /// μ = 1/(hc), τ = t/h². For μ > τ (c = 0 included): 1/Y is a χ²₁ draw beyond 1/τ (a normal
+    /// tail beyond 1/√τ by Devroye's exponential rejection), accepted with probability
+    /// e^{−Y/(2μ²)}; otherwise IG(μ, 1) draws (Michael, Schucany & Haas 1976) until one is ≤ τ.
+    func drawLeft(random: RandomStream) -> Double {
+        let h2 = shape * shape
+        let tau = truncation / h2
+        let tilt = shape * c  // 1/μ
+        if tilt * tau < 1 {
+            while true {
+                var e1: Double, e2: Double
+                repeat {
+                    e1 = -log(random.uniform())
+                    e2 = -log(random.uniform())
+                } while e1 * e1 > 2 * e2 / tau
+                let onePlus = 1 + tau * e1
+                let y = tau / (onePlus * onePlus)
+                if random.uniform() <= exp(-0.5 * tilt * tilt * y) { return h2 * y }
+            }
+        }
+        let mu = 1 / tilt
+        while true {
+            let normal = random.standardNormal()
+            let a = 0.5 * mu * normal * normal
+            var y = mu / (1 + a + (a * (2 + a)).squareRoot())
+            if random.uniform() * (mu + y) > mu { y = mu * mu / y }
+            if y <= tau { return h2 * y }
+        }
+    }
+
+    /// log Φ(x), finite for every finite x (GSL's log erfc).
+    static func logNormalCDF(_ x: Double) -> Double {
+        gsl_sf_log_erfc(-x / 2.0.squareRoot()) - log(2.0)
+    }
+
+    /// log(e^a + e^b) without overflow.
+    static func logSumExp(_ a: Double, _ b: Double) -> Double {
+        let high = max(a, b)
+        return high + log1p(exp(min(a, b) - high))
+    }
+
+    /// log Q(h, x), the regularized upper incomplete gamma function, for 1 ≤ h ≤ 4, x > 0.
+    /// GSL's Q below x = 500 (where Q > 10⁻²¹⁰, no underflow); above, the asymptotic series
+    /// Γ(h, x) = x^{h−1} e^{−x} Σ_k (h − 1)⋯(h − k)/x^k, whose terms past k = 4 are below 10⁻¹⁰
+    /// of the first there.
+    static func logUpperGamma(shape h: Double, x: Double) -> Double {
+        if h == 1 { return -x }
+        if x <= 500 { return log(gsl_sf_gamma_inc_Q(h, x)) }
+        var term = 1.0, series = 1.0
+        for k in 1...5 {
+            term *= (h - Double(k)) / x
+            series += term
+        }
+        return -x + (h - 1) * log(x) - gsl_sf_lngamma(h) + log(series)
+    }
+}
