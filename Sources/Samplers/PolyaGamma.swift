@@ -14,43 +14,71 @@ import Foundation
 /// No normal or saddle-point approximation is used for any b (eq. 88 says why).
 ///
 /// PG(b, z) = PG(b, −z): only |z| enters. Every draw reads only `random`, so a stream's draws
-/// are reproducible.
-public enum PolyaGamma {
-    /// Devroye's truncation point for b = 1 (Polson, Scott & Windle 2013, eq. 85); any t in
-    /// [log 3/π², 4/log 3] is exact, 0.64 is close to where the two kernels cross (2/π).
-    static let devroyeTruncation = 0.64
+/// are reproducible. What depends on b alone (the pieces, t(h), log Γ(h)) is computed once per
+/// sampler: a Gibbs sweep keeps one sampler per distinct b.
+public struct PolyaGammaSampler: Sendable {
+    /// The shape b.
+    public let b: Double
+    /// How PG(b, ·) is composed (eq. 88).
+    let method: Method
+    /// The shape of one piece: h = 1 for Devroye's method, b/k for the alternate method.
+    let piece: JacobiShape
 
-    /// The largest piece the alternate method takes: Windle et al. establish its envelope for
-    /// h ∈ [1, 4], and docs/math.md eq. 86 checks it there.
-    static let largestPiece = 4.0
+    enum Method: Sendable, Equatable {
+        /// The sum of `count` draws of PG(1, z) by Devroye's method (eq. 85).
+        case devroye(count: Int)
+        /// The sum of `count` draws of J*(b/count, c)/4 by the alternate method (eq. 86).
+        case alternate(count: Int)
+    }
 
     /// Integer b up to this value are drawn as sums of b PG(1, z) draws; above it the alternate
     /// method's ⌈b/4⌉ pieces are cheaper (docs/benchmarks.md, "Pólya-Gamma draws").
     static let largestDevroyeSum = 2.0
 
-    /// One draw of ω ~ PG(b, z). `b` must be finite and at least 1, `z` finite.
-    public static func draw(b: Double, z: Double, random: RandomStream) -> Double {
+    /// The largest piece the alternate method takes: Windle et al. establish its envelope for
+    /// h ∈ [1, 4], and docs/math.md eq. 86 checks it there.
+    static let largestPiece = 4.0
+
+    /// A sampler of PG(b, ·); `b` must be finite and at least 1.
+    public init(b: Double) {
         precondition(b >= 1 && b.isFinite, "PG(b, z) needs a finite b ≥ 1, got \(b)")
-        precondition(z.isFinite, "PG(b, z) needs a finite z, got \(z)")
-        let c = abs(z) / 2
-        if b == 1 { return devroye(JacobiProposal.devroye(c: c), random: random) / 4 }
-        if b <= largestDevroyeSum && b == b.rounded() {
-            let proposal = JacobiProposal.devroye(c: c)
-            var sum = 0.0
-            for _ in 0..<Int(b) { sum += devroye(proposal, random: random) }
-            return sum / 4
+        self.b = b
+        if b <= Self.largestDevroyeSum && b == b.rounded() {
+            method = .devroye(count: Int(b))
+            piece = .devroye
+        } else {
+            let count = (b / Self.largestPiece).rounded(.up)
+            method = .alternate(count: Int(count))
+            piece = JacobiShape(h: b / count)
         }
-        let pieces = (b / largestPiece).rounded(.up)
-        let proposal = JacobiProposal(shape: b / pieces, c: c, truncation: crossingPoint(shape: b / pieces))
+    }
+
+    /// One draw of ω ~ PG(b, z); `z` must be finite.
+    public func draw(z: Double, random: RandomStream) -> Double {
+        precondition(z.isFinite, "PG(b, z) needs a finite z, got \(z)")
+        let proposal = JacobiProposal(piece, c: abs(z) / 2)
         var sum = 0.0
-        for _ in 0..<Int(pieces) { sum += alternate(proposal, random: random) }
+        switch method {
+        case .devroye(let count):
+            for _ in 0..<count { sum += PolyaGamma.devroye(proposal, random: random) }
+        case .alternate(let count):
+            for _ in 0..<count { sum += PolyaGamma.alternate(proposal, random: random) }
+        }
         return sum / 4
+    }
+}
+
+/// The Pólya-Gamma draws themselves (docs/math.md, eqs. 84-87); `PolyaGammaSampler` composes them.
+public enum PolyaGamma {
+    /// One draw of ω ~ PG(b, z) (`PolyaGammaSampler(b:)` once, then `draw(z:random:)`).
+    public static func draw(b: Double, z: Double, random: RandomStream) -> Double {
+        PolyaGammaSampler(b: b).draw(z: z, random: random)
     }
 
     /// One draw of ω ~ PG(1, z) (Devroye's method, eq. 85).
     public static func draw(z: Double, random: RandomStream) -> Double {
         precondition(z.isFinite, "PG(1, z) needs a finite z, got \(z)")
-        return devroye(JacobiProposal.devroye(c: abs(z) / 2), random: random) / 4
+        return devroye(JacobiProposal(.devroye, c: abs(z) / 2), random: random) / 4
     }
 
     /// J*(1, c) by Devroye's method (eq. 85): the envelope is the first term of the piecewise
@@ -82,13 +110,13 @@ public enum PolyaGamma {
     /// x ≤ t(h) and the gamma kernel k_R(x | h) on x > t(h); the test runs the left series,
     /// whose terms rise and then fall, bracketing the density from the first fall on.
     static func alternate(_ proposal: JacobiProposal, random: RandomStream) -> Double {
-        let h = proposal.shape
+        let h = proposal.shape.h
         while true {
             let x = proposal.draw(random: random)
             let logX = log(x)
-            let first = exp(proposal.logLeftConstant - 1.5 * logX - h * h / (2 * x))
+            let first = exp(proposal.shape.logLeftConstant - 1.5 * logX - h * h / (2 * x))
             let envelope = x > proposal.truncation
-                ? exp(proposal.logRightConstant + (h - 1) * logX - Double.pi * Double.pi / 8 * x)
+                ? exp(proposal.shape.logRightConstant + (h - 1) * logX - Double.pi * Double.pi / 8 * x)
                 : first
             // a_n = a_{n−1} (n + h − 1)/n (2n + h)/(2n + h − 2) e^{−2(2n + h − 1)/x}; the
             // exponential is e^{−2(h − 1)/x} ρ^n with ρ = e^{−4/x}.
@@ -128,12 +156,45 @@ public enum PolyaGamma {
             }
         }
     }
+}
+
+/// What the envelope of J*(h, ·) needs from h alone (eqs. 85-86): the truncation point and the
+/// logarithms of the two kernels' constants.
+struct JacobiShape: Sendable, Equatable {
+    /// The shape h, 1 ≤ h ≤ 4.
+    let h: Double
+    /// The truncation point t: 0.64 for Devroye's method, t(h) for the alternate method.
+    let truncation: Double
+    /// log of a_0^L(x | h)'s constant, h log 2 + log h − ½ log 2π.
+    let logLeftConstant: Double
+    /// log of k_R(x | h)'s constant, h log(π/2) − log Γ(h).
+    let logRightConstant: Double
+
+    /// Devroye's truncation point for h = 1 (Polson, Scott & Windle 2013, eq. 85); any t in
+    /// [log 3/π², 4/log 3] is exact, 0.64 is close to where the two kernels cross (2/π).
+    static let devroyeTruncation = 0.64
+
+    /// Devroye's J*(1, ·) (eq. 85).
+    static let devroye = JacobiShape(h: 1, truncation: devroyeTruncation)
+
+    /// The alternate method's J*(h, ·), truncated where its kernels cross (eq. 86).
+    init(h: Double) {
+        precondition(h >= 1 && h <= PolyaGammaSampler.largestPiece, "the alternate method needs 1 ≤ h ≤ 4")
+        self.init(h: h, truncation: Self.crossingPoint(h: h))
+    }
+
+    init(h: Double, truncation: Double) {
+        self.h = h
+        self.truncation = truncation
+        logLeftConstant = h * log(2.0) + log(h) - 0.5 * log(2 * Double.pi)
+        logRightConstant = h * log(Double.pi / 2) - gsl_sf_lngamma(h)
+    }
 
     /// The alternate method's truncation point t(h) (eq. 86): the root of
     /// log a_0^L(t | h) = log k_R(t | h), unique for h > 0.88 because the difference increases in
     /// t. Safeguarded Newton iteration inside [0.1, 10], to 10⁻¹² relative; t(1) = 2/π,
     /// t(4) = 4.1279.
-    static func crossingPoint(shape h: Double) -> Double {
+    static func crossingPoint(h: Double) -> Double {
         let constant = h * log(2.0) + log(h) - 0.5 * log(2 * Double.pi) - h * log(Double.pi / 2)
             + gsl_sf_lngamma(h)
         func difference(_ t: Double) -> Double {
@@ -155,47 +216,40 @@ public enum PolyaGamma {
 }
 
 /// The proposal of J*(h, c) on both sides of the truncation point t (eqs. 85-87), with the
-/// factor cosh^h(c) e^{−c²x/2} 2^h common to target and envelope left out: a mixture of
+/// factor 2^h cosh^h(c) e^{−c²x/2} common to target and envelope left out: a mixture of
 /// IG(h/c, h²) truncated to (0, t] (weight w_L) and Gamma(h, rate λ), λ = π²/8 + c²/2,
 /// truncated to (t, ∞) (weight w_R).
 struct JacobiProposal {
-    /// The shape h of J*(h, c).
-    let shape: Double
+    /// h, t and the kernels' constants.
+    let shape: JacobiShape
     /// The tilt c = |z|/2.
     let c: Double
-    /// The truncation point t.
-    let truncation: Double
     /// w_R/(w_L + w_R): the probability of the right piece.
     let probabilityRight: Double
     /// λ = π²/8 + c²/2, the right piece's gamma rate.
     let rate: Double
-    /// log of a_0^L(x | h)'s constant, h log 2 + log h − ½ log 2π.
-    let logLeftConstant: Double
-    /// log of k_R(x | h)'s constant, h log(π/2) − log Γ(h).
-    let logRightConstant: Double
     /// Dagpunar's exponential rate β for the gamma tail (eq. 87), and its mode x* = (h − 1)/(λ − β).
     let tailRate: Double
     let tailMode: Double
 
-    /// Devroye's proposal for J*(1, c) (eq. 85).
-    static func devroye(c: Double) -> JacobiProposal {
-        JacobiProposal(shape: 1, c: c, truncation: PolyaGamma.devroyeTruncation)
-    }
+    var truncation: Double { shape.truncation }
 
-    init(shape h: Double, c: Double, truncation t: Double) {
-        shape = h
+    init(_ shape: JacobiShape, c: Double) {
+        self.shape = shape
         self.c = c
-        truncation = t
+        let h = shape.h, t = shape.truncation
         rate = Double.pi * Double.pi / 8 + c * c / 2
-        logLeftConstant = h * log(2.0) + log(h) - 0.5 * log(2 * Double.pi)
-        logRightConstant = h * log(Double.pi / 2) - gsl_sf_lngamma(h)
-        // w_L = e^{−hc} Φ((ct − h)/√t) + e^{hc} Φ(−(ct + h)/√t) (the IG CDF at t, eq. 86);
-        // w_R = (π/4)^h λ^{−h} Q(h, λt).
+        // Both weights times e^{hc} (eq. 86), which keeps each term below 1:
+        // e^{hc} w_L = Φ((ct − h)/√t) + e^{2hc} Φ(−(ct + h)/√t), the second term at most
+        // e^{−(ct − h)²/(2t)} (dropped once e^{2hc} would overflow, where it is below 10⁻⁵⁰⁰⁰);
+        // e^{hc} w_R = exp(h log(π/4) − h log λ + hc + log Q(h, λt)).
         let root = t.squareRoot()
-        let logLeft = Self.logSumExp(-h * c + Self.logNormalCDF((c * t - h) / root),
-                                     h * c + Self.logNormalCDF(-(c * t + h) / root))
-        let logRight = h * (log(Double.pi / 4) - log(rate)) + Self.logUpperGamma(shape: h, x: rate * t)
-        probabilityRight = 1 / (1 + exp(logLeft - logRight))
+        var left = Self.normalCDF((c * t - h) / root)
+        if 2 * h * c < 700 { left += exp(2 * h * c) * Self.normalCDF(-(c * t + h) / root) }
+        let right = h == 1
+            ? Double.pi / (4 * rate) * exp(c - rate * t)
+            : exp(h * (log(Double.pi / 4) - log(rate) + c) + Self.logUpperGamma(shape: h, x: rate * t))
+        probabilityRight = right / (left + right)
         if h == 1 {
             tailRate = rate
             tailMode = .infinity
@@ -215,11 +269,11 @@ struct JacobiProposal {
     /// Gamma(h, rate λ) truncated to (t, ∞) (eq. 87): t + Exp(β) accepted with probability
     /// exp((h − 1)[log(x/x*) − x/x* + 1]); exactly t + Exp(λ) for h = 1.
     func drawRight(random: RandomStream) -> Double {
-        if shape == 1 { return truncation - log(random.uniform()) / rate }
+        if shape.h == 1 { return truncation - log(random.uniform()) / rate }
         while true {
             let x = truncation - log(random.uniform()) / tailRate
             let r = x / tailMode
-            if log(random.uniform()) <= (shape - 1) * (log(r) - r + 1) { return x }
+            if log(random.uniform()) <= (shape.h - 1) * (log(r) - r + 1) { return x }
         }
     }
 
@@ -228,9 +282,9 @@ struct JacobiProposal {
     /// tail beyond 1/√τ by Devroye's exponential rejection), accepted with probability
     /// e^{−Y/(2μ²)}; otherwise IG(μ, 1) draws (Michael, Schucany & Haas 1976) until one is ≤ τ.
     func drawLeft(random: RandomStream) -> Double {
-        let h2 = shape * shape
+        let h2 = shape.h * shape.h
         let tau = truncation / h2
-        let tilt = shape * c  // 1/μ
+        let tilt = shape.h * c  // 1/μ
         if tilt * tau < 1 {
             while true {
                 var e1: Double, e2: Double
@@ -253,15 +307,9 @@ struct JacobiProposal {
         }
     }
 
-    /// log Φ(x), finite for every finite x (GSL's log erfc).
-    static func logNormalCDF(_ x: Double) -> Double {
-        gsl_sf_log_erfc(-x / 2.0.squareRoot()) - log(2.0)
-    }
-
-    /// log(e^a + e^b) without overflow.
-    static func logSumExp(_ a: Double, _ b: Double) -> Double {
-        let high = max(a, b)
-        return high + log1p(exp(min(a, b) - high))
+    /// Φ(x) = erfc(−x/√2)/2 (libm's erfc: relative accuracy kept in the lower tail).
+    static func normalCDF(_ x: Double) -> Double {
+        0.5 * erfc(-x * 0.5.squareRoot())
     }
 
     /// log Q(h, x), the regularized upper incomplete gamma function, for 1 ≤ h ≤ 4, x > 0.

@@ -170,6 +170,26 @@ enum PolyaGammaReference {
         #expect(PolyaGamma.draw(z: 1, random: a) != PolyaGamma.draw(z: 1, random: other))
     }
 
+    /// The composition of eq. 88: b = 1 and 2 by Devroye's method, anything else in ⌈b/4⌉ equal
+    /// pieces of h ∈ [1, 4]; a sampler kept for a fixed b draws what the one-off call draws.
+    @Test func compositionFollowsEquation88() {
+        let expected: [(Double, PolyaGammaSampler.Method, Double)] = [
+            (1, .devroye(count: 1), 1), (2, .devroye(count: 2), 1), (1.5, .alternate(count: 1), 1.5),
+            (3, .alternate(count: 1), 3), (4, .alternate(count: 1), 4), (4.5, .alternate(count: 2), 2.25),
+            (50, .alternate(count: 13), 50.0 / 13),
+        ]
+        for (b, method, h) in expected {
+            let sampler = PolyaGammaSampler(b: b)
+            #expect(sampler.method == method, "b = \(b)")
+            #expect(sampler.piece.h == h, "b = \(b)")
+        }
+        let a = RandomStream(seed: 9, chain: 1), b = RandomStream(seed: 9, chain: 1)
+        let sampler = PolyaGammaSampler(b: 7.5)
+        for z in [0.0, 1.5, -20.0] {
+            #expect(sampler.draw(z: z, random: a) == PolyaGamma.draw(b: 7.5, z: z, random: b))
+        }
+    }
+
     /// PG(b, z) = PG(b, −z): only |z| enters, so the same stream gives the same draws.
     @Test func drawsAreEvenInZ() {
         let a = RandomStream(seed: 5, chain: 1)
@@ -184,9 +204,9 @@ enum PolyaGammaReference {
     /// t(h), where the alternate method's two kernels cross (eq. 86): 2/π at h = 1 exactly, and
     /// BayesLogit's schedule (Windle et al., to two decimals) at h = 1.5, 2, 3, 4.
     @Test func truncationPointsMatchTheCrossing() {
-        #expect(abs(PolyaGamma.crossingPoint(shape: 1) - 2 / Double.pi) < 1e-12)
+        #expect(abs(JacobiShape.crossingPoint(h: 1) - 2 / Double.pi) < 1e-12)
         for (h, t) in [(1.5, 1.46), (2.0, 2.02), (3.0, 3.08), (4.0, 4.13)] {
-            #expect(abs(PolyaGamma.crossingPoint(shape: h) - t) < 0.005, "h = \(h)")
+            #expect(abs(JacobiShape.crossingPoint(h: h) - t) < 0.005, "h = \(h)")
         }
     }
 }
