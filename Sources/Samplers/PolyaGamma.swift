@@ -239,7 +239,7 @@ struct JacobiProposal {
         self.c = c
         let h = shape.h, t = shape.truncation
         rate = Double.pi * Double.pi / 8 + c * c / 2
-        // Both weights times e^{hc} (eq. 86), which keeps each term below 1:
+        // Both weights times e^{hc} (eq. 86), which keeps every term of order 1 at most:
         // e^{hc} w_L = Φ((ct − h)/√t) + e^{2hc} Φ(−(ct + h)/√t), the second term at most
         // e^{−(ct − h)²/(2t)} (dropped once e^{2hc} would overflow, where it is below 10⁻⁵⁰⁰⁰);
         // e^{hc} w_R = exp(h log(π/4) − h log λ + hc + log Q(h, λt)).
@@ -254,9 +254,12 @@ struct JacobiProposal {
             tailRate = rate
             tailMode = .infinity
         } else {
+            // β = [(λt − h) + s]/(2t) and x* = (h − 1)/(λ − β) = (λt + h + s)/(2λ),
+            // s = √((λt − h)² + 4λt): the second form has no cancellation in λ − β.
             let a = rate * t - h
-            tailRate = (a + (a * a + 4 * rate * t).squareRoot()) / (2 * t)
-            tailMode = (h - 1) / (rate - tailRate)
+            let s = (a * a + 4 * rate * t).squareRoot()
+            tailRate = (a + s) / (2 * t)
+            tailMode = (rate * t + h + s) / (2 * rate)
         }
     }
 
