@@ -173,8 +173,11 @@ enum PolyaGammaReference {
 
     /// Kolmogorov-Smirnov distance of n draws from the series CDF (eq. 89), below the 1 %
     /// critical value 1.628/√n (asymptotic Kolmogorov quantile; n = 20,000 gives 0.0115).
-    /// b = 1 is Devroye's method, b = 2 its sum, b = 3.7 the alternate method.
-    @Test(arguments: [(1.0, 0.0), (1.0, 2.0), (1.0, 10.0), (2.0, 2.0), (3.7, 0.0), (3.7, 2.0)])
+    /// b = 1 is Devroye's method, b = 2 its sum, b = 3.7 the alternate method, b = 7.3 and 10 the
+    /// sum of 2 and 3 alternate pieces (the left series' largest term stays below 50 there, so
+    /// its rounding error is below 10⁻¹³).
+    @Test(arguments: [(1.0, 0.0), (1.0, 2.0), (1.0, 10.0), (2.0, 2.0), (3.7, 0.0), (3.7, 2.0),
+                      (7.3, 1.0), (10.0, 0.0)])
     func kolmogorovSmirnovAgainstSeriesCDF(b: Double, z: Double) {
         let n = 20_000
         let random = RandomStream(seed: 1339, chain: Int(b * 10 + z))
