@@ -169,6 +169,8 @@ struct JacobiShape: Sendable, Equatable {
     let logLeftConstant: Double
     /// log of k_R(x | h)'s constant, h log(π/2) − log Γ(h).
     let logRightConstant: Double
+    /// log Γ(h).
+    let logGamma: Double
 
     /// Devroye's truncation point for h = 1 (Polson, Scott & Windle 2013, eq. 85); any t in
     /// [log 3/π², 4/log 3] is exact, 0.64 is close to where the two kernels cross (2/π).
@@ -187,7 +189,8 @@ struct JacobiShape: Sendable, Equatable {
         self.h = h
         self.truncation = truncation
         logLeftConstant = h * log(2.0) + log(h) - 0.5 * log(2 * Double.pi)
-        logRightConstant = h * log(Double.pi / 2) - gsl_sf_lngamma(h)
+        logGamma = gsl_sf_lngamma(h)
+        logRightConstant = h * log(Double.pi / 2) - logGamma
     }
 
     /// The alternate method's truncation point t(h) (eq. 86): the root of
@@ -248,7 +251,8 @@ struct JacobiProposal {
         if 2 * h * c < 700 { left += exp(2 * h * c) * Self.normalCDF(-(c * t + h) / root) }
         let right = h == 1
             ? Double.pi / (4 * rate) * exp(c - rate * t)
-            : exp(h * (log(Double.pi / 4) - log(rate) + c) + Self.logUpperGamma(shape: h, x: rate * t))
+            : exp(h * (log(Double.pi / 4) - log(rate) + c)
+                + Self.logUpperGamma(shape: h, x: rate * t, logGamma: shape.logGamma))
         probabilityRight = right / (left + right)
         if h == 1 {
             tailRate = rate
@@ -315,18 +319,40 @@ struct JacobiProposal {
         0.5 * erfc(-x * 0.5.squareRoot())
     }
 
-    /// log Q(h, x), the regularized upper incomplete gamma function, for 1 ≤ h ≤ 4, x > 0.
-    /// GSL's Q below x = 500 (where Q > 10⁻²¹⁰, no underflow); above, the asymptotic series
-    /// Γ(h, x) = x^{h−1} e^{−x} Σ_k (h − 1)⋯(h − k)/x^k, whose terms past k = 4 are below 10⁻¹⁰
-    /// of the first there.
-    static func logUpperGamma(shape h: Double, x: Double) -> Double {
+    /// log Q(h, x), the regularized upper incomplete gamma function Γ(h, x)/Γ(h), for h ≥ 1,
+    /// x > 0, given log Γ(h); finite for every x (no underflow).
+    /// For x > h + 1, the continued fraction Γ(h, x) = e^{−x} x^h / (x + 1 − h − 1(1 − h)/(x + 3 − h − …))
+    /// by the modified Lentz method; for x ≤ h + 1, where Q ≥ 0.26 for h ≤ 4, Q = 1 − P with the
+    /// series P(h, x) = e^{−x} x^h Σ_n x^n / Γ(h + n + 1). Both to 10⁻¹⁵ relative.
+    static func logUpperGamma(shape h: Double, x: Double, logGamma: Double) -> Double {
         if h == 1 { return -x }
-        if x <= 500 { return log(gsl_sf_gamma_inc_Q(h, x)) }
-        var term = 1.0, series = 1.0
-        for k in 1...5 {
-            term *= (h - Double(k)) / x
-            series += term
+        let logPrefactor = -x + h * log(x) - logGamma
+        if x > h + 1 {
+            let tiny = 1e-300
+            var b = x + 1 - h
+            var c = 1 / tiny
+            var d = 1 / b
+            var fraction = d
+            for i in 1...500 {
+                let an = -Double(i) * (Double(i) - h)
+                b += 2
+                d = an * d + b
+                if abs(d) < tiny { d = tiny }
+                c = b + an / c
+                if abs(c) < tiny { c = tiny }
+                d = 1 / d
+                let delta = d * c
+                fraction *= delta
+                if abs(delta - 1) < 1e-15 { break }
+            }
+            return logPrefactor + log(fraction)
         }
-        return -x + (h - 1) * log(x) - gsl_sf_lngamma(h) + log(series)
+        var term = 1 / h, sum = 1 / h
+        for n in 1...500 {
+            term *= x / (h + Double(n))
+            sum += term
+            if term < 1e-16 * sum { break }
+        }
+        return log1p(-exp(logPrefactor) * sum)
     }
 }
