@@ -1,0 +1,358 @@
+import CNumerics
+import Foundation
+
+/// Exact draws from the Pólya-Gamma distribution PG(b, z), b ≥ 1 real, z real (docs/math.md,
+/// eqs. 82-89).
+///
+/// PG(b, z) = J*(b, z/2)/4 (eq. 82), and J*(h, c) is drawn by accept-reject with an
+/// alternating-series test (eq. 84), which decides exactly whether U·g(X) ≤ f(X) without
+/// evaluating the density f:
+/// - b = 1: Devroye's method as Polson, Scott & Windle (2013) give it (eq. 85);
+/// - integer b ≤ `largestDevroyeSum`: the sum of b draws of PG(1, z);
+/// - any other b: k = ⌈b/4⌉ independent pieces J*(b/k, c), each by Windle, Polson & Scott's
+///   (2014) alternate method for h ∈ [1, 4] (eqs. 86-87), summed (eq. 88).
+/// No normal or saddle-point approximation is used for any b (eq. 88 says why).
+///
+/// PG(b, z) = PG(b, −z): only |z| enters. Every draw reads only `random`, so a stream's draws
+/// are reproducible. What depends on b alone (the pieces, t(h), log Γ(h)) is computed once per
+/// sampler: a Gibbs sweep keeps one sampler per distinct b.
+public struct PolyaGammaSampler: Sendable {
+    /// The shape b.
+    public let b: Double
+    /// How PG(b, ·) is composed (eq. 88).
+    let method: Method
+    /// The shape of one piece: h = 1 for Devroye's method, b/k for the alternate method.
+    let piece: JacobiShape
+
+    enum Method: Sendable, Equatable {
+        /// The sum of `count` draws of PG(1, z) by Devroye's method (eq. 85).
+        case devroye(count: Int)
+        /// The sum of `count` draws of J*(b/count, c)/4 by the alternate method (eq. 86).
+        case alternate(count: Int)
+    }
+
+    /// Integer b up to this value are drawn as sums of b PG(1, z) draws; above it the alternate
+    /// method's ⌈b/4⌉ pieces are cheaper (docs/benchmarks.md, "Pólya-Gamma draws").
+    static let largestDevroyeSum = 2.0
+
+    /// The largest piece the alternate method takes: Windle et al. establish its envelope for
+    /// h ∈ [1, 4], and docs/math.md eq. 86 checks it there.
+    static let largestPiece = 4.0
+
+    /// A sampler of PG(b, ·); `b` must be finite and at least 1.
+    public init(b: Double) {
+        precondition(b >= 1 && b.isFinite, "PG(b, z) needs a finite b ≥ 1, got \(b)")
+        self.b = b
+        if b <= Self.largestDevroyeSum && b == b.rounded() {
+            method = .devroye(count: Int(b))
+            piece = .devroye
+        } else {
+            let count = (b / Self.largestPiece).rounded(.up)
+            method = .alternate(count: Int(count))
+            piece = JacobiShape(h: b / count)
+        }
+    }
+
+    /// One draw of ω ~ PG(b, z); `z` must be finite.
+    public func draw(z: Double, random: RandomStream) -> Double {
+        precondition(z.isFinite, "PG(b, z) needs a finite z, got \(z)")
+        let proposal = JacobiProposal(piece, c: abs(z) / 2)
+        var sum = 0.0
+        switch method {
+        case .devroye(let count):
+            for _ in 0..<count { sum += PolyaGamma.devroye(proposal, random: random) }
+        case .alternate(let count):
+            for _ in 0..<count { sum += PolyaGamma.alternate(proposal, random: random) }
+        }
+        return sum / 4
+    }
+}
+
+/// The Pólya-Gamma draws themselves (docs/math.md, eqs. 84-87); `PolyaGammaSampler` composes them.
+public enum PolyaGamma {
+    /// One draw of ω ~ PG(b, z) (`PolyaGammaSampler(b:)` once, then `draw(z:random:)`).
+    public static func draw(b: Double, z: Double, random: RandomStream) -> Double {
+        PolyaGammaSampler(b: b).draw(z: z, random: random)
+    }
+
+    /// One draw of ω ~ PG(1, z) (Devroye's method, eq. 85).
+    public static func draw(z: Double, random: RandomStream) -> Double {
+        precondition(z.isFinite, "PG(1, z) needs a finite z, got \(z)")
+        return devroye(JacobiProposal(.devroye, c: abs(z) / 2), random: random) / 4
+    }
+
+    /// J*(1, c) by Devroye's method (eq. 85): the envelope is the first term of the piecewise
+    /// series, the left series on x ≤ t and the right series on x > t, and the test runs the same
+    /// series. Both sequences a_n decrease from n = 0 on their pieces, so every partial sum
+    /// brackets the density (eq. 84).
+    static func devroye(_ proposal: JacobiProposal, random: RandomStream) -> Double {
+        let t = proposal.truncation
+        while true {
+            let x = proposal.draw(random: random)
+            // a_0(x) and the ratio base ρ: a_n = a_{n−1} (2n + 1)/(2n − 1) ρ^n (eq. 83).
+            let first: Double, rho: Double
+            if x > t {
+                first = Double.pi / 2 * exp(-Double.pi * Double.pi / 8 * x)
+                rho = exp(-Double.pi * Double.pi * x)
+            } else {
+                let scaled = 2 / (Double.pi * x)
+                first = Double.pi / 2 * scaled * scaled.squareRoot() * exp(-1 / (2 * x))
+                rho = exp(-4 / x)
+            }
+            if seriesAccepts(bound: random.uniform() * first, first: first, monotone: true,
+                             ratio: { n, power in (2 * n + 1) / (2 * n - 1) * power }, base: rho) {
+                return x
+            }
+        }
+    }
+
+    /// J*(h, c), 1 ≤ h ≤ 4, by the alternate method (eq. 86): the envelope is a_0^L(x | h) on
+    /// x ≤ t(h) and the gamma kernel k_R(x | h) on x > t(h); the test runs the left series,
+    /// whose terms rise and then fall, bracketing the density from the first fall on.
+    static func alternate(_ proposal: JacobiProposal, random: RandomStream) -> Double {
+        let h = proposal.shape.h
+        while true {
+            let x = proposal.draw(random: random)
+            let logX = log(x)
+            let first = exp(proposal.shape.logLeftConstant - 1.5 * logX - h * h / (2 * x))
+            let envelope = x > proposal.truncation
+                ? exp(proposal.shape.logRightConstant + (h - 1) * logX - Double.pi * Double.pi / 8 * x)
+                : first
+            // a_n = a_{n−1} (n + h − 1)/n (2n + h)/(2n + h − 2) e^{−2(2n + h − 1)/x}; the
+            // exponential is e^{−2(h − 1)/x} ρ^n with ρ = e^{−4/x}.
+            let shift = exp(-2 * (h - 1) / x)
+            if seriesAccepts(bound: random.uniform() * envelope, first: first, monotone: false,
+                             ratio: { n, power in (n + h - 1) / n * (2 * n + h) / (2 * n + h - 2) * shift * power },
+                             base: exp(-4 / x)) {
+                return x
+            }
+        }
+    }
+
+    /// The alternating-series decision of eq. 84: whether `bound` ≤ f(x) = Σ (−1)^n a_n, with
+    /// a_0 = `first` and a_n = a_{n−1} · ratio(n, ρ^n). With `monotone`, the terms decrease from
+    /// n = 0; otherwise a partial sum is read only once a_n ≤ a_{n−1}, after which the terms keep
+    /// decreasing (their ratio decreases in n), so S_n bounds f from below for odd n and from
+    /// above for even n. Terminates because the terms go to 0 (and underflow to exactly 0).
+    @inline(__always)
+    static func seriesAccepts(bound: Double, first: Double, monotone: Bool,
+                              ratio: (Double, Double) -> Double, base: Double) -> Bool {
+        var sum = first
+        var term = first
+        var power = 1.0
+        var n = 0.0
+        while true {
+            n += 1
+            power *= base
+            let previous = term
+            term *= ratio(n, power)
+            let decreasing = monotone || term <= previous
+            if Int(n) & 1 == 1 {
+                sum -= term
+                if decreasing && bound <= sum { return true }
+            } else {
+                sum += term
+                if decreasing && bound > sum { return false }
+            }
+        }
+    }
+}
+
+/// What the envelope of J*(h, ·) needs from h alone (eqs. 85-86): the truncation point and the
+/// logarithms of the two kernels' constants.
+struct JacobiShape: Sendable, Equatable {
+    /// The shape h, 1 ≤ h ≤ 4.
+    let h: Double
+    /// The truncation point t: 0.64 for Devroye's method, t(h) for the alternate method.
+    let truncation: Double
+    /// log of a_0^L(x | h)'s constant, h log 2 + log h − ½ log 2π.
+    let logLeftConstant: Double
+    /// log of k_R(x | h)'s constant, h log(π/2) − log Γ(h).
+    let logRightConstant: Double
+    /// log Γ(h).
+    let logGamma: Double
+
+    /// Devroye's truncation point for h = 1 (Polson, Scott & Windle 2013, eq. 85); any t in
+    /// [log 3/π², 4/log 3] is exact, 0.64 is close to where the two kernels cross (2/π).
+    static let devroyeTruncation = 0.64
+
+    /// Devroye's J*(1, ·) (eq. 85).
+    static let devroye = JacobiShape(h: 1, truncation: devroyeTruncation)
+
+    /// The alternate method's J*(h, ·), truncated where its kernels cross (eq. 86).
+    init(h: Double) {
+        precondition(h >= 1 && h <= PolyaGammaSampler.largestPiece, "the alternate method needs 1 ≤ h ≤ 4")
+        self.init(h: h, truncation: Self.crossingPoint(h: h))
+    }
+
+    init(h: Double, truncation: Double) {
+        self.h = h
+        self.truncation = truncation
+        logLeftConstant = h * log(2.0) + log(h) - 0.5 * log(2 * Double.pi)
+        logGamma = gsl_sf_lngamma(h)
+        logRightConstant = h * log(Double.pi / 2) - logGamma
+    }
+
+    /// The alternate method's truncation point t(h) (eq. 86): the root of
+    /// log a_0^L(t | h) = log k_R(t | h), unique for h > 0.88 because the difference increases in
+    /// t. Safeguarded Newton iteration inside [0.1, 10], to 10⁻¹² relative; t(1) = 2/π,
+    /// t(4) = 4.1279.
+    static func crossingPoint(h: Double) -> Double {
+        let constant = h * log(2.0) + log(h) - 0.5 * log(2 * Double.pi) - h * log(Double.pi / 2)
+            + gsl_sf_lngamma(h)
+        func difference(_ t: Double) -> Double {
+            constant - (h + 0.5) * log(t) - h * h / (2 * t) + Double.pi * Double.pi / 8 * t
+        }
+        var lower = 0.1, upper = 10.0
+        var t = 0.64 + 1.16 * (h - 1)
+        for _ in 0..<100 {
+            let value = difference(t)
+            if value < 0 { lower = t } else { upper = t }
+            let slope = Double.pi * Double.pi / 8 - (h + 0.5) / t + h * h / (2 * t * t)
+            var next = t - value / slope
+            if !(next > lower && next < upper) { next = (lower + upper) / 2 }
+            if abs(next - t) <= 1e-12 * t { return next }
+            t = next
+        }
+        return t
+    }
+}
+
+/// The proposal of J*(h, c) on both sides of the truncation point t (eqs. 85-87), with the
+/// factor 2^h cosh^h(c) e^{−c²x/2} common to target and envelope left out: a mixture of
+/// IG(h/c, h²) truncated to (0, t] (weight w_L) and Gamma(h, rate λ), λ = π²/8 + c²/2,
+/// truncated to (t, ∞) (weight w_R).
+struct JacobiProposal {
+    /// h, t and the kernels' constants.
+    let shape: JacobiShape
+    /// The tilt c = |z|/2.
+    let c: Double
+    /// w_R/(w_L + w_R): the probability of the right piece.
+    let probabilityRight: Double
+    /// λ = π²/8 + c²/2, the right piece's gamma rate.
+    let rate: Double
+    /// Dagpunar's exponential rate β for the gamma tail (eq. 87), and its mode x* = (h − 1)/(λ − β).
+    let tailRate: Double
+    let tailMode: Double
+
+    var truncation: Double { shape.truncation }
+
+    init(_ shape: JacobiShape, c: Double) {
+        self.shape = shape
+        self.c = c
+        let h = shape.h, t = shape.truncation
+        rate = Double.pi * Double.pi / 8 + c * c / 2
+        // Both weights times e^{hc} (eq. 86), which keeps every term of order 1 at most:
+        // e^{hc} w_L = Φ((ct − h)/√t) + e^{2hc} Φ(−(ct + h)/√t), the second term at most
+        // e^{−(ct − h)²/(2t)} (dropped once e^{2hc} would overflow, where it is below 10⁻⁵⁰⁰⁰);
+        // e^{hc} w_R = exp(h log(π/4) − h log λ + hc + log Q(h, λt)).
+        let root = t.squareRoot()
+        var left = Self.normalCDF((c * t - h) / root)
+        if 2 * h * c < 700 { left += exp(2 * h * c) * Self.normalCDF(-(c * t + h) / root) }
+        let right = h == 1
+            ? Double.pi / (4 * rate) * exp(c - rate * t)
+            : exp(h * (log(Double.pi / 4) - log(rate) + c)
+                + Self.logUpperGamma(shape: h, x: rate * t, logGamma: shape.logGamma))
+        probabilityRight = right / (left + right)
+        if h == 1 {
+            tailRate = rate
+            tailMode = .infinity
+        } else {
+            // β = [(λt − h) + s]/(2t) and x* = (h − 1)/(λ − β) = (λt + h + s)/(2λ),
+            // s = √((λt − h)² + 4λt): the second form has no cancellation in λ − β.
+            let a = rate * t - h
+            let s = (a * a + 4 * rate * t).squareRoot()
+            tailRate = (a + s) / (2 * t)
+            tailMode = (rate * t + h + s) / (2 * rate)
+        }
+    }
+
+    /// One draw from the mixture.
+    @inline(__always)
+    func draw(random: RandomStream) -> Double {
+        random.uniform() < probabilityRight ? drawRight(random: random) : drawLeft(random: random)
+    }
+
+    /// Gamma(h, rate λ) truncated to (t, ∞) (eq. 87): t + Exp(β) accepted with probability
+    /// exp((h − 1)[log(x/x*) − x/x* + 1]); exactly t + Exp(λ) for h = 1.
+    func drawRight(random: RandomStream) -> Double {
+        if shape.h == 1 { return truncation - log(random.uniform()) / rate }
+        while true {
+            let x = truncation - log(random.uniform()) / tailRate
+            let r = x / tailMode
+            if log(random.uniform()) <= (shape.h - 1) * (log(r) - r + 1) { return x }
+        }
+    }
+
+    /// IG(h/c, h²) truncated to (0, t] (eq. 87), as h² times IG(μ, 1) truncated to (0, τ] with
+    /// μ = 1/(hc), τ = t/h². For μ > τ (c = 0 included): 1/Y is a χ²₁ draw beyond 1/τ (a normal
+    /// tail beyond 1/√τ by Devroye's exponential rejection), accepted with probability
+    /// e^{−Y/(2μ²)}; otherwise IG(μ, 1) draws (Michael, Schucany & Haas 1976) until one is ≤ τ.
+    func drawLeft(random: RandomStream) -> Double {
+        let h2 = shape.h * shape.h
+        let tau = truncation / h2
+        let tilt = shape.h * c  // 1/μ
+        if tilt * tau < 1 {
+            while true {
+                var e1: Double, e2: Double
+                repeat {
+                    e1 = -log(random.uniform())
+                    e2 = -log(random.uniform())
+                } while e1 * e1 > 2 * e2 / tau
+                let onePlus = 1 + tau * e1
+                let y = tau / (onePlus * onePlus)
+                if random.uniform() <= exp(-0.5 * tilt * tilt * y) { return h2 * y }
+            }
+        }
+        let mu = 1 / tilt
+        while true {
+            let normal = random.standardNormal()
+            let a = 0.5 * mu * normal * normal
+            var y = mu / (1 + a + (a * (2 + a)).squareRoot())
+            if random.uniform() * (mu + y) > mu { y = mu * mu / y }
+            if y <= tau { return h2 * y }
+        }
+    }
+
+    /// Φ(x) = erfc(−x/√2)/2 (libm's erfc: relative accuracy kept in the lower tail).
+    static func normalCDF(_ x: Double) -> Double {
+        0.5 * erfc(-x * 0.5.squareRoot())
+    }
+
+    /// log Q(h, x), the regularized upper incomplete gamma function Γ(h, x)/Γ(h), for h ≥ 1,
+    /// x > 0, given log Γ(h); finite for every x (no underflow).
+    /// For x > h + 1, the continued fraction Γ(h, x) = e^{−x} x^h / (x + 1 − h − 1(1 − h)/(x + 3 − h − …))
+    /// by the modified Lentz method; for x ≤ h + 1, where Q ≥ 0.26 for h ≤ 4, Q = 1 − P with the
+    /// series P(h, x) = e^{−x} x^h Σ_n x^n / Γ(h + n + 1). Both to 10⁻¹⁵ relative.
+    static func logUpperGamma(shape h: Double, x: Double, logGamma: Double) -> Double {
+        if h == 1 { return -x }
+        let logPrefactor = -x + h * log(x) - logGamma
+        if x > h + 1 {
+            let tiny = 1e-300
+            var b = x + 1 - h
+            var c = 1 / tiny
+            var d = 1 / b
+            var fraction = d
+            for i in 1...500 {
+                let an = -Double(i) * (Double(i) - h)
+                b += 2
+                d = an * d + b
+                if abs(d) < tiny { d = tiny }
+                c = b + an / c
+                if abs(c) < tiny { c = tiny }
+                d = 1 / d
+                let delta = d * c
+                fraction *= delta
+                if abs(delta - 1) < 1e-15 { break }
+            }
+            return logPrefactor + log(fraction)
+        }
+        var term = 1 / h, sum = 1 / h
+        for n in 1...500 {
+            term *= x / (h + Double(n))
+            sum += term
+            if term < 1e-16 * sum { break }
+        }
+        return log1p(-exp(logPrefactor) * sum)
+    }
+}
