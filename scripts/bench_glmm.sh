@@ -12,8 +12,9 @@ for model in cbpp grouseticks verbagg; do
   formula=$(sed -n 's/^formula = "\(.*\)"/\1/p' models/$model/model.toml)
   family=$(sed -n 's/^family = "\(.*\)"/\1/p' models/$model/model.toml)
   lme4=$(Rscript -e "suppressMessages(library(lme4)); d <- read.csv('models/$model/data.csv', stringsAsFactors = TRUE)
-    for (n in names(d)) if (is.character(d[[n]])) d[[n]] <- factor(d[[n]])
-    t <- replicate($R_REPEATS, system.time(f <- glmer($formula, d, $family))[['elapsed']])
+    fo <- $formula
+    for (b in findbars(fo)) for (v in all.vars(b[[3]])) d[[v]] <- factor(d[[v]])
+    t <- replicate($R_REPEATS, system.time(f <<- glmer(fo, d, $family))[['elapsed']])
     cat(median(t), format(-2 * as.numeric(logLik(f)), digits = 12), '\n')")
   lme4_s=$(echo "$lme4" | awk '{print $1}'); lme4_dev=$(echo "$lme4" | awk '{print $2}')
   times=""; dev=""

@@ -79,33 +79,8 @@ extension GeneralizedMixedModelFit {
     /// One JSON object: the Gaussian fit's keys where they apply, plus family, link, method,
     /// nagq, deviance (−2 log L with the family's constants), z and p per fixed effect.
     public func jsonObject() -> [String: Any] {
-        func number(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
-        var varcorr: [[String: Any]] = []
-        for component in varianceComponents {
-            for (index, name) in component.names.enumerated() {
-                varcorr.append(["group": component.group, "name": name, "sd": number(component.standardDeviations[index])])
-            }
-            for r in 0..<component.names.count { for c in 0..<r {
-                varcorr.append(["group": component.group, "name": component.names[c], "name2": component.names[r], "corr": number(component.correlations[r][c])])
-            } }
-        }
-        if let dispersion { varcorr.append(["group": "Residual", "sd": number(dispersion)]) }
-        var ngroups: [String: Any] = [:]
-        var ranef: [String: [[String: Any]]] = [:]
-        var conditionalSDs: [String: [[String: Any]]] = [:]
-        for effects in randomEffects {
-            ngroups[effects.group] = effects.levels.count
-            func merge(_ values: [[Double]], into existing: [[String: Any]]?) -> [[String: Any]] {
-                effects.levels.indices.map { h in
-                    var entry = existing?[h] ?? ["level": effects.levels[h]]
-                    for (c, name) in effects.coefficientNames.enumerated() { entry[name] = number(values[h][c]) }
-                    return entry
-                }
-            }
-            ranef[effects.group] = merge(effects.modes, into: ranef[effects.group])
-            conditionalSDs[effects.group] = merge(effects.conditionalStandardDeviations, into: conditionalSDs[effects.group])
-        }
-        return [
+        let number = FitJSON.number
+        return FitJSON.randomEffectsKeys(varianceComponents, randomEffects, residual: dispersion).merging([
             "family": family.kind.rawValue,
             "link": family.link.rawValue,
             "method": method.name,
@@ -123,20 +98,17 @@ extension GeneralizedMixedModelFit {
                 ["name": effect.name, "estimate": number(effect.estimate), "se": number(effect.standardError), "se_rx": number(rx),
                  "z": number(effect.tValue), "p": number(Self.pValue(effect.tValue))] as [String: Any]
             },
-            "varcorr": varcorr,
             "nobs": observationCount,
             "rows_dropped": rowsDropped,
-            "ngroups": ngroups,
-            "ranef": ranef,
-            "ranef_condsd": conditionalSDs,
             "singular": isSingular,
             "converged": converged,
             "convergence_messages": convergence.messages,
             "gradient": convergence.gradient.map(number),
+            "fixed_correlation": FitJSON.correlations(fixedEffectsCovariance),
             "optimizer_evaluations": optimizerEvaluations,
             "optimizer_status": Int(optimizerStatus),
             "iterations": iterations,
             "seconds": seconds,
-        ]
+        ]) { first, _ in first }
     }
 }

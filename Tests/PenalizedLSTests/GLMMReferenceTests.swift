@@ -9,9 +9,9 @@ import TestSupport
 /// - lme4_glmm_tight.json (scripts/make_glmm_tight_fixtures.R): glmer with PIRLS converged
 ///   (tolPwrss = 1e-13) and the optimizer run tight. mixmc converges PIRLS, so these are the
 ///   references for the deviance (1e-6 relative), θ and β (1e-4) and the Hessian SEs (1e-3).
-/// - lme4_glmm_more.json (scripts/make_glmm_fixtures.R) and ../shared's lme4_glmm_fits.json:
-///   glmer with default settings, whose PIRLS stops early (data/glmm/README.md): our deviance is
-///   never above theirs, θ and β within 1e-3 relative.
+/// - lme4_glmm_more.json (scripts/make_glmm_fixtures.R): glmer with default settings, whose PIRLS
+///   stops early (../shared/data/glmm/README.md): our deviance is never above theirs, θ and β
+///   within 1e-3 relative. It also holds the glmmPQL fits and the weighted lmer fits.
 private var tight: [String: [String: Any]] { (try! Fixtures.json("lme4_glmm_tight.json") as! [String: Any])["fits"] as! [String: [String: Any]] }
 private var defaults: [String: [String: Any]] { (try! Fixtures.json("lme4_glmm_more.json") as! [String: Any])["fits"] as! [String: [String: Any]] }
 
