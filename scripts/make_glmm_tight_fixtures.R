@@ -16,6 +16,8 @@ cases <- list(
   cbpp_agq5 = list(data = paste0(fx, "cbpp_labels.csv"), formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)", family = binomial(), nAGQ = 5),
   binomial_slope = list(data = paste0(fx, "sim_binomial_slope.csv"), formula = "y ~ x + (1 + x | g)", family = binomial()),
   poisson_offset = list(data = paste0(fx, "sim_poisson_offset.csv"), formula = "y ~ x + offset(log_t) + (1 | g)", family = poisson()),
+  poisson_offset_agq10 = list(data = paste0(fx, "sim_poisson_offset.csv"), formula = "y ~ x + offset(log_t) + (1 | g)", family = poisson(), nAGQ = 10),
+  cbpp_probit_agq9 = list(data = paste0(fx, "cbpp_labels.csv"), formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)", family = binomial("probit"), nAGQ = 9),
   grouseticks = list(data = paste0(fx, "grouseticks_labels.csv"), formula = "TICKS ~ YEAR + HEIGHT_s + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)", family = poisson()),
   verbagg = list(data = "models/verbagg/data.csv", formula = "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)", family = binomial())
 )
