@@ -51,19 +51,11 @@ extension GeneralizedMixedModelFit {
             line("(PQL maximizes no likelihood: no logLik, AIC or BIC)")
         }
         line()
-        out += RSummary.scaledResiduals(pearsonResiduals)
-        line()
-        line("Random effects:")
         // PQL's components are on the working model's scale (σ T) with σ the dispersion, as glmmPQL prints them.
-        out += RSummary.varianceComponents(varianceComponents, residual: dispersion)
-        out += RSummary.groupsLine(observationCount: observationCount, randomEffects: randomEffects)
-        if rowsDropped > 0 { line("(\(rowsDropped) observation\(rowsDropped == 1 ? "" : "s") deleted due to missingness)") }
-        line()
-        line("Fixed effects:")
-        out += RSummary.coefficients(fixedEffects.map(\.name), estimates: fixedEffects.map(\.estimate),
-                                     standardErrors: fixedEffects.map(\.standardError), statistic: "z value",
-                                     pValues: fixedEffects.map { Self.pValue($0.tValue) })
-        out += RSummary.fixedEffectsCorrelation(names: fixedEffects.map(\.name), covariance: fixedEffectsCovariance)
+        out += RSummary.residualsEffectsAndCoefficients(
+            residuals: pearsonResiduals, components: varianceComponents, residual: dispersion, randomEffects: randomEffects,
+            observationCount: observationCount, rowsDropped: rowsDropped, fixedEffects: fixedEffects,
+            covariance: fixedEffectsCovariance, pValues: fixedEffects.map { Self.pValue($0.tValue) })
         // lme4's .prt.warn: the optimizer's code and lme4's messages, only when there is something to say.
         if optimizerStatus <= 0 || !convergence.messages.isEmpty {
             let code = optimizerStatus > 0 ? "0 (OK)" : "\(optimizerStatus) (NLopt stopped without converging after \(optimizerEvaluations) evaluations)"

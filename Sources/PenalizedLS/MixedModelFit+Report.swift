@@ -21,17 +21,10 @@ extension MixedModelFit {
             out += RSummary.namedVector(names: ["AIC", "BIC", "logLik", "deviance", "df.resid"], values: values)
         }
         line()
-        out += RSummary.scaledResiduals(scaledResiduals)
-        line()
-        line("Random effects:")
-        out += RSummary.varianceComponents(varianceComponents, residual: sigma)
-        out += RSummary.groupsLine(observationCount: observationCount, randomEffects: randomEffects)
-        if rowsDropped > 0 { line("(\(rowsDropped) observation\(rowsDropped == 1 ? "" : "s") deleted due to missingness)") }
-        line()
-        line("Fixed effects:")
-        out += RSummary.coefficients(fixedEffects.map(\.name), estimates: fixedEffects.map(\.estimate),
-                                     standardErrors: fixedEffects.map(\.standardError))
-        out += RSummary.fixedEffectsCorrelation(names: fixedEffects.map(\.name), covariance: fixedEffectsCovariance)
+        out += RSummary.residualsEffectsAndCoefficients(
+            residuals: scaledResiduals, components: varianceComponents, residual: sigma, randomEffects: randomEffects,
+            observationCount: observationCount, rowsDropped: rowsDropped, fixedEffects: fixedEffects,
+            covariance: fixedEffectsCovariance, pValues: nil)
         // lme4's .prt.warn: the optimizer's code, then lme4's messages, only when there is something to say.
         if optimizerStatus <= 0 || !convergence.messages.isEmpty {
             let code = optimizerStatus > 0 ? "0 (OK)" : "\(optimizerStatus) (NLopt stopped without converging after \(optimizerEvaluations) evaluations)"

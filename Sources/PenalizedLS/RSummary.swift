@@ -7,6 +7,23 @@ enum RSummary {
     /// lme4's `getOption("lme4.summary.cor.max")`.
     static let correlationMaximum = 12
 
+    /// The blocks from the scaled residuals to the correlation of fixed effects, shared by lmer's
+    /// and glmer's summaries: residuals, random effects (with a `Residual` row when `residual` is
+    /// given), the groups line, the fixed effects (with z tests and p-values when `pValues` is
+    /// given) and their correlations.
+    static func residualsEffectsAndCoefficients(residuals: [Double], components: [MixedModelFit.VarianceComponent], residual: Double?,
+                                                randomEffects: [MixedModelFit.RandomEffects], observationCount: Int, rowsDropped: Int,
+                                                fixedEffects: [MixedModelFit.FixedEffect], covariance: [[Double]], pValues: [Double]?) -> String {
+        var out = scaledResiduals(residuals) + "\nRandom effects:\n"
+        out += varianceComponents(components, residual: residual)
+        out += groupsLine(observationCount: observationCount, randomEffects: randomEffects)
+        if rowsDropped > 0 { out += "(\(rowsDropped) observation\(rowsDropped == 1 ? "" : "s") deleted due to missingness)\n" }
+        out += "\nFixed effects:\n"
+        out += coefficients(fixedEffects.map(\.name), estimates: fixedEffects.map(\.estimate), standardErrors: fixedEffects.map(\.standardError),
+                            statistic: pValues == nil ? "t value" : "z value", pValues: pValues)
+        return out + fixedEffectsCorrelation(names: fixedEffects.map(\.name), covariance: covariance)
+    }
+
     /// A named vector as R's `print()` shows it: every entry right-justified to the widest
     /// name or value, each followed by a space.
     static func namedVector(names: [String], values: [String]) -> String {
