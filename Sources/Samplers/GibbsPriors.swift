@@ -62,6 +62,8 @@ public enum GibbsError: Error, Equatable, CustomStringConvertible {
     case coefficientSystemNotPositiveDefinite(String)
     /// The collapsed crossed sampler was given a term with more than one coefficient.
     case termNotScalar(term: String, coefficients: Int)
+    /// The model's family (or its data) is not one this Gibbs sampler handles.
+    case familyNotSupported(String)
 
     public var description: String {
         switch self {
@@ -71,6 +73,7 @@ public enum GibbsError: Error, Equatable, CustomStringConvertible {
             return "the conditional precision of (β, b) is not positive definite (\(message)); X may be rank-deficient under a flat prior on β"
         case .termNotScalar(let term, let coefficients):
             return "the collapsed Gibbs sampler needs every random-effects term to be a single coefficient (a random intercept such as (1 | g)), but \(term) has \(coefficients); use --algorithm gibbs or nuts for this model"
+        case .familyNotSupported(let message): return message
         }
     }
 }

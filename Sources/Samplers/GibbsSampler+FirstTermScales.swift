@@ -3,7 +3,7 @@ import ModelSpec
 
 extension GibbsSampler {
     /// σ and Σ₁ | β, b₋₁, y with b₁ integrated out (docs/math.md, eq. 63-66): one slice step on
-    /// each coordinate of `FirstTermScaleTarget`. It leaves b₁ stale, so the sweep runs it just
+    /// each coordinate of `FirstTermScaleTarget` (Σ₁'s only when σ is known). It leaves b₁ stale, so the sweep runs it just
     /// before the joint draw of (β, b), which replaces b₁ from its conditional given the new σ, Σ₁
     /// (a partially collapsed Gibbs step, van Dyk & Park 2008).
     mutating func updateFirstTermScales(random: RandomSource) {
@@ -29,8 +29,11 @@ extension GibbsSampler {
                 withUnsafeTemporaryAllocation(of: Double.self, capacity: target.workspaceCount) { workspace in
                     let scratch = workspace.baseAddress!
                     target.prepare(scratch)
+                    // With σ known, x[0] = log σ = 0 stays put: the conditional of Σ₁ given σ.
                     x.withUnsafeMutableBufferPointer { x in
-                        slice.sweep(x, widths: widths, random: random) { target.logDensity($0, workspace: scratch) }
+                        slice.sweep(x, widths: widths, from: residualScaleIsKnown ? 1 : 0, random: random) {
+                            target.logDensity($0, workspace: scratch)
+                        }
                     }
                 }
             }

@@ -25,14 +25,19 @@ extension GibbsSampler {
     /// `logJointDensity()` with SSR = ‖ỹ − Xβ − Zb‖² given, for a sampler that has it cheaper
     /// than eq. 22 (`CollapsedCrossedGibbs`: from its residual's sums, not the dense block).
     func logJointDensity(residualSumOfSquares ssr: Double) -> Double {
-        let logTwoPi = log(2 * Double.pi)
         let n = Double(design.observationCount)
-        var total = -0.5 * n * logTwoPi - n * log(sigma) - 0.5 * ssr / (sigma * sigma)
+        return addingLogPriors(to: -0.5 * n * log(2 * Double.pi) - n * log(sigma) - 0.5 * ssr / (sigma * sigma))
+    }
 
+    /// `logLikelihood` plus the log prior densities of the current β, b | Σ, σ (unless known), τ
+    /// and R: `lp__` of a sampler whose likelihood is not the Gaussian one (`AugmentedGibbs`).
+    func addingLogPriors(to logLikelihood: Double) -> Double {
+        let logTwoPi = log(2 * Double.pi)
+        var total = logLikelihood
         for (i, value) in beta.enumerated() where priors.fixedSDs[i].isFinite {
             total += PriorSet.logNormal(value, NormalPrior(mean: priors.fixedMeans[i], sd: priors.fixedSDs[i]))
         }
-        total += PriorSet.logHalfCauchy(sigma, scale: priors.sigmaScale)
+        if !residualScaleIsKnown { total += PriorSet.logHalfCauchy(sigma, scale: priors.sigmaScale) }
 
         for (j, term) in design.terms.enumerated() {
             let k = term.size

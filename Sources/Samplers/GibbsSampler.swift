@@ -19,9 +19,17 @@ import ModelSpec
 ///
 /// Every step works from the cross-product blocks and k x k scatter matrices, so the cost of a
 /// sweep does not grow with the number of observations. Not thread-safe: one sampler per chain.
+///
+/// With `residualScaleIsKnown` (a design whose family has no dispersion) σ stays 1 and is never
+/// drawn: the sampler is then the conditionally Gaussian step of a data-augmentation sampler
+/// (`AugmentedGibbs`), whose cross-products are refilled with the augmentation's weights and
+/// working response before every sweep (docs/math.md, eq. 90-92).
 public struct GibbsSampler {
-    public let design: Design
+    public internal(set) var design: Design
     public let priors: GibbsPriors
+    /// σ ≡ 1: the design's family has no dispersion parameter (binomial, Poisson), so each
+    /// observation's noise variance is carried by the cross-products' weights instead.
+    public let residualScaleIsKnown: Bool
 
     /// β, in the order of X's columns.
     public internal(set) var beta: [Double]
@@ -69,13 +77,15 @@ public struct GibbsSampler {
 
     /// A sampler started at σ² = the OLS residual variance of ỹ on X (from the cross-products)
     /// and Σ_j = σ² I (lme4's start T_j = I), with β and b at 0 until the first sweep draws them.
+    /// Without a dispersion parameter σ = 1 and Σ_j = I.
     public init(design: Design, priors: GibbsPriors) throws(GibbsError) {
         try priors.validate(fixedCount: design.fixedCount, termSizes: design.terms.map(\.size))
         self.design = design
         self.priors = priors
+        residualScaleIsKnown = !design.family.hasDispersion
         beta = Array(repeating: 0, count: design.fixedCount)
         randomEffects = design.terms.map { Array(repeating: 0, count: $0.effectCount) }
-        let sigma = Self.ordinaryLeastSquaresSigma(design.crossProducts)
+        let sigma = residualScaleIsKnown ? 1 : Self.ordinaryLeastSquaresSigma(design.crossProducts)
         self.sigma = sigma
         covarianceFactors = design.terms.map { term in
             let k = term.size
@@ -107,6 +117,7 @@ public struct GibbsSampler {
     /// Sets σ and every Σ_j (column-major k_j x k_j, symmetric positive definite).
     public mutating func setVarianceParameters(sigma: Double, covariances: [[Double]]) throws(GibbsError) {
         precondition(sigma > 0 && covariances.count == design.terms.count)
+        precondition(!residualScaleIsKnown || sigma == 1, "σ is 1 for a family without dispersion")
         var factors: [[Double]] = []
         for (j, term) in design.terms.enumerated() {
             let k = term.size
@@ -134,12 +145,12 @@ public struct GibbsSampler {
         randomEffects = draw.randomEffects
         if holdsVarianceParametersFixed { return }
         let centeredTerms = (marginalizes ? 1 : 0)..<design.terms.count
-        if !marginalizes { updateSigma(random: random) }
+        if !marginalizes && !residualScaleIsKnown { updateSigma(random: random) }
         updateCovariances(terms: centeredTerms, random: random)
         if interweaves {
             for j in centeredTerms { interweaveScales(term: j, random: random) }
         }
-        if interweavesResidualScale { interweaveResidualScale(random: random) }
+        if interweavesResidualScale && !residualScaleIsKnown { interweaveResidualScale(random: random) }
     }
 
     /// σ² | β, b, a and the auxiliary a | σ² (eq. 22-23).

@@ -66,6 +66,12 @@ public final class RandomStream: RandomSource {
         return gsl_ran_gamma(generator, shape, scale)
     }
 
+    /// A standard normal draw conditioned on being at least `a` (`gsl_ran_gaussian_tail`: plain
+    /// rejection below a = 1, Marsaglia's tail method above), exact for every a.
+    public func standardNormalTail(above a: Double) -> Double {
+        gsl_ran_gaussian_tail(generator, a, 1.0)
+    }
+
     /// Exponential with rate λ (mean 1/λ).
     public func exponential(rate: Double) -> Double {
         precondition(rate > 0, "exponential needs rate > 0")

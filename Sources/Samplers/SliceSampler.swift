@@ -49,14 +49,15 @@ public struct SliceSampler: Sendable, Equatable {
         sweep(x, widths: nil, random: random, target: logDensity)
     }
 
-    /// The same with coordinate i's initial interval `widths[i]` instead of `width`.
-    public func sweep(_ x: UnsafeMutableBufferPointer<Double>, widths: [Double]?, random: RandomSource,
+    /// The same with coordinate i's initial interval `widths[i]` instead of `width`, stepping
+    /// coordinates `first` onward only (the others are held).
+    public func sweep(_ x: UnsafeMutableBufferPointer<Double>, widths: [Double]?, from first: Int = 0, random: RandomSource,
                       target logDensity: (UnsafePointer<Double>) -> Double) {
         let point = x.baseAddress!
         var current = logDensity(point)
         precondition(current.isFinite, "slice sampling needs a finite log density at the start")
         var coordinateSampler = self
-        for i in x.indices {
+        for i in first..<x.count {
             if let widths { coordinateSampler.width = widths[i] }
             let start = point[i]
             let step = coordinateSampler.step(from: start, logDensityAtStart: current, random: random) { value in

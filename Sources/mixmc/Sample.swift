@@ -165,7 +165,7 @@ struct Sample: ParsableCommand {
     /// chains, whose messages are printed already), and throws user-facing errors.
     private func sample() throws -> ExitCode? {
         let start = ContinuousClock.now
-        let design = try model.loadGaussianDesign(command: "sample")
+        let design = try model.loadDesign()
         let modelName = Self.modelName(modelPath: model.model, dataSource: design.dataSource)
         let job = SamplingJob(
             command: "mixmc sample", modelPath: model.model, priorsPath: priors, algorithm: algorithm,

@@ -43,6 +43,28 @@ struct SamplingJob {
     var overwrite: Bool
     var quiet: Bool
 
+    /// The augmentation the Gibbs sampler uses for a non-Gaussian family (nil for a Gaussian
+    /// model); a family and algorithm that cannot run together are refused, before anything is
+    /// written, with the algorithm that can.
+    static func checkFamilySupported(design: Design, algorithm: SamplingAlgorithm) throws -> AugmentedGibbs.Augmentation? {
+        let family = design.family
+        guard !family.isGaussian else { return nil }
+        switch algorithm {
+        case .gibbs:
+            guard let augmentation = AugmentedGibbs.augmentation(for: family) else {
+                throw ModelOptionsError(message: "mixmc sample has no Gibbs sampler for \(family) yet: the Gibbs samplers take binomial models with the logit link (Pólya-Gamma) or the probit link (Albert-Chib)",
+                                        fix: "fit it with `mixmc fit --family \(family.kind.rawValue)`\(family.kind == .binomial ? ", or sample it with --link logit or --link probit" : "")")
+            }
+            return augmentation
+        case .collapsedGibbs:
+            throw ModelOptionsError(message: "--algorithm collapsed-gibbs handles Gaussian models only; this model's family is \(family)",
+                                    fix: "use --algorithm gibbs (the default) for a binomial model with the logit or probit link")
+        case .nuts:
+            throw ModelOptionsError(message: "--algorithm nuts handles Gaussian models only so far; this model's family is \(family)",
+                                    fix: "use --algorithm gibbs (the default) for a binomial model with the logit or probit link")
+        }
+    }
+
     func run(design: Design) throws -> Result {
         let directory = try modelPath.map { try ModelDirectory.load(path: $0) }
         let priorsPath = self.priorsPath ?? directory?.priorsPath
@@ -52,6 +74,7 @@ struct SamplingJob {
         let seed = self.seed ?? UInt64.random(in: 0..<(1 << 31))
         // A model the sampler cannot run is refused before anything is written.
         if algorithm == .collapsedGibbs { try CollapsedCrossedGibbs.checkSupports(design) }
+        let augmentation = try Self.checkFamilySupported(design: design, algorithm: algorithm)
         let labels = try columns.labelsJSON()
         let files = try ChainOutput.prepare(directory: outputDirectory, chainIDs: chainIDs, replacing: overwrite,
                                             onlySomeChains: onlySomeChains, labels: labels, seed: seed)
@@ -61,7 +84,9 @@ struct SamplingJob {
         printError("priors (\(priorsPath ?? "data-scaled defaults, docs/priors.md")):")
         for line in priorSet.describe(design: design) { printError("  " + line) }
         printError("output: \(outputDirectory)/")
-        if algorithm == .gibbs && design.terms.count >= 2 && design.terms.allSatisfy({ $0.size == 1 }) {
+        if let augmentation {
+            printError("sampler: blocked Gibbs after \(augmentation.rawValue) augmentation, the exact sampler for \(design.family): given the latent variables the model is Gaussian, and (β, b) are drawn jointly through the blocked Cholesky factor (docs/math.md, eq. 90-95)")
+        } else if algorithm == .gibbs && design.terms.count >= 2 && design.terms.allSatisfy({ $0.size == 1 }) {
             // Not chosen for the user: its sweeps read every row, the blocked sampler's do not
             // (docs/decisions.md, "Blocked or collapsed Gibbs").
             printError("note: every random-effects term is scalar; --algorithm collapsed-gibbs is often several times faster on such crossed designs (docs/benchmarks.md)")
@@ -70,6 +95,10 @@ struct SamplingJob {
         let chainAlgorithm: any ChainAlgorithm
         var nutsOptions: NUTSOptions?
         switch algorithm {
+        case .gibbs where augmentation != nil:
+            let sampler = try AugmentedGibbs(design: design, priors: GibbsPriors(priorSet))
+            chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
+                                         options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed))
         case .gibbs:
             let sampler = try GibbsSampler(design: design, priors: GibbsPriors(priorSet))
             chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
@@ -117,7 +146,7 @@ struct SamplingJob {
         let chosenNUTS = nutsOptions
         let gibbsName = algorithm == .collapsedGibbs
             ? "mixmc collapsed Gibbs sampler for crossed random intercepts (Papaspiliopoulos, Roberts & Zanella 2020)"
-            : "mixmc Gibbs sampler"
+            : augmentation.map { "mixmc Gibbs sampler after \($0.rawValue) augmentation" } ?? "mixmc Gibbs sampler"
         let run = ChainRun(
             algorithm: chainAlgorithm, warmup: warmup, draws: draws, chainIDs: chainIDs, files: files.chains,
             configuration: { id, file in

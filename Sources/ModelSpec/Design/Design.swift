@@ -23,7 +23,9 @@ public struct Design: Sendable {
     public let rowsDropped: Int
     /// Columns of X dropped because X was rank deficient (lme4's `check.rankX`; `DesignChecks`).
     public var droppedFixedColumns: [String] = []
-    public let crossProducts: CrossProducts
+    /// [Z X ỹ]ᵀ[Z X ỹ] (prior-weighted for a Gaussian model); a data-augmentation sampler
+    /// refills them at every sweep (`refillCrossProducts`).
+    public private(set) var crossProducts: CrossProducts
 
     public var observationCount: Int { response.count }
     public var fixedCount: Int { fixed.columnNames.count }
@@ -193,6 +195,20 @@ public enum DesignError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Design {
+    /// Keeps each row's positions in the cross-products' pattern, so that refills skip the search
+    /// (`CrossProducts.cacheRowSlots`): call once before refilling at every sweep.
+    public mutating func prepareCrossProductRefills() {
+        crossProducts.cacheRowSlots(terms: terms, fixed: fixed.matrix)
+    }
+
+    /// [Z X z]ᵀ W [Z X z] in place of the cross-products: the conditionally Gaussian model of a
+    /// data-augmentation step, working response z (offset already taken out) and weights w
+    /// (docs/math.md, eq. 90).
+    public mutating func refillCrossProducts(response working: [Double], weights: [Double]) {
+        precondition(working.count == observationCount && weights.count == observationCount)
+        crossProducts.fill(terms: terms, fixed: fixed.matrix, response: working, weights: weights)
+    }
+
     /// The weighted linear mixed model of a GLMM's IRLS step (PQL): the same X and terms, a
     /// working response z (offset already taken out) and working weights as prior weights.
     public func workingLinearModel(response working: [Double], weights: [Double]) -> Design {

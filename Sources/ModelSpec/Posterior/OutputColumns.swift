@@ -3,7 +3,7 @@ import Foundation
 /// The columns of a chain file and how a sampler state fills them (docs/chain-format.md,
 /// "Columns of `mixmc sample`"):
 ///
-///     lp__, b_<coef>…, sigma, sd_<group>__<coef>…, cor_<group>__<coef1>__<coef2>…, r_<group>.<level>.<coef>…
+///     lp__, b_<coef>…, sigma (Gaussian only), sd_<group>__<coef>…, cor_<group>__<coef1>__<coef2>…, r_<group>.<level>.<coef>…
 ///
 /// - `b_` per column of X, in X's order; `sd_` per term (design order) and coefficient;
 ///   `cor_` per term with k ≥ 2 and pair (r, c), r < c, in brms's order (1-2, 1-3, 2-3, …).
@@ -53,6 +53,8 @@ public struct OutputColumns: Sendable {
     public let groupLevelStart: Int
 
     let termSizes: [Int]
+    /// False for a family without a residual SD (binomial, Poisson): no `sigma` column.
+    public let hasSigma: Bool
 
     public init(design: Design) {
         var names = ["lp__"]
@@ -69,7 +71,7 @@ public struct OutputColumns: Sendable {
         for coefficient in design.fixed.columnNames {
             add("b_" + Self.safeName(coefficient), .fixed(coefficient: coefficient))
         }
-        add("sigma", .sigma)
+        if design.family.hasDispersion { add("sigma", .sigma) }
 
         // Groups: terms keyed by grouping factor, in order of first appearance.
         var groupTerms: [(name: String, terms: [Int])] = []
@@ -130,6 +132,7 @@ public struct OutputColumns: Sendable {
         self.groups = groups
         self.groupLevelStart = groupLevelStart
         termSizes = design.terms.map(\.size)
+        hasSigma = design.family.hasDispersion
     }
 
     /// Pairs (r, c), r < c, 0-based, in brms's order: for c = 1, 2, …: r = 0 … c − 1.
@@ -156,7 +159,7 @@ public struct OutputColumns: Sendable {
     /// - Parameters:
     ///   - logDensity: the value of `lp__`.
     ///   - beta: β in X's column order.
-    ///   - sigma: σ.
+    ///   - sigma: σ (not written when the family has none: `hasSigma`).
     ///   - covariances: Σ_j per term, column-major k_j x k_j.
     ///   - randomEffects: b per term, level-major (coefficient c of level h at `h * k_j + c`).
     public func row(logDensity: Double, beta: [Double], sigma: Double, covariances: [[Double]], randomEffects: [[Double]]) -> [Double] {
@@ -164,7 +167,7 @@ public struct OutputColumns: Sendable {
         row.reserveCapacity(names.count)
         row.append(logDensity)
         row.append(contentsOf: beta)
-        row.append(sigma)
+        if hasSigma { row.append(sigma) }
         for (j, k) in termSizes.enumerated() {
             for c in 0..<k { row.append(covariances[j][c + c * k].squareRoot()) }
         }

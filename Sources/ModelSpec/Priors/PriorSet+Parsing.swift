@@ -61,6 +61,9 @@ struct PriorsFileReader {
             let value = root[key]!
             switch key {
             case "fixed": try readFixed(table(value, at: [key], example: "[fixed] with entries like Days = { mean = 0, sd = 10 }"), into: &priors)
+            case "sigma" where !design.family.hasDispersion:
+                throw error(at: [key], "a \(design.family.kind.rawValue) model has no residual SD σ, so [sigma] sets nothing",
+                            fix: "remove the [sigma] table (the \(design.family.kind.rawValue) variance is set by its mean)")
             case "sigma": try readSigma(table(value, at: [key], example: "[sigma] with scale = 10"), into: &priors)
             case "tau": try readTau(table(value, at: [key], example: "[tau] with default = { scale = 10 } or [tau.Group] tables"), into: &priors)
             case "correlation": try readCorrelation(table(value, at: [key], example: "[correlation] with default = { eta = 1 }"), into: &priors)

@@ -62,8 +62,16 @@ extension PriorSet {
     ///   observations (s_y for a constant column such as the intercept): the random effect b·z_k
     ///   adds τ² s_k² to the variance of y, so this is the σ rule made free of the units of z_k.
     /// - LKJ(1): uniform over correlation matrices.
+    ///
+    /// A binomial or Poisson model has no σ and its coefficients live on the link scale, where a
+    /// unit is already large (a logit of 1 is an odds ratio of 2.7): the same rules with m_y = 0
+    /// and s_y = 1 for β (Normal(0, 10 √(…)) for the intercept, Normal(0, 10 / s_j) for slopes),
+    /// and τ_jk ~ half-Cauchy(0, 5 / s_k), the scale the Stan references of docs/benchmarks.md
+    /// use for the SDs. `sigmaScale` is then 1 and unused.
     public static func defaults(for design: Design) -> PriorSet {
-        let spread = responseSpread(design.response)
+        let hasDispersion = design.family.hasDispersion
+        let spread = hasDispersion ? responseSpread(design.response) : (mean: 0, sd: 1)
+        let tauSpread = hasDispersion ? spread.sd : 5
         let fixedColumns = design.fixed.columnNames
         let hasIntercept = fixedColumns.contains(Self.interceptName)
         let fixedScale = 10 * (hasIntercept ? spread.sd : (spread.mean * spread.mean + spread.sd * spread.sd).squareRoot())
@@ -86,7 +94,7 @@ extension PriorSet {
         let tauScales = design.terms.map { term in
             (0..<term.size).map { k -> Double in
                 let sd = moments(ofColumn: k, term.modelRows).sd
-                return sd > 0 ? spread.sd / sd : spread.sd
+                return sd > 0 ? tauSpread / sd : tauSpread
             }
         }
         return PriorSet(fixed: fixed, sigmaScale: spread.sd, tauScales: tauScales,
@@ -140,8 +148,11 @@ extension PriorSet {
         for (index, prior) in fixed.enumerated() {
             lines.append("\(columns.names[1 + index]) ~ normal(\(Self.format(prior.mean)), \(Self.format(prior.sd)))")
         }
-        lines.append("sigma ~ half-cauchy(0, \(Self.format(sigmaScale)))")
-        var column = 2 + fixed.count
+        var column = 1 + fixed.count
+        if design.family.hasDispersion {
+            lines.append("sigma ~ half-cauchy(0, \(Self.format(sigmaScale)))")
+            column += 1
+        }
         for scale in tauScales.joined() {
             lines.append("\(columns.names[column]) ~ half-cauchy(0, \(Self.format(scale)))")
             column += 1

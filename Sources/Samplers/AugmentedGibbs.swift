@@ -1,0 +1,194 @@
+import Foundation
+import ModelSpec
+
+/// Blocked Gibbs for a binomial mixed model after data augmentation (docs/math.md, eq. 90-95):
+/// given a latent variable per row, the model is a weighted Gaussian linear mixed model with
+/// σ = 1, so the `GibbsSampler` of the Gaussian model draws (β, b) jointly through the blocked
+/// Cholesky factor and then Σ exactly as it does there. One sweep:
+///
+/// 1. the latent variables given η = offset + Xβ + Zb: Pólya-Gamma ω_i ~ PG(n_i, η_i) for the
+///    logit link (Polson, Scott & Windle 2013), or truncated-normal utilities for the probit
+///    link (Albert & Chib 1993), one per trial;
+/// 2. the cross-products refilled with the working weights and response they imply (eq. 91, 93);
+/// 3. one sweep of the Gaussian sampler with σ ≡ 1: (β, b), then every Σ_j and the
+///    interweaving steps;
+/// 4. η at the new state, for the next sweep's latent draws and for `lp__`.
+///
+/// Each sweep reads every row (steps 1, 2 and 4); the Gaussian step's cost does not depend on
+/// the number of rows. Not thread-safe: one sampler per chain.
+public struct AugmentedGibbs {
+    /// Which latent variables make the model conditionally Gaussian.
+    public enum Augmentation: String, Sendable {
+        /// ω_i ~ PG(n_i, η_i): binomial with the logit link (eq. 90-91).
+        case polyaGamma = "Pólya-Gamma"
+        /// z_it ~ N(η_i, 1) truncated by the outcome of trial t: binomial with the probit link
+        /// (eq. 92-93).
+        case albertChib = "Albert-Chib"
+    }
+
+    public let augmentation: Augmentation
+    /// The conditionally Gaussian model's sampler; its design's cross-products are refilled
+    /// before every sweep.
+    public private(set) var gaussian: GibbsSampler
+    /// Per row: successes s_i and trials n_i.
+    let successes: [Double]
+    let trials: [Double]
+    /// PG(n_i, ·) samplers, one per distinct trial count, and each row's (−1 for n_i = 0).
+    let polyaGammaSamplers: [PolyaGammaSampler]
+    let samplerOfRow: [Int32]
+    /// η = offset + Xβ + Zb at the current state.
+    public private(set) var linearPredictor: [Double]
+    /// Scratch of step 2: the working weights and response.
+    private var weights: [Double]
+    private var working: [Double]
+
+    /// The augmentation that fits `design`'s family and link; nil when none does.
+    public static func augmentation(for family: Family) -> Augmentation? {
+        switch (family.kind, family.link) {
+        case (.binomial, .logit): return .polyaGamma
+        case (.binomial, .probit): return .albertChib
+        default: return nil
+        }
+    }
+
+    /// A sampler started at β = 0, b = 0 and Σ_j = I (σ ≡ 1).
+    public init(design: Design, priors: GibbsPriors) throws(GibbsError) {
+        guard let augmentation = Self.augmentation(for: design.family) else {
+            throw .familyNotSupported("no data augmentation makes \(design.family) conditionally Gaussian; the Gibbs samplers take binomial models with the logit (Pólya-Gamma) or probit (Albert-Chib) link")
+        }
+        self.augmentation = augmentation
+        let n = design.observationCount
+        let trials = design.priorWeights ?? Array(repeating: 1, count: n)
+        let successes = zip(design.response, trials).map { ($0 * $1).rounded() }
+        for (i, count) in trials.enumerated() {
+            if augmentation == .albertChib && count != count.rounded() {
+                throw .familyNotSupported("row \(i + 1) has \(count) trials; Albert-Chib needs whole numbers of trials (one latent utility per trial)")
+            }
+            if count > 0 && count < 1 {
+                throw .familyNotSupported("row \(i + 1) has \(count) trials; the Pólya-Gamma sampler needs at least one trial per row (PG(b, z) with b ≥ 1)")
+            }
+        }
+        self.trials = trials
+        self.successes = successes
+        var samplers: [PolyaGammaSampler] = []
+        var samplerOfRow = [Int32](repeating: -1, count: n)
+        if augmentation == .polyaGamma {
+            var index: [Double: Int32] = [:]
+            for (i, count) in trials.enumerated() where count > 0 {
+                if let known = index[count] { samplerOfRow[i] = known; continue }
+                index[count] = Int32(samplers.count)
+                samplerOfRow[i] = Int32(samplers.count)
+                samplers.append(PolyaGammaSampler(b: count))
+            }
+        }
+        polyaGammaSamplers = samplers
+        self.samplerOfRow = samplerOfRow
+        var gaussian = try GibbsSampler(design: design, priors: priors)
+        gaussian.design.prepareCrossProductRefills()
+        self.gaussian = gaussian
+        linearPredictor = design.offset
+        weights = Array(repeating: 0, count: n)
+        working = Array(repeating: 0, count: n)
+    }
+
+    /// Step 1 and 2: the latent variables given η, and the cross-products they imply.
+    mutating func augment(random: RandomStream) {
+        let offset = gaussian.design.offset
+        let n = linearPredictor.count
+        linearPredictor.withUnsafeBufferPointer { eta in
+        weights.withUnsafeMutableBufferPointer { weights in
+        working.withUnsafeMutableBufferPointer { working in
+        successes.withUnsafeBufferPointer { successes in
+        trials.withUnsafeBufferPointer { trials in
+        offset.withUnsafeBufferPointer { offset in
+            switch augmentation {
+            case .polyaGamma:
+                // κ/ω − offset with weight ω: exp(κη − ωη²/2) ∝ N(κ/ω | η, 1/ω) (eq. 91).
+                for i in 0..<n {
+                    let s = samplerOfRow[i]
+                    guard s >= 0 else { weights[i] = 0; working[i] = 0; continue }
+                    let omega = polyaGammaSamplers[Int(s)].draw(z: eta[i], random: random)
+                    weights[i] = omega
+                    working[i] = (successes[i] - 0.5 * trials[i]) / omega - offset[i]
+                }
+            case .albertChib:
+                // The mean of the row's n_i utilities with weight n_i: their sum of squares about
+                // η is n_i (ū − η)² plus a term free of η (eq. 93).
+                for i in 0..<n {
+                    let count = trials[i]
+                    guard count > 0 else { weights[i] = 0; working[i] = 0; continue }
+                    let mean = eta[i]
+                    var sum = 0.0
+                    let positives = Int(successes[i]), negatives = Int(count) - positives
+                    for _ in 0..<positives { sum += mean + random.standardNormalTail(above: -mean) }
+                    for _ in 0..<negatives { sum += mean - random.standardNormalTail(above: mean) }
+                    weights[i] = count
+                    working[i] = sum / count - offset[i]
+                }
+            }
+        } } } } } }
+        gaussian.design.refillCrossProducts(response: working, weights: weights)
+    }
+
+    /// η = offset + Xβ + Zb at the current state (step 4).
+    mutating func updateLinearPredictor() {
+        let design = gaussian.design
+        let n = design.observationCount
+        let beta = gaussian.beta
+        let randomEffects = gaussian.randomEffects
+        linearPredictor.withUnsafeMutableBufferPointer { eta in
+            design.offset.withUnsafeBufferPointer { offset in
+                for i in 0..<n { eta[i] = offset[i] }
+            }
+            design.fixed.matrix.storage.withUnsafeBufferPointer { x in
+                for (c, value) in beta.enumerated() where value != 0 {
+                    let column = x.baseAddress! + c * n
+                    for i in 0..<n { eta[i] += value * column[i] }
+                }
+            }
+            for (j, term) in design.terms.enumerated() {
+                let k = term.size
+                randomEffects[j].withUnsafeBufferPointer { b in
+                term.groupCodes.withUnsafeBufferPointer { codes in
+                term.modelRows.storage.withUnsafeBufferPointer { z in
+                    for c in 0..<k {
+                        let column = z.baseAddress! + c * n
+                        for i in 0..<n { eta[i] += column[i] * b[Int(codes[i]) * k + c] }
+                    }
+                } } }
+            }
+        }
+    }
+
+    /// log p(y | β, b): the binomial log-likelihood with its constants at the current η.
+    public func logLikelihood() -> Double {
+        let family = gaussian.design.family
+        var total = 0.0
+        for i in linearPredictor.indices where trials[i] > 0 {
+            total += family.minusTwoLogLikelihood(y: successes[i] / trials[i], mu: family.mean(linearPredictor[i]), weight: trials[i])
+        }
+        return -0.5 * total
+    }
+}
+
+extension AugmentedGibbs: GibbsChainSampler {
+    public var beta: [Double] { gaussian.beta }
+    public var randomEffects: [[Double]] { gaussian.randomEffects }
+    public var sigma: Double { gaussian.sigma }
+    public var covariances: [[Double]] { gaussian.covariances }
+
+    public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
+        augment(random: random)
+        try gaussian.sweep(random: &random)
+        updateLinearPredictor()
+    }
+
+    /// `lp__`: log p(y | β, b) + the log priors, on the natural scale as the Gaussian sampler's
+    /// (docs/chain-format.md, "lp__ of a Gibbs chain").
+    public func logJointDensity() -> Double {
+        gaussian.addingLogPriors(to: logLikelihood())
+    }
+
+    public mutating func beginWarmup() { gaussian.beginWarmup() }
+    public mutating func endWarmup() { gaussian.endWarmup() }
+}
