@@ -1,7 +1,7 @@
 import Foundation
 import ModelSpec
 
-/// Blocked Gibbs for a binomial mixed model after data augmentation (docs/math.md, eq. 90-95):
+/// Blocked Gibbs for a binomial mixed model after data augmentation (docs/math.md, eq. 100-105):
 /// given a latent variable per row, the model is a weighted Gaussian linear mixed model with
 /// σ = 1, so the `GibbsSampler` of the Gaussian model draws (β, b) jointly through the blocked
 /// Cholesky factor and then Σ exactly as it does there. One sweep:
@@ -9,7 +9,7 @@ import ModelSpec
 /// 1. the latent variables given η = offset + Xβ + Zb: Pólya-Gamma ω_i ~ PG(n_i, η_i) for the
 ///    logit link (Polson, Scott & Windle 2013), or truncated-normal utilities for the probit
 ///    link (Albert & Chib 1993), one per trial;
-/// 2. the cross-products refilled with the working weights and response they imply (eq. 91, 93);
+/// 2. the cross-products refilled with the working weights and response they imply (eq. 101, 103);
 /// 3. one sweep of the Gaussian sampler with σ ≡ 1: (β, b), then every Σ_j and the
 ///    interweaving steps;
 /// 4. η at the new state, for the next sweep's latent draws and for `lp__`.
@@ -19,10 +19,10 @@ import ModelSpec
 public struct AugmentedGibbs {
     /// Which latent variables make the model conditionally Gaussian.
     public enum Augmentation: String, Sendable {
-        /// ω_i ~ PG(n_i, η_i): binomial with the logit link (eq. 90-91).
+        /// ω_i ~ PG(n_i, η_i): binomial with the logit link (eq. 100-101).
         case polyaGamma = "Pólya-Gamma"
         /// z_it ~ N(η_i, 1) truncated by the outcome of trial t: binomial with the probit link
-        /// (eq. 92-93).
+        /// (eq. 102-103).
         case albertChib = "Albert-Chib"
     }
 
@@ -103,7 +103,7 @@ public struct AugmentedGibbs {
         offset.withUnsafeBufferPointer { offset in
             switch augmentation {
             case .polyaGamma:
-                // κ/ω − offset with weight ω: exp(κη − ωη²/2) ∝ N(κ/ω | η, 1/ω) (eq. 91).
+                // κ/ω − offset with weight ω: exp(κη − ωη²/2) ∝ N(κ/ω | η, 1/ω) (eq. 101).
                 for i in 0..<n {
                     let s = samplerOfRow[i]
                     guard s >= 0 else { weights[i] = 0; working[i] = 0; continue }
@@ -113,7 +113,7 @@ public struct AugmentedGibbs {
                 }
             case .albertChib:
                 // The mean of the row's n_i utilities with weight n_i: their sum of squares about
-                // η is n_i (ū − η)² plus a term free of η (eq. 93).
+                // η is n_i (ū − η)² plus a term free of η (eq. 103).
                 for i in 0..<n {
                     let count = trials[i]
                     guard count > 0 else { weights[i] = 0; working[i] = 0; continue }
@@ -132,42 +132,7 @@ public struct AugmentedGibbs {
 
     /// η = offset + Xβ + Zb at the current state (step 4).
     mutating func updateLinearPredictor() {
-        let design = gaussian.design
-        let n = design.observationCount
-        let beta = gaussian.beta
-        let randomEffects = gaussian.randomEffects
-        linearPredictor.withUnsafeMutableBufferPointer { eta in
-            design.offset.withUnsafeBufferPointer { offset in
-                for i in 0..<n { eta[i] = offset[i] }
-            }
-            design.fixed.matrix.storage.withUnsafeBufferPointer { x in
-                for (c, value) in beta.enumerated() where value != 0 {
-                    let column = x.baseAddress! + c * n
-                    for i in 0..<n { eta[i] += value * column[i] }
-                }
-            }
-            for (j, term) in design.terms.enumerated() {
-                let k = term.size
-                randomEffects[j].withUnsafeBufferPointer { b in
-                term.groupCodes.withUnsafeBufferPointer { codes in
-                term.modelRows.storage.withUnsafeBufferPointer { z in
-                    for c in 0..<k {
-                        let column = z.baseAddress! + c * n
-                        for i in 0..<n { eta[i] += column[i] * b[Int(codes[i]) * k + c] }
-                    }
-                } } }
-            }
-        }
-    }
-
-    /// log p(y | β, b): the binomial log-likelihood with its constants at the current η.
-    public func logLikelihood() -> Double {
-        let family = gaussian.design.family
-        var total = 0.0
-        for i in linearPredictor.indices where trials[i] > 0 {
-            total += family.minusTwoLogLikelihood(y: successes[i] / trials[i], mu: family.mean(linearPredictor[i]), weight: trials[i])
-        }
-        return -0.5 * total
+        gaussian.design.linearPredictor(beta: gaussian.beta, randomEffects: gaussian.randomEffects, into: &linearPredictor)
     }
 }
 
@@ -186,7 +151,7 @@ extension AugmentedGibbs: GibbsChainSampler {
     /// `lp__`: log p(y | β, b) + the log priors, on the natural scale as the Gaussian sampler's
     /// (docs/chain-format.md, "lp__ of a Gibbs chain").
     public func logJointDensity() -> Double {
-        gaussian.addingLogPriors(to: logLikelihood())
+        gaussian.addingLogPriors(to: gaussian.design.logLikelihood(eta: linearPredictor))
     }
 
     public mutating func beginWarmup() { gaussian.beginWarmup() }

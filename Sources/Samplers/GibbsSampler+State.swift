@@ -44,18 +44,7 @@ extension GibbsSampler {
             let l = covarianceFactors[j]
             var logDiagonal = 0.0
             for i in 0..<k { logDiagonal += log(l[i + i * k]) }
-            // Σ_h ‖L⁻¹ b_h‖² by forward substitution, level by level.
-            let b = randomEffects[j]
-            var quadratic = 0.0
-            var z = [Double](repeating: 0, count: k)
-            for h in 0..<term.levelCount {
-                for r in 0..<k {
-                    var s = b[h * k + r]
-                    for c in 0..<r { s -= l[r + c * k] * z[c] }
-                    z[r] = s / l[r + r * k]
-                    quadratic += z[r] * z[r]
-                }
-            }
+            let quadratic = Self.standardizedSquares(randomEffects[j], factor: l, order: k)
             let levels = Double(term.levelCount)
             total += -0.5 * levels * Double(k) * logTwoPi - levels * logDiagonal - 0.5 * quadratic
 
@@ -74,5 +63,21 @@ extension GibbsSampler {
             }
         }
         return total
+    }
+
+    /// Σ_h ‖L⁻¹ b_h‖² (= Σ_h b_hᵀ Σ⁻¹ b_h) by forward substitution, level by level, for one term's
+    /// level-major b and the lower factor L of its Σ (column-major k x k).
+    static func standardizedSquares(_ b: [Double], factor l: [Double], order k: Int) -> Double {
+        var quadratic = 0.0
+        var z = [Double](repeating: 0, count: k)
+        for h in 0..<(b.count / k) {
+            for r in 0..<k {
+                var s = b[h * k + r]
+                for c in 0..<r { s -= l[r + c * k] * z[c] }
+                z[r] = s / l[r + r * k]
+                quadratic += z[r] * z[r]
+            }
+        }
+        return quadratic
     }
 }

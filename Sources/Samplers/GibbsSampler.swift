@@ -23,7 +23,7 @@ import ModelSpec
 /// With `residualScaleIsKnown` (a design whose family has no dispersion) σ stays 1 and is never
 /// drawn: the sampler is then the conditionally Gaussian step of a data-augmentation sampler
 /// (`AugmentedGibbs`), whose cross-products are refilled with the augmentation's weights and
-/// working response before every sweep (docs/math.md, eq. 90-92).
+/// working response before every sweep (docs/math.md, eq. 100-110).
 public struct GibbsSampler {
     public internal(set) var design: Design
     public let priors: GibbsPriors

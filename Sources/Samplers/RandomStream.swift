@@ -72,6 +72,17 @@ public final class RandomStream: RandomSource {
         gsl_ran_gaussian_tail(generator, a, 1.0)
     }
 
+    /// Poisson with mean μ, exact: `gsl_ran_poisson` (32-bit counts) for μ < 10⁹, and above it
+    /// the sum of ⌈μ / 10⁹⌉ independent Poisson(μ / pieces) draws; μ below 10¹⁵, where counts
+    /// are still exact as doubles.
+    public func poisson(mean: Double) -> Int {
+        precondition(mean >= 0 && mean < 1e15, "poisson needs a mean in [0, 1e15), got \(mean)")
+        let pieces = max(1, Int((mean / 1e9).rounded(.up)))
+        var total = 0
+        for _ in 0..<pieces { total += Int(gsl_ran_poisson(generator, mean / Double(pieces))) }
+        return total
+    }
+
     /// Exponential with rate λ (mean 1/λ).
     public func exponential(rate: Double) -> Double {
         precondition(rate > 0, "exponential needs rate > 0")

@@ -43,25 +43,52 @@ struct SamplingJob {
     var overwrite: Bool
     var quiet: Bool
 
-    /// The augmentation the Gibbs sampler uses for a non-Gaussian family (nil for a Gaussian
-    /// model); a family and algorithm that cannot run together are refused, before anything is
-    /// written, with the algorithm that can.
-    static func checkFamilySupported(design: Design, algorithm: SamplingAlgorithm) throws -> AugmentedGibbs.Augmentation? {
+    /// The Gibbs sampler of a binomial or Poisson model, the fastest exact one for its family
+    /// and link (docs/decisions.md, "Gibbs samplers for GLMMs").
+    enum GeneralizedGibbs {
+        /// Data augmentation makes the model conditionally Gaussian (logit, probit).
+        case augmented(AugmentedGibbs.Augmentation)
+        /// Metropolis-Hastings on β and each level of b with IRLS proposals (Poisson, cloglog).
+        case irlsProposal
+
+        init(family: Family) {
+            self = AugmentedGibbs.augmentation(for: family).map { .augmented($0) } ?? .irlsProposal
+        }
+
+        /// The run header's line: which sampler and why.
+        func header(family: Family) -> String {
+            switch self {
+            case .augmented(let augmentation):
+                return "sampler: blocked Gibbs after \(augmentation.rawValue) augmentation, the exact sampler for \(family): given the latent variables the model is Gaussian, and (β, b) are drawn jointly through the blocked Cholesky factor (docs/math.md, eq. 100-105)"
+            case .irlsProposal:
+                return "sampler: Gibbs with Metropolis-Hastings steps for β and for each random-effects level (IRLS proposals) and shift moves, the exact sampler for \(family): no data augmentation makes it conditionally Gaussian (docs/math.md, eq. 106-110)"
+            }
+        }
+
+        /// The chain file's comment naming the sampler.
+        var configurationName: String {
+            switch self {
+            case .augmented(let augmentation): "mixmc Gibbs sampler after \(augmentation.rawValue) augmentation"
+            case .irlsProposal: "mixmc Gibbs sampler with IRLS-proposal Metropolis-Hastings steps for beta and each level of b"
+            }
+        }
+    }
+
+    /// The Gibbs sampler of a non-Gaussian family (nil for a Gaussian model); a family and
+    /// algorithm that cannot run together are refused, before anything is written, with the
+    /// algorithm that can.
+    static func checkFamilySupported(design: Design, algorithm: SamplingAlgorithm) throws -> GeneralizedGibbs? {
         let family = design.family
         guard !family.isGaussian else { return nil }
         switch algorithm {
         case .gibbs:
-            guard let augmentation = AugmentedGibbs.augmentation(for: family) else {
-                throw ModelOptionsError(message: "mixmc sample has no Gibbs sampler for \(family) yet: the Gibbs samplers take binomial models with the logit link (Pólya-Gamma) or the probit link (Albert-Chib)",
-                                        fix: "fit it with `mixmc fit --family \(family.kind.rawValue)`\(family.kind == .binomial ? ", or sample it with --link logit or --link probit" : "")")
-            }
-            return augmentation
+            return GeneralizedGibbs(family: family)
         case .collapsedGibbs:
             throw ModelOptionsError(message: "--algorithm collapsed-gibbs handles Gaussian models only; this model's family is \(family)",
-                                    fix: "use --algorithm gibbs (the default) for a binomial model with the logit or probit link")
+                                    fix: "use --algorithm gibbs (the default): for this family it is \(GeneralizedGibbs(family: family).configurationName.replacingOccurrences(of: "mixmc ", with: "the "))")
         case .nuts:
             throw ModelOptionsError(message: "--algorithm nuts handles Gaussian models only so far; this model's family is \(family)",
-                                    fix: "use --algorithm gibbs (the default) for a binomial model with the logit or probit link")
+                                    fix: "use --algorithm gibbs (the default)")
         }
     }
 
@@ -74,7 +101,7 @@ struct SamplingJob {
         let seed = self.seed ?? UInt64.random(in: 0..<(1 << 31))
         // A model the sampler cannot run is refused before anything is written.
         if algorithm == .collapsedGibbs { try CollapsedCrossedGibbs.checkSupports(design) }
-        let augmentation = try Self.checkFamilySupported(design: design, algorithm: algorithm)
+        let generalized = try Self.checkFamilySupported(design: design, algorithm: algorithm)
         let labels = try columns.labelsJSON()
         let files = try ChainOutput.prepare(directory: outputDirectory, chainIDs: chainIDs, replacing: overwrite,
                                             onlySomeChains: onlySomeChains, labels: labels, seed: seed)
@@ -84,8 +111,8 @@ struct SamplingJob {
         printError("priors (\(priorsPath ?? "data-scaled defaults, docs/priors.md")):")
         for line in priorSet.describe(design: design) { printError("  " + line) }
         printError("output: \(outputDirectory)/")
-        if let augmentation {
-            printError("sampler: blocked Gibbs after \(augmentation.rawValue) augmentation, the exact sampler for \(design.family): given the latent variables the model is Gaussian, and (β, b) are drawn jointly through the blocked Cholesky factor (docs/math.md, eq. 90-95)")
+        if let generalized {
+            printError(generalized.header(family: design.family))
         } else if algorithm == .gibbs && design.terms.count >= 2 && design.terms.allSatisfy({ $0.size == 1 }) {
             // Not chosen for the user: its sweeps read every row, the blocked sampler's do not
             // (docs/decisions.md, "Blocked or collapsed Gibbs").
@@ -95,10 +122,13 @@ struct SamplingJob {
         let chainAlgorithm: any ChainAlgorithm
         var nutsOptions: NUTSOptions?
         switch algorithm {
-        case .gibbs where augmentation != nil:
-            let sampler = try AugmentedGibbs(design: design, priors: GibbsPriors(priorSet))
-            chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
-                                         options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed))
+        case .gibbs where generalized != nil:
+            let options = GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed)
+            if case .augmented = generalized {
+                chainAlgorithm = GibbsChains(sampler: try AugmentedGibbs(design: design, priors: GibbsPriors(priorSet)), columns: columns, options: options)
+            } else {
+                chainAlgorithm = GibbsChains(sampler: try IRLSProposalGibbs(design: design, priors: GibbsPriors(priorSet)), columns: columns, options: options)
+            }
         case .gibbs:
             let sampler = try GibbsSampler(design: design, priors: GibbsPriors(priorSet))
             chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
@@ -146,7 +176,7 @@ struct SamplingJob {
         let chosenNUTS = nutsOptions
         let gibbsName = algorithm == .collapsedGibbs
             ? "mixmc collapsed Gibbs sampler for crossed random intercepts (Papaspiliopoulos, Roberts & Zanella 2020)"
-            : augmentation.map { "mixmc Gibbs sampler after \($0.rawValue) augmentation" } ?? "mixmc Gibbs sampler"
+            : generalized?.configurationName ?? "mixmc Gibbs sampler"
         let run = ChainRun(
             algorithm: chainAlgorithm, warmup: warmup, draws: draws, chainIDs: chainIDs, files: files.chains,
             configuration: { id, file in

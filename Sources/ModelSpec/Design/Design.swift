@@ -203,7 +203,7 @@ extension Design {
 
     /// [Z X z]ᵀ W [Z X z] in place of the cross-products: the conditionally Gaussian model of a
     /// data-augmentation step, working response z (offset already taken out) and weights w
-    /// (docs/math.md, eq. 90).
+    /// (docs/math.md, eq. 101).
     public mutating func refillCrossProducts(response working: [Double], weights: [Double]) {
         precondition(working.count == observationCount && weights.count == observationCount)
         crossProducts.fill(terms: terms, fixed: fixed.matrix, response: working, weights: weights)

@@ -1,0 +1,499 @@
+import Foundation
+import Linalg
+import ModelSpec
+
+/// Gibbs for a Poisson (or any non-Gaussian) mixed model with no data augmentation
+/// (docs/math.md, eq. 106-110). One sweep:
+///
+/// 1. β, then each level of each term, by a Metropolis-Hastings step whose proposal is one IRLS
+///    step from the current value of that block (Gamerman 1997, *Sampling from the posterior
+///    distribution in generalized linear mixed models*, Statistics and Computing 7:57): the
+///    Gaussian with the penalized weighted least-squares solution as mean and its normal
+///    equations' matrix as precision, given everything else;
+/// 2. shift moves that leave η unchanged: β_c against the levels of a term whose Z column is a
+///    multiple of X's column c on every level, and an intercept against the intercepts of a term
+///    nested in it (Liu & Sabatti 2000); each an exact Gaussian draw;
+/// 3. each Σ_j from its exact conditional given b_j (the Gaussian sampler's steps), then each
+///    term's interweaving step with the likelihood evaluated row by row.
+///
+/// The Gaussian sampler's joint draw of (β, b) is used only to start: Newton's method through
+/// the blocked factor finds the conditional mode. Not thread-safe: one sampler per chain.
+public struct IRLSProposalGibbs {
+    /// The weighted Gaussian model of the IRLS step; its cross-products are refilled at every
+    /// proposal, and it holds the state (β, b, Σ).
+    public private(set) var gaussian: GibbsSampler
+    /// η = offset + Xβ + Zb at the current state.
+    public private(set) var linearPredictor: [Double]
+    /// Metropolis-Hastings proposals made and accepted (for the run's report and the tests).
+    public private(set) var proposals = 0
+    public private(set) var acceptances = 0
+    /// Scratch: IRLS weights and working response; the linear predictor of a proposal and of
+    /// the reverse proposal's mean.
+    private var weights: [Double]
+    private var working: [Double]
+    private var proposedPredictor: [Double]
+    /// Per term, its rows ordered by level: level h's are `levelRows[j][levelRowOffsets[j][h]..<levelRowOffsets[j][h + 1]]`.
+    private let levelRows: [[Int32]]
+    private let levelRowOffsets: [[Int]]
+    /// 0..<n, the rows of β's block.
+    private let allRows: [Int32]
+    /// The shift moves (eq. 109): β_c + δ with b_{j,h,r} − δ a_h leaves η unchanged when X's
+    /// column c is a_h times Z_j's column r on every row of level h (an intercept and a factor
+    /// constant within the levels of a random intercept, or a slope and its random slope).
+    private let shifts: [Shift]
+
+    /// b_{j,l,r} + δ_l with b_{j',h,r'} − δ_l for every level h of term j' inside level l of term j,
+    /// both coefficients intercepts: η is unchanged (eq. 109; BROOD within LOCATION).
+    private let nestedShifts: [NestedShift]
+
+    struct NestedShift {
+        let coarseTerm: Int, coarseCoefficient: Int
+        let fineTerm: Int, fineCoefficient: Int
+        /// The level of the coarse term each fine level lies in.
+        let parent: [Int32]
+    }
+
+    struct Shift {
+        let fixedColumn: Int
+        let term: Int
+        let coefficient: Int
+        /// a_h per level of the term.
+        let multipliers: [Double]
+    }
+
+    /// A sampler at Σ_j = I and (β, b) at their conditional mode given Σ (Newton's method with
+    /// step-halving from β = 0, b = 0): a proposal from far out in the tails is rarely accepted.
+    public init(design: Design, priors: GibbsPriors) throws(GibbsError) {
+        guard !design.family.isGaussian else {
+            throw .familyNotSupported("the IRLS-proposal sampler is for binomial and Poisson models; a Gaussian model has an exact joint draw (GibbsSampler)")
+        }
+        var gaussian = try GibbsSampler(design: design, priors: priors)
+        gaussian.design.prepareCrossProductRefills()
+        self.gaussian = gaussian
+        let n = design.observationCount
+        linearPredictor = design.offset
+        weights = Array(repeating: 0, count: n)
+        working = Array(repeating: 0, count: n)
+        proposedPredictor = linearPredictor
+        var rows: [[Int32]] = []
+        var offsets: [[Int]] = []
+        for term in design.terms {
+            var counts = [Int](repeating: 0, count: term.levelCount + 1)
+            for code in term.groupCodes { counts[Int(code) + 1] += 1 }
+            for h in 0..<term.levelCount { counts[h + 1] += counts[h] }
+            var next = counts
+            var order = [Int32](repeating: 0, count: n)
+            for (i, code) in term.groupCodes.enumerated() {
+                order[next[Int(code)]] = Int32(i)
+                next[Int(code)] += 1
+            }
+            rows.append(order)
+            offsets.append(counts)
+        }
+        levelRows = rows
+        levelRowOffsets = offsets
+        allRows = (0..<n).map { Int32($0) }
+        shifts = Self.shiftMoves(design)
+        nestedShifts = Self.nestedShiftMoves(design)
+        try moveToConditionalMode()
+    }
+
+    /// log p(y | η) + log p(u) + log p(β) up to a constant: the log density, in the (u, β)
+    /// coordinates of the factor (u = Λ⁻¹b), that the Metropolis-Hastings step targets.
+    private func logTarget(eta: [Double], beta: [Double], randomEffects: [[Double]]) -> Double {
+        var total = gaussian.design.logLikelihood(eta: eta)
+        for (j, term) in gaussian.design.terms.enumerated() {
+            total -= 0.5 * GibbsSampler.standardizedSquares(randomEffects[j], factor: gaussian.covarianceFactors[j], order: term.size)
+        }
+        let priors = gaussian.priors
+        for (i, value) in beta.enumerated() where priors.fixedSDs[i].isFinite {
+            let d = (value - priors.fixedMeans[i]) / priors.fixedSDs[i]
+            total -= 0.5 * d * d
+        }
+        return total
+    }
+
+    /// Refills the cross-products with the IRLS weights and working response at `eta` (eq. 106):
+    /// w_i = a_i (dμ/dη)² / V(μ), z_i = η_i − offset_i + (y_i − μ_i) / (dμ/dη).
+    private mutating func refill(at eta: [Double]) {
+        let design = gaussian.design
+        let family = design.family
+        for i in eta.indices {
+            let (mu, derivative) = family.meanAndDerivative(eta[i])
+            let prior = design.priorWeights?[i] ?? 1
+            weights[i] = prior * derivative * derivative / family.variance(mu)
+            working[i] = eta[i] - design.offset[i] + (design.response[i] - mu) / derivative
+        }
+        gaussian.design.refillCrossProducts(response: working, weights: weights)
+    }
+
+    /// Newton's method for the mode of (β, b) given the current Σ, halving a step that lowers
+    /// the target; at most 50 iterations.
+    private mutating func moveToConditionalMode() throws(GibbsError) {
+        let noise = [Double](repeating: 0, count: gaussian.design.crossProducts.layout.firstDimension + gaussian.design.crossProducts.responseIndex)
+        var current = logTarget(eta: linearPredictor, beta: gaussian.beta, randomEffects: gaussian.randomEffects)
+        for _ in 0..<50 {
+            refill(at: linearPredictor)
+            let step = try gaussian.solveCoefficients(noise: noise)
+            var fraction = 1.0
+            var accepted = false
+            while fraction > 1e-4 {
+                let beta = zip(gaussian.beta, step.beta).map { $0 + fraction * ($1 - $0) }
+                let effects = zip(gaussian.randomEffects, step.randomEffects).map { old, new in zip(old, new).map { $0 + fraction * ($1 - $0) } }
+                gaussian.design.linearPredictor(beta: beta, randomEffects: effects, into: &proposedPredictor)
+                let value = logTarget(eta: proposedPredictor, beta: beta, randomEffects: effects)
+                if value >= current {
+                    let change = value - current
+                    gaussian.beta = beta
+                    gaussian.randomEffects = effects
+                    swap(&linearPredictor, &proposedPredictor)
+                    current = value
+                    accepted = change > 1e-10 * (1 + abs(value))
+                    break
+                }
+                fraction /= 2
+            }
+            if !accepted { return }
+        }
+    }
+
+    /// (β, b) | Σ, y: one Metropolis-Hastings step for β, then one for each level of each term
+    /// (a term's levels never share a row, so they are independent given the rest), each with
+    /// the IRLS proposal of its block (eq. 107-108). A joint proposal for all of (β, b) was
+    /// measured and dropped: its acceptance ratio is a product over every level, and on
+    /// grouseticks (588 coordinates) log α was −50 to −80 at every step.
+    mutating func updateCoefficients(random: RandomStream) {
+        let design = gaussian.design
+        let priors = gaussian.priors
+        let p = design.fixedCount
+        if p > 0 {
+            var precision = [Double](repeating: 0, count: p * p)
+            var shift = [Double](repeating: 0, count: p)
+            for i in 0..<p where priors.fixedSDs[i].isFinite {
+                let inverse = 1 / (priors.fixedSDs[i] * priors.fixedSDs[i])
+                precision[i * (p + 1)] = inverse
+                shift[i] = priors.fixedMeans[i] * inverse
+            }
+            let x = design.fixed.matrix.storage
+            let n = design.observationCount
+            if let beta = metropolisBlock(rows: allRows[...], order: p, value: { i, c in x[i + c * n] },
+                                          current: gaussian.beta, priorPrecision: precision, priorShift: shift, random: random) {
+                gaussian.beta = beta
+            }
+        }
+        for (j, term) in design.terms.enumerated() {
+            let k = term.size
+            let precision = precisionMatrix(term: j)
+            let shift = [Double](repeating: 0, count: k)
+            let z = term.modelRows.storage
+            let n = design.observationCount
+            var effects = gaussian.randomEffects[j]
+            let offsets = levelRowOffsets[j]
+            for h in 0..<term.levelCount {
+                let current = Array(effects[(h * k)..<((h + 1) * k)])
+                if let updated = metropolisBlock(rows: levelRows[j][offsets[h]..<offsets[h + 1]], order: k, value: { i, c in z[i + c * n] },
+                                                 current: current, priorPrecision: precision, priorShift: shift, random: random) {
+                    for c in 0..<k { effects[h * k + c] = updated[c] }
+                }
+            }
+            gaussian.randomEffects[j] = effects
+        }
+    }
+
+    /// One Metropolis-Hastings step for a block θ of k coefficients that enters η on `rows` as
+    /// Σ_c value(i, c) θ_c, with prior precision Q and Q times the prior mean (`priorShift`):
+    /// the IRLS proposal N(m(θ), P(θ)⁻¹), P = Q + Σ w_i v_i v_iᵀ, m = P⁻¹(Qμ₀ + Σ w_i v_i (z_i − r_i)),
+    /// r_i = η_i − v_iᵀθ (eq. 107). Returns the new θ when the proposal is accepted, after
+    /// moving η to it; nil when it is rejected.
+    private mutating func metropolisBlock(rows: ArraySlice<Int32>, order k: Int, value: (Int, Int) -> Double, current: [Double],
+                                          priorPrecision: [Double], priorShift: [Double], random: RandomStream) -> [Double]? {
+        let design = gaussian.design
+        let family = design.family
+        let count = rows.count
+        var rest = [Double](repeating: 0, count: count)
+        var values = [Double](repeating: 0, count: count * k)
+        for (a, row) in rows.enumerated() {
+            let i = Int(row)
+            var s = 0.0
+            for c in 0..<k {
+                let v = value(i, c)
+                values[a * k + c] = v
+                s += v * current[c]
+            }
+            rest[a] = linearPredictor[i] - s
+        }
+        func etaOf(_ theta: [Double], _ a: Int) -> Double {
+            var s = rest[a]
+            for c in 0..<k { s += values[a * k + c] * theta[c] }
+            return s
+        }
+        func logTarget(_ theta: [Double]) -> Double {
+            var total = 0.0
+            for (a, row) in rows.enumerated() {
+                let i = Int(row)
+                total -= 0.5 * family.minusTwoLogLikelihood(y: design.response[i], mu: family.mean(etaOf(theta, a)), weight: design.priorWeights?[i] ?? 1)
+            }
+            for c in 0..<k {
+                var qc = 0.0
+                for d in 0..<k { qc += priorPrecision[c + d * k] * theta[d] }
+                total += -0.5 * theta[c] * qc + priorShift[c] * theta[c]
+            }
+            return total
+        }
+        // The proposal at θ: the lower factor of P and the mean m; nil when P is not positive definite.
+        func proposal(at theta: [Double]) -> (factor: [Double], mean: [Double], logDeterminant: Double)? {
+            var precision = priorPrecision
+            var rhs = priorShift
+            for (a, row) in rows.enumerated() {
+                let i = Int(row)
+                let eta = etaOf(theta, a)
+                let (mu, derivative) = family.meanAndDerivative(eta)
+                let w = (design.priorWeights?[i] ?? 1) * derivative * derivative / family.variance(mu)
+                let target = eta + (design.response[i] - mu) / derivative - rest[a]
+                for c in 0..<k {
+                    let wv = w * values[a * k + c]
+                    rhs[c] += wv * target
+                    for d in 0...c { precision[c + d * k] += wv * values[a * k + d] }
+                }
+            }
+            let ok = precision.withUnsafeMutableBufferPointer { SmallDense.choleskyLowerInPlace($0.baseAddress!, order: k) }
+            guard ok else { return nil }
+            var mean = rhs
+            precision.withUnsafeBufferPointer { l in
+                mean.withUnsafeMutableBufferPointer { m in
+                    SmallDense.solveLower(l.baseAddress!, order: k, m.baseAddress!)
+                    SmallDense.solveLowerTransposed(l.baseAddress!, order: k, m.baseAddress!)
+                }
+            }
+            var logDeterminant = 0.0
+            for c in 0..<k { logDeterminant += log(precision[c * (k + 1)]) }
+            return (precision, mean, logDeterminant)
+        }
+
+        guard let forward = proposal(at: current) else { return nil }
+        var noise = (0..<k).map { _ in random.standardNormal() }
+        let noiseSquares = noise.reduce(0) { $0 + $1 * $1 }
+        forward.factor.withUnsafeBufferPointer { l in
+            noise.withUnsafeMutableBufferPointer { SmallDense.solveLowerTransposed(l.baseAddress!, order: k, $0.baseAddress!) }
+        }
+        let proposed = (0..<k).map { forward.mean[$0] + noise[$0] }
+        proposals += 1
+        let proposedTarget = logTarget(proposed)
+        guard proposedTarget.isFinite, let reverse = proposal(at: proposed) else { return nil }
+        // (θ − m')ᵀ P' (θ − m') = ‖L'ᵀ(θ − m')‖².
+        var quadratic = 0.0
+        for c in 0..<k {
+            var s = 0.0
+            for r in c..<k { s += reverse.factor[r + c * k] * (current[r] - reverse.mean[r]) }
+            quadratic += s * s
+        }
+        let logRatio = proposedTarget - logTarget(current) + (-0.5 * quadratic + reverse.logDeterminant)
+            - (-0.5 * noiseSquares + forward.logDeterminant)
+        guard logRatio >= 0 || log(random.uniform()) < logRatio else { return nil }
+        acceptances += 1
+        for (a, row) in rows.enumerated() { linearPredictor[Int(row)] = etaOf(proposed, a) }
+        return proposed
+    }
+
+    /// Every (fixed column c, term j, coefficient r) with X[i, c] = a_h Z_j[i, r] on every row i
+    /// of every level h, a_h not all zero (eq. 109).
+    static func shiftMoves(_ design: Design) -> [Shift] {
+        let n = design.observationCount
+        let x = design.fixed.matrix.storage
+        var moves: [Shift] = []
+        for (j, term) in design.terms.enumerated() {
+            let z = term.modelRows.storage
+            for r in 0..<term.size {
+                for c in 0..<design.fixedCount {
+                    var multipliers = [Double](repeating: .nan, count: term.levelCount)
+                    var matches = true
+                    for i in 0..<n {
+                        let h = Int(term.groupCodes[i])
+                        let zi = z[i + r * n], xi = x[i + c * n]
+                        if zi == 0 { if xi != 0 { matches = false; break } else { continue } }
+                        let a = xi / zi
+                        if multipliers[h].isNaN { multipliers[h] = a }
+                        else if abs(multipliers[h] - a) > 1e-12 * max(1, abs(a)) { matches = false; break }
+                    }
+                    guard matches else { continue }
+                    let filled = multipliers.map { $0.isNaN ? 0 : $0 }
+                    guard filled.contains(where: { $0 != 0 }) else { continue }
+                    moves.append(Shift(fixedColumn: c, term: j, coefficient: r, multipliers: filled))
+                }
+            }
+        }
+        return moves
+    }
+
+    /// Every pair of intercept coefficients (term j, term j') with each level of j' inside one
+    /// level of j (eq. 109).
+    static func nestedShiftMoves(_ design: Design) -> [NestedShift] {
+        let n = design.observationCount
+        func interceptCoefficient(_ term: RandomEffectsTerm) -> Int? {
+            (0..<term.size).first { r in (0..<n).allSatisfy { term.modelRows.storage[$0 + r * n] == 1 } }
+        }
+        var moves: [NestedShift] = []
+        for (j, coarse) in design.terms.enumerated() {
+            guard let r = interceptCoefficient(coarse) else { continue }
+            for (fineIndex, fine) in design.terms.enumerated() where fineIndex != j && fine.levelCount > coarse.levelCount {
+                guard let fineCoefficient = interceptCoefficient(fine) else { continue }
+                var parent = [Int32](repeating: -1, count: fine.levelCount)
+                var nested = true
+                for i in 0..<n {
+                    let h = Int(fine.groupCodes[i])
+                    if parent[h] < 0 { parent[h] = coarse.groupCodes[i] } else if parent[h] != coarse.groupCodes[i] { nested = false; break }
+                }
+                if nested {
+                    moves.append(NestedShift(coarseTerm: j, coarseCoefficient: r, fineTerm: fineIndex, fineCoefficient: fineCoefficient, parent: parent))
+                }
+            }
+        }
+        return moves
+    }
+
+    /// Σ_j⁻¹ = L⁻ᵀ L⁻¹ from the term's lower factor.
+    func precisionMatrix(term j: Int) -> [Double] {
+        let k = gaussian.design.terms[j].size
+        let factor = gaussian.covarianceFactors[j]
+        return SmallDense.solveLowerTransposed(factor, factor.withUnsafeBufferPointer { SmallDense.inverseOfLower($0.baseAddress!, order: k) }, order: k)
+    }
+
+    /// δ_l | rest for each nested shift and coarse level l: Gaussian, the likelihood being free
+    /// of it (eq. 109).
+    mutating func shiftNestedEffects(random: RandomStream) {
+        for move in nestedShifts {
+            let (j, r, f, rf) = (move.coarseTerm, move.coarseCoefficient, move.fineTerm, move.fineCoefficient)
+            let k = gaussian.design.terms[j].size, kf = gaussian.design.terms[f].size
+            let coarsePrecision = precisionMatrix(term: j), finePrecision = precisionMatrix(term: f)
+            var coarse = gaussian.randomEffects[j], fine = gaussian.randomEffects[f]
+            let levels = gaussian.design.terms[j].levelCount
+            var precision = [Double](repeating: coarsePrecision[r + r * k], count: levels)
+            var linear = [Double](repeating: 0, count: levels)
+            for l in 0..<levels {
+                for d in 0..<k { linear[l] -= coarsePrecision[r + d * k] * coarse[l * k + d] }
+            }
+            for (h, l) in move.parent.enumerated() where l >= 0 {
+                precision[Int(l)] += finePrecision[rf + rf * kf]
+                for d in 0..<kf { linear[Int(l)] += finePrecision[rf + d * kf] * fine[h * kf + d] }
+            }
+            let delta = (0..<levels).map { l in linear[l] / precision[l] + random.standardNormal() / precision[l].squareRoot() }
+            for l in 0..<levels { coarse[l * k + r] += delta[l] }
+            for (h, l) in move.parent.enumerated() where l >= 0 { fine[h * kf + rf] -= delta[Int(l)] }
+            gaussian.randomEffects[j] = coarse
+            gaussian.randomEffects[f] = fine
+        }
+    }
+
+    /// δ | rest for each shift move, an exact Gibbs step on the translation (Liu & Sabatti 2000):
+    /// the likelihood does not depend on δ, so δ is Gaussian with precision 1/s_c² +
+    /// Σ_h a_h² (Σ_j⁻¹)_rr and the matching mean (eq. 109).
+    mutating func shiftCoefficients(random: RandomStream) {
+        shiftNestedEffects(random: random)
+        let priors = gaussian.priors
+        for move in shifts {
+            let j = move.term, r = move.coefficient, c = move.fixedColumn
+            let k = gaussian.design.terms[j].size
+            let precisionMatrix = precisionMatrix(term: j)
+            let sd = priors.fixedSDs[c]
+            var precision = sd.isFinite ? 1 / (sd * sd) : 0
+            var linear = sd.isFinite ? -(gaussian.beta[c] - priors.fixedMeans[c]) / (sd * sd) : 0
+            let b = gaussian.randomEffects[j]
+            let diagonal = precisionMatrix[r + r * k]
+            for (h, a) in move.multipliers.enumerated() where a != 0 {
+                precision += a * a * diagonal
+                var row = 0.0
+                for d in 0..<k { row += precisionMatrix[r + d * k] * b[h * k + d] }
+                linear += a * row
+            }
+            guard precision > 0 else { continue }
+            let delta = linear / precision + random.standardNormal() / precision.squareRoot()
+            gaussian.beta[c] += delta
+            var updated = b
+            for (h, a) in move.multipliers.enumerated() where a != 0 { updated[h * k + r] -= delta * a }
+            gaussian.randomEffects[j] = updated
+        }
+        gaussian.design.linearPredictor(beta: gaussian.beta, randomEffects: gaussian.randomEffects, into: &linearPredictor)
+    }
+
+    /// The non-centered half of an interweaving step for term j on the exact likelihood (eq.
+    /// 110): with u_h = chol(Σ_j)⁻¹ b_h and the correlation factor held, slice steps on log τ_c
+    /// under p(τ | u, β, b₋ⱼ, y); b_j and η follow the new scales.
+    mutating func interweaveScales(term j: Int, random: RandomStream) {
+        let design = gaussian.design
+        let term = design.terms[j]
+        let k = term.size
+        let n = design.observationCount
+        let b = gaussian.randomEffects[j]
+        // η = base + Σ_c s_c v_c with v_c,i = Z_j[i, c] b_j[level(i), c] and s_c = τ'_c / τ_c.
+        var contributions = [Double](repeating: 0, count: n * k)
+        var base = linearPredictor
+        for c in 0..<k {
+            for i in 0..<n {
+                let v = term.modelRows.storage[i + c * n] * b[Int(term.groupCodes[i]) * k + c]
+                contributions[c * n + i] = v
+                base[i] -= v
+            }
+        }
+        let tau = (0..<k).map { GibbsSampler.rowNorm(gaussian.covarianceFactors[j], row: $0, order: k) }
+        let scales = gaussian.priors.tauScales[j]
+        var x = tau.map { log($0) }
+        var eta = linearPredictor
+        let slice = gaussian.slice
+        x.withUnsafeMutableBufferPointer { x in
+            slice.sweep(x, random: random) { x -> Double in
+                var value = 0.0
+                for c in 0..<k {
+                    let t = exp(x[c])
+                    guard t.isFinite, t > 0 else { return -.infinity }
+                    let ratio = t / scales[c]
+                    value += x[c] - log1p(ratio * ratio)
+                }
+                for i in 0..<n { eta[i] = base[i] }
+                for c in 0..<k {
+                    let s = exp(x[c]) / tau[c]
+                    for i in 0..<n { eta[i] += s * contributions[c * n + i] }
+                }
+                return value + design.logLikelihood(eta: eta)
+            }
+        }
+        let ratios = (0..<k).map { exp(x[$0]) / tau[$0] }
+        var updated = b
+        for level in 0..<term.levelCount { for c in 0..<k { updated[level * k + c] *= ratios[c] } }
+        gaussian.randomEffects[j] = updated
+        var factor = gaussian.covarianceFactors[j]
+        for c in 0..<k { for a in 0...c { factor[c + a * k] *= ratios[c] } }
+        gaussian.covarianceFactors[j] = factor
+        if var coordinates = gaussian.covarianceCoordinates[j] {
+            for c in 0..<k { coordinates[c] = x[c] }
+            gaussian.covarianceCoordinates[j] = coordinates
+        }
+        for i in 0..<n {
+            var value = base[i]
+            for c in 0..<k { value += ratios[c] * contributions[c * n + i] }
+            linearPredictor[i] = value
+        }
+    }
+}
+
+extension IRLSProposalGibbs: GibbsChainSampler {
+    public var beta: [Double] { gaussian.beta }
+    public var randomEffects: [[Double]] { gaussian.randomEffects }
+    public var sigma: Double { gaussian.sigma }
+    public var covariances: [[Double]] { gaussian.covariances }
+
+    /// (β, b) by Metropolis-Hastings, each Σ_j | b_j (eq. 24, 28), then each term's
+    /// interweaving step on the likelihood (eq. 110).
+    public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
+        updateCoefficients(random: random)
+        shiftCoefficients(random: random)
+        gaussian.updateCovariances(terms: 0..<gaussian.design.terms.count, random: random)
+        if gaussian.interweaves {
+            for j in gaussian.design.terms.indices { interweaveScales(term: j, random: random) }
+        }
+    }
+
+    /// `lp__`: log p(y | β, b) + the log priors, as the other Gibbs samplers' (docs/chain-format.md).
+    public func logJointDensity() -> Double {
+        gaussian.addingLogPriors(to: gaussian.design.logLikelihood(eta: linearPredictor))
+    }
+}
