@@ -14,11 +14,11 @@ extension BayesREMLComparison {
     /// The side-by-side table, the shrinkage table and the marginal-mode check.
     ///
     /// - Parameters:
-    ///   - marginalMode: the flat-prior marginal posterior mode of (θ, σ).
-    ///   - reml: the REML fit it is checked against (the compared fit itself unless that is ML).
-    public func renderTable(marginalMode: FlatPriorMarginalMode, reml: MixedModelFit) -> String {
+    ///   - marginalMode: the flat-prior marginal posterior mode of (θ, σ) and the REML fit it is
+    ///     checked against (the compared fit itself unless that is ML); nil for a binomial or
+    ///     Poisson model, which has no such check.
+    public func renderTable(marginalMode check: (mode: FlatPriorMarginalMode, reml: MixedModelFit)?) -> String {
         var out: [String] = []
-        let estimateName = method == .reml ? "REML" : "ML"
         out.append("\(estimateName) fit and posterior (\(chainCount) chain\(chainCount == 1 ? "" : "s") x \(drawsPerChain) draws); diff = (mean - \(estimateName)) / sd")
         out.append("")
         var table: [[String]] = [["parameter", estimateName, "(SE)", "mean", "median", "mode", "sd", "2.5%", "97.5%", "diff", "R-hat"]]
@@ -42,6 +42,11 @@ extension BayesREMLComparison {
             }
             out += align(shrinkage)
         }
+        guard let (marginalMode, reml) = check else {
+            out.append("")
+            out.append("Posterior mode: maximum of a Gaussian kernel density estimate (Silverman bandwidth, reflected at 0 for SDs and at +-1 for correlations).")
+            return out.joined(separator: "\n")
+        }
         out.append("")
         out.append("Flat-prior marginal posterior mode of (theta, sigma), beta and b integrated out (equals REML):")
         out.append("")
@@ -61,7 +66,7 @@ extension BayesREMLComparison {
 
     /// Everything in one JSON-ready object (docs/compare.md lists the keys). Non-finite numbers
     /// are `null`.
-    public func jsonObject(marginalMode: FlatPriorMarginalMode, reml: MixedModelFit) -> [String: Any] {
+    public func jsonObject(marginalMode check: (mode: FlatPriorMarginalMode, reml: MixedModelFit)?) -> [String: Any] {
         func value(_ x: Double) -> Any { x.isFinite ? x : NSNull() }
         let parameters: [[String: Any]] = rows.map { row in
             [
@@ -83,8 +88,17 @@ extension BayesREMLComparison {
                 },
             ]
         }
+        var object: [String: Any] = [
+            "method": estimateName,
+            "chains": chainCount,
+            "draws_per_chain": drawsPerChain,
+            "parameters": parameters,
+            "random_effects": shrinkage,
+            "mode_estimator": "gaussian_kde_silverman_reflected",
+        ]
+        guard let (marginalMode, reml) = check else { return object }
         let differences = marginalMode.relativeDifferences(to: reml)
-        let mode: [String: Any] = [
+        object["marginal_mode"] = [
             "theta_names": marginalMode.thetaNames,
             "theta": marginalMode.theta.map(value),
             "sigma": value(marginalMode.sigma),
@@ -98,16 +112,8 @@ extension BayesREMLComparison {
             "start_sigma": value(marginalMode.startSigma),
             "evaluations": marginalMode.evaluations,
             "converged": marginalMode.converged,
-        ]
-        return [
-            "method": method.rawValue,
-            "chains": chainCount,
-            "draws_per_chain": drawsPerChain,
-            "parameters": parameters,
-            "random_effects": shrinkage,
-            "marginal_mode": mode,
-            "mode_estimator": "gaussian_kde_silverman_reflected",
-        ]
+        ] as [String: Any]
+        return object
     }
 }
 

@@ -3,8 +3,8 @@ import Foundation
 import ModelSpec
 import PenalizedLS
 
-/// The posterior from a set of chains set beside a REML (or ML) fit of the same model
-/// (`mixmc compare`, docs/compare.md).
+/// The posterior from a set of chains set beside a REML (or ML) fit of the same model, or the
+/// Laplace fit of a binomial or Poisson one (`mixmc compare`, docs/compare.md).
 ///
 /// For β, σ, every random-effects SD and correlation: the REML estimate (± its SE for β), the
 /// posterior mean, median, mode (`kernelDensityMode`), SD and 95% interval (2.5% and 97.5% type-7
@@ -54,17 +54,46 @@ public struct BayesREMLComparison: Sendable {
         public let largestDifferenceLevel: String
     }
 
-    public let method: EstimationMethod
+    /// The point estimates a comparison sets the posterior beside: a REML or ML fit of a linear
+    /// mixed model, or the Laplace (or AGQ) fit of a binomial or Poisson one (no σ).
+    public struct Estimates: Sendable {
+        /// The table's name for the estimates (`REML`, `ML`, `Laplace`) and the JSON `method`.
+        public let name: String
+        public let fixedEffects: [MixedModelFit.FixedEffect]
+        /// σ; nil for a family without one.
+        public let sigma: Double?
+        public let varianceComponents: [MixedModelFit.VarianceComponent]
+        public let randomEffects: [MixedModelFit.RandomEffects]
+
+        public init(_ fit: MixedModelFit) {
+            name = fit.method.rawValue
+            fixedEffects = fit.fixedEffects
+            sigma = fit.sigma
+            varianceComponents = fit.varianceComponents
+            randomEffects = fit.randomEffects
+        }
+
+        public init(_ fit: GeneralizedMixedModelFit) {
+            name = fit.method.name
+            fixedEffects = fit.fixedEffects
+            sigma = nil
+            varianceComponents = fit.varianceComponents
+            randomEffects = fit.randomEffects
+        }
+    }
+
+    /// What the estimates are called (`REML`, `ML`, `Laplace`, `AGQ`, `PQL`).
+    public let estimateName: String
     public let chainCount: Int
     public let drawsPerChain: Int
     public let rows: [Row]
     public let randomEffects: [Shrinkage]
 
     /// - Parameters:
-    ///   - fit: the REML or ML fit of `design`.
+    ///   - fit: the REML, ML or Laplace fit of `design`.
     ///   - chains: chains of the same model (`mixmc sample`'s columns, `OutputColumns(design:)`).
     ///     Chains of unequal length are cut to the shortest, as `RunSummary` does.
-    public init(fit: MixedModelFit, design: Design, chains: [StanCSVChain]) throws(ComparisonError) {
+    public init(fit: Estimates, design: Design, chains: [StanCSVChain]) throws(ComparisonError) {
         guard let first = chains.first else { throw .noChains }
         let columns = OutputColumns(design: design)
         for chain in chains {
@@ -85,7 +114,7 @@ public struct BayesREMLComparison: Sendable {
         for effect in fit.fixedEffects {
             estimates.append((.fixed, effect.name, effect.estimate, effect.standardError, (-.infinity, .infinity)))
         }
-        estimates.append((.sigma, "Residual", fit.sigma, nil, (0, .infinity)))
+        if let sigma = fit.sigma { estimates.append((.sigma, "Residual", sigma, nil, (0, .infinity))) }
         for component in fit.varianceComponents {
             for (c, name) in component.names.enumerated() {
                 estimates.append((.sd, "\(component.group) \(name)", component.standardDeviations[c], nil, (0, .infinity)))
@@ -142,7 +171,7 @@ public struct BayesREMLComparison: Sendable {
                                            largestDifferenceLevel: group.levels.isEmpty ? "" : group.levels[worst]))
             }
         }
-        self.method = fit.method
+        self.estimateName = fit.name
         self.chainCount = chains.count
         self.drawsPerChain = drawsPerChain
         self.rows = rows

@@ -6,7 +6,8 @@ import ModelSpec
 import PenalizedLS
 import Samplers
 
-/// `mixmc compare`: the posterior beside the REML (or ML) fit of the same model (docs/compare.md).
+/// `mixmc compare`: the posterior beside the REML (or ML) fit of the same model, or beside the
+/// Laplace fit of a binomial or Poisson model (docs/compare.md).
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compare the posterior with the REML (or ML) fit: estimates, posterior mean/median/mode/SD/95% interval, shrinkage.",
@@ -17,7 +18,8 @@ struct Compare: ParsableCommand {
             median, mode (Gaussian kernel density maximum), SD, 2.5% and 97.5% quantiles and \
             (mean - estimate) / sd; for the random effects the conditional modes against the \
             posterior means; and the flat-prior marginal posterior mode of (theta, sigma), which \
-            equals the REML estimate. Sampled chains go to --output (default: a new temporary \
+            equals the REML estimate. A binomial or Poisson model is compared with its Laplace \
+            fit (no sigma, no marginal-mode check). Sampled chains go to --output (default: a new temporary \
             directory, printed). --json prints one object (docs/compare.md lists its keys).
             """)
 
@@ -72,10 +74,26 @@ struct Compare: ParsableCommand {
     }
 
     private func compare() throws -> ExitCode? {
-        let design = try model.loadGaussianDesign(command: "compare")
-        let fit = try MixedModelFit.fit(design, method: ml ? .ml : .reml)
-        let reml = ml ? try MixedModelFit.fit(design, method: .reml) : fit
-        let marginalMode = try FlatPriorMarginalMode.compute(design: design)
+        let design = try model.loadDesign()
+        // A binomial or Poisson model is compared with its Laplace fit; the flat-prior marginal
+        // mode check (REML's Bayesian reading) exists for Gaussian models only.
+        let estimates: BayesREMLComparison.Estimates
+        let fitObject: [String: Any]
+        var check: (mode: FlatPriorMarginalMode, reml: MixedModelFit)?
+        if design.family.isGaussian {
+            let fit = try MixedModelFit.fit(design, method: ml ? .ml : .reml)
+            let reml = ml ? try MixedModelFit.fit(design, method: .reml) : fit
+            check = (try FlatPriorMarginalMode.compute(design: design), reml)
+            estimates = BayesREMLComparison.Estimates(fit)
+            fitObject = fit.jsonObject()
+        } else {
+            guard !ml else {
+                throw ValidationError("--ml applies to Gaussian models; a \(design.family.kind.rawValue) model is compared with its Laplace fit (maximum likelihood already)")
+            }
+            let fit = try GeneralizedMixedModelFit.fit(design)
+            estimates = BayesREMLComparison.Estimates(fit)
+            fitObject = fit.jsonObject()
+        }
 
         let files: [URL]
         let directory: String
@@ -96,13 +114,13 @@ struct Compare: ParsableCommand {
         }
         let comparison: BayesREMLComparison
         do {
-            comparison = try BayesREMLComparison(fit: fit, design: design, chains: chainFiles)
+            comparison = try BayesREMLComparison(fit: estimates, design: design, chains: chainFiles)
         } catch {
             throw ValidationFailure(error.description)
         }
         if json {
-            var object = comparison.jsonObject(marginalMode: marginalMode, reml: reml)
-            object["fit"] = fit.jsonObject()
+            var object = comparison.jsonObject(marginalMode: check)
+            object["fit"] = fitObject
             object["chains_dir"] = directory
             object["files"] = files.map(\.path)
             let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
@@ -110,7 +128,7 @@ struct Compare: ParsableCommand {
         } else {
             print("mixmc compare: \(design.formula.source), \(design.observationCount) rows; chains in \(directory)/")
             print("")
-            print(comparison.renderTable(marginalMode: marginalMode, reml: reml))
+            print(comparison.renderTable(marginalMode: check))
         }
         return nil
     }

@@ -72,9 +72,14 @@ import TestSupport
             #expect(chain.columnNames.filter { !$0.hasPrefix("r_") && $0 != "lp__" } == example.parameters)
             #expect(chain.draws.allSatisfy { $0.allSatisfy(\.isFinite) })
         }
-        let compare = try runMixmc(["compare", directory, "--output", output.path + "-compare"])
-        #expect(compare.status == 1)
-        #expect(compare.standardError.hasPrefix("error: mixmc compare handles Gaussian models only so far"))
+        let compareOutput = output.path + "-compare"
+        defer { try? FileManager.default.removeItem(atPath: compareOutput) }
+        let compare = try runMixmc(["compare", directory, "--chains", "2", "--warmup", "20", "--draws", "40", "--seed", "3",
+                                    "--quiet", "--output", compareOutput])
+        #expect(compare.status == 0, "stderr: \(compare.standardError)")
+        #expect(compare.standardOutput.contains("Laplace fit and posterior (2 chains x 40 draws)"))
+        #expect(compare.standardOutput.contains("Random effects: conditional modes (Laplace) against posterior means"))
+        #expect(!compare.standardOutput.contains("sigma"))
     }
 
     @Test(arguments: examples)
