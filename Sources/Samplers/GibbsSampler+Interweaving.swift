@@ -61,17 +61,23 @@ extension GibbsSampler {
                 }
             }
         }
-        let ratios = (0..<k).map { exp(x[$0]) / tau[$0] }
+        rescale(term: j, ratios: (0..<k).map { exp(x[$0]) / tau[$0] }, logScales: x)
+    }
 
-        var updated = b
+    /// The end of an interweaving step (eq. 35): b_j's coefficient c and row c of chol(Σ_j) =
+    /// diag(τ) W scale by `ratios[c]` = τ'_c / τ_c, and a vector term's log τ coordinates become
+    /// `logScales`.
+    mutating func rescale(term j: Int, ratios: [Double], logScales: [Double]) {
+        let term = design.terms[j]
+        let k = term.size
+        var updated = randomEffects[j]
         for level in 0..<term.levelCount { for c in 0..<k { updated[level * k + c] *= ratios[c] } }
         randomEffects[j] = updated
-        // chol(Σ') = diag(τ') W: row c of the factor scales by s_c (eq. 35).
         var factor = covarianceFactors[j]
         for c in 0..<k { for a in 0...c { factor[c + a * k] *= ratios[c] } }
         covarianceFactors[j] = factor
         if var coordinates = covarianceCoordinates[j] {
-            for c in 0..<k { coordinates[c] = x[c] }
+            for c in 0..<k { coordinates[c] = logScales[c] }
             covarianceCoordinates[j] = coordinates
         }
     }

@@ -457,16 +457,7 @@ public struct IRLSProposalGibbs {
             }
         }
         let ratios = (0..<k).map { exp(x[$0]) / tau[$0] }
-        var updated = b
-        for level in 0..<term.levelCount { for c in 0..<k { updated[level * k + c] *= ratios[c] } }
-        gaussian.randomEffects[j] = updated
-        var factor = gaussian.covarianceFactors[j]
-        for c in 0..<k { for a in 0...c { factor[c + a * k] *= ratios[c] } }
-        gaussian.covarianceFactors[j] = factor
-        if var coordinates = gaussian.covarianceCoordinates[j] {
-            for c in 0..<k { coordinates[c] = x[c] }
-            gaussian.covarianceCoordinates[j] = coordinates
-        }
+        gaussian.rescale(term: j, ratios: ratios, logScales: x)
         for i in 0..<n {
             var value = base[i]
             for c in 0..<k { value += ratios[c] * contributions[c * n + i] }
