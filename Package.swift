@@ -48,7 +48,7 @@ let package = Package(
         .testTarget(name: "PenalizedLSTests", dependencies: ["PenalizedLS", "ModelSpec", "TestSupport"]),
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "ChainIO", "TestSupport"]),
         .testTarget(name: "ChainIOTests", dependencies: ["ChainIO", "TestSupport"]),
-        .testTarget(name: "CLITests", dependencies: ["ChainIO", "Diagnostics", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["ChainIO", "Diagnostics", "ModelSpec", "TestSupport"]),
         .testTarget(name: "SamplersTests", dependencies: ["Samplers", "TestSupport"]),
         .testTarget(name: "PriorsTests", dependencies: ["ModelSpec", "TestSupport"]),
         .testTarget(name: "GibbsTests", dependencies: ["Samplers", "ModelSpec", "Diagnostics", "TestSupport"]),
