@@ -40,6 +40,7 @@ let package = Package(
         .executableTarget(name: "CollapsedGradient", dependencies: ["ModelSpec", "PenalizedLS", "CNumerics"], path: "Benchmarks/CollapsedGradient"),
         .executableTarget(name: "GibbsScaling", dependencies: ["Samplers", "ModelSpec", "CNumerics"], path: "Benchmarks/GibbsScaling"),
         .executableTarget(name: "PolyaGammaDraws", dependencies: ["Samplers"], path: "Benchmarks/PolyaGammaDraws"),
+        .executableTarget(name: "BinaryGibbsScaling", dependencies: ["Samplers", "ModelSpec", "CNumerics"], path: "Benchmarks/BinaryGibbsScaling"),
 
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
