@@ -105,78 +105,76 @@ struct CSVParser {
         var line = reader.headerLine
         var row = 0
         var nextUpkeep = pos
-        try PowersOfFive.table.withUnsafeBufferPointer { table in
-            let powers = table.baseAddress!
-            while pos < count {
-                if pos >= nextUpkeep {
-                    upkeep(at: pos)
-                    nextUpkeep = pos + Self.upkeepInterval
-                }
-                let recordStart = pos
-                let recordLine = line + 1
-                // A line with nothing on it: the most common blank record.
-                let first = base[pos]
-                if first == 10 || first == 13 {
-                    pos += first == 13 && pos + 1 < count && base[pos + 1] == 10 ? 2 : 1
-                    line += 1
-                    continue
-                }
-                var field = 0
-                var embedded = 0
-                var blank = false
-                while true {
-                    let kind = field < columnCount ? kinds[field] : RowReader.skip
-                    if kind == RowReader.numeric && pos < count && base[pos] != UInt8(ascii: "\"") {
-                        if let (end, value) = DecimalParser.scan(base, from: pos, limit: count, powers: powers) {
-                            var next = -1
-                            var rowEnd = true
-                            if end == count {
-                                next = end
-                            } else {
-                                let c = base[end]
-                                if c == UInt8(ascii: ",") {
-                                    next = end + 1
-                                    rowEnd = false
-                                } else if c == 10 {
-                                    next = end + 1
-                                } else if c == 13 {
-                                    next = end + 1 < count && base[end + 1] == 10 ? end + 2 : end + 1
-                                }
-                            }
-                            if next >= 0 {
-                                builders[field].appendNumber(value, bytes: base + pos, length: end - pos, readable: count - pos, row: row)
-                                pos = next
-                                field += 1
-                                if rowEnd { break }
-                                continue
+        let tables = DecimalTables.shared
+        while pos < count {
+            if pos >= nextUpkeep {
+                upkeep(at: pos)
+                nextUpkeep = pos + Self.upkeepInterval
+            }
+            let recordStart = pos
+            let recordLine = line + 1
+            // A line with nothing on it: the most common blank record.
+            let first = base[pos]
+            if first == 10 || first == 13 {
+                pos += first == 13 && pos + 1 < count && base[pos + 1] == 10 ? 2 : 1
+                line += 1
+                continue
+            }
+            var field = 0
+            var embedded = 0
+            var blank = false
+            while true {
+                let kind = field < columnCount ? kinds[field] : RowReader.skip
+                if kind == RowReader.numeric && pos < count && base[pos] != UInt8(ascii: "\"") {
+                    if let (end, value) = DecimalParser.scan(base, from: pos, limit: count, tables: tables) {
+                        var next = -1
+                        var rowEnd = true
+                        if end == count {
+                            next = end
+                        } else {
+                            let c = base[end]
+                            if c == UInt8(ascii: ",") {
+                                next = end + 1
+                                rowEnd = false
+                            } else if c == 10 {
+                                next = end + 1
+                            } else if c == 13 {
+                                next = end + 1 < count && base[end + 1] == 10 ? end + 2 : end + 1
                             }
                         }
+                        if next >= 0 {
+                            builders[field].appendNumber(value, bytes: base + pos, length: end - pos, readable: count - pos, row: row)
+                            pos = next
+                            field += 1
+                            if rowEnd { break }
+                            continue
+                        }
                     }
-                    let (content, next, rowEnd, breaks) = nextField(at: pos)
-                    pos = next
-                    embedded += breaks
-                    if field == 0 && rowEnd && Self.isBlank(content) {
-                        blank = true
-                        break
-                    }
-                    if kind != RowReader.skip {
-                        let address = content.baseAddress ?? base
-                        builders[field].appendCell(address, length: content.count, readable: readable(address, content.count),
-                                                   row: row, recordOffset: recordStart)
-                    }
-                    field += 1
-                    if rowEnd { break }
                 }
-                line += 1 + embedded
-                if blank { continue }
-                guard field == columnCount else {
-                    throw DataError(file: source, line: recordLine,
-                                    message: "line \(recordLine) has \(field) field\(field == 1 ? "" : "s"), the header has \(columnCount)",
-                                    fix: "check line \(recordLine) for a missing or extra comma; quote fields that contain commas")
+                let (content, next, rowEnd, breaks) = nextField(at: pos)
+                pos = next
+                embedded += breaks
+                if field == 0 && rowEnd && Self.isBlank(content) {
+                    blank = true
+                    break
                 }
-                reader.rowLines.append(recordLine)
-                row += 1
+                if kind != RowReader.skip {
+                    let address = content.baseAddress ?? base
+                    builders[field].appendCell(address, length: content.count, readable: readable(address, content.count),
+                                               row: row, recordOffset: recordStart)
+                }
+                field += 1
+                if rowEnd { break }
             }
+            line += 1 + embedded
+            if blank { continue }
+            guard field == columnCount else {
+                throw DataError(file: source, line: recordLine,
+                                message: "line \(recordLine) has \(field) field\(field == 1 ? "" : "s"), the header has \(columnCount)",
+                                fix: "check line \(recordLine) for a missing or extra comma; quote fields that contain commas")
+            }
+            reader.rowLines.append(recordLine)
+            row += 1
         }
         reader.rowCount = row
     }

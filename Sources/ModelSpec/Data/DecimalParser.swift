@@ -24,7 +24,7 @@ enum DecimalParser {
     /// only if the prefix is the whole field: the caller checks the byte at `end`.
     @inline(__always)
     static func scan(_ base: UnsafePointer<UInt8>, from start: Int, limit: Int,
-                     powers: UnsafePointer<UInt64>) -> (end: Int, value: Double)? {
+                     tables: DecimalTables) -> (end: Int, value: Double)? {
         var i = start
         var negative = false
         if i < limit && (base[i] == UInt8(ascii: "-") || base[i] == UInt8(ascii: "+")) {
@@ -35,13 +35,13 @@ enum DecimalParser {
         // 19 significant ones (rare) go to strtod.
         var mantissa: UInt64 = 0
         let integerStart = i
-        accumulateDigits(base, &i, limit, &mantissa)
+        accumulateDigits(base, &i, limit, &mantissa, tables)
         var digits = i - integerStart
         var exponent = 0
         if i < limit && base[i] == UInt8(ascii: ".") {
             i += 1
             let fractionStart = i
-            accumulateDigits(base, &i, limit, &mantissa)
+            accumulateDigits(base, &i, limit, &mantissa, tables)
             exponent = fractionStart - i
             digits -= exponent
         }
@@ -87,9 +87,9 @@ enum DecimalParser {
             value = 0
         } else if exponent >= -22 && exponent <= 22 && mantissa <= 1 << 53 {
             let exact = Double(mantissa)
-            value = exponent < 0 ? exact / powersOfTen[-exponent] : exact * powersOfTen[exponent]
+            value = exponent < 0 ? exact / tables.powersOfTen[-exponent] : exact * tables.powersOfTen[exponent]
         } else {
-            value = eiselLemire(mantissa, exponent, powers: powers)
+            value = eiselLemire(mantissa, exponent, powers: tables.powersOfFive)
         }
         return (i, negative ? -value : value)
     }
@@ -99,7 +99,8 @@ enum DecimalParser {
     /// multiplications (fast_float's `parse_eight_digits_unrolled`, on the run shifted to the top
     /// of the word so that the bytes below it act as leading zeros).
     @inline(__always)
-    private static func accumulateDigits(_ base: UnsafePointer<UInt8>, _ i: inout Int, _ limit: Int, _ mantissa: inout UInt64) {
+    private static func accumulateDigits(_ base: UnsafePointer<UInt8>, _ i: inout Int, _ limit: Int, _ mantissa: inout UInt64,
+                                         _ tables: DecimalTables) {
         while i + 8 <= limit {
             let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
             let digits = word &- 0x3030_3030_3030_3030
@@ -116,7 +117,7 @@ enum DecimalParser {
             let pairs = (value & mask) &* hundredAndMillion
             let quads = ((value >> 16) & mask) &* oneAndTenThousand
             value = (pairs &+ quads) >> 32
-            mantissa = mantissa &* smallPowersOfTen[run] &+ value
+            mantissa = mantissa &* tables.smallPowersOfTen[run] &+ value
             i += run
             if run < 8 { return }
         }
@@ -127,13 +128,6 @@ enum DecimalParser {
             i += 1
         }
     }
-
-    /// 10^0 ... 10^8 as integers.
-    private static let smallPowersOfTen: [UInt64] = [1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000]
-
-    /// 10^0 ... 10^22, each an exact double.
-    private static let powersOfTen: [Double] = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
-                                                1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22]
 
     /// The correctly rounded double nearest `w` x 10^`q` (w > 0, at most 19 digits): fast_float's
     /// `compute_float` for binary64.
@@ -193,10 +187,32 @@ enum DecimalParser {
     /// The value of a whole byte string if it is a number by the grammar, else nil.
     static func number(_ bytes: UnsafeBufferPointer<UInt8>) -> Double? {
         guard let base = bytes.baseAddress, !bytes.isEmpty else { return nil }
-        return PowersOfFive.table.withUnsafeBufferPointer { powers in
-            guard let (end, value) = scan(base, from: 0, limit: bytes.count, powers: powers.baseAddress!),
-                  end == bytes.count else { return nil }
-            return value
+        guard let (end, value) = scan(base, from: 0, limit: bytes.count, tables: .shared), end == bytes.count else { return nil }
+        return value
+    }
+}
+
+/// The parser's constant tables, as plain pointers (no lazy-initialization check or bounds check
+/// per number): allocated once and never freed.
+struct DecimalTables: @unchecked Sendable {
+    /// `PowersOfFive.table`.
+    let powersOfFive: UnsafePointer<UInt64>
+    /// 10^0 ... 10^22, each an exact double.
+    let powersOfTen: UnsafePointer<Double>
+    /// 10^0 ... 10^8 as integers.
+    let smallPowersOfTen: UnsafePointer<UInt64>
+
+    static let shared = DecimalTables()
+
+    private init() {
+        func copy<T>(_ values: [T]) -> UnsafePointer<T> {
+            let memory = UnsafeMutablePointer<T>.allocate(capacity: values.count)
+            memory.initialize(from: values, count: values.count)
+            return UnsafePointer(memory)
         }
+        powersOfFive = copy(PowersOfFive.table)
+        powersOfTen = copy([1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+                            1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22])
+        smallPowersOfTen = copy([1, 10, 100, 1000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000] as [UInt64])
     }
 }
