@@ -176,6 +176,38 @@ private func numberTexts(count: Int, seed: UInt64) -> [String] {
     }
 }
 
+@Suite struct UTF8CheckTests {
+    /// The check accepts exactly what `String(validating:as:)` accepts and counts every quote, on
+    /// mostly-ASCII byte strings (so both the 32-byte path and the character path run) with
+    /// random high bytes, valid sequences and quotes mixed in, checked whole and in two blocks.
+    @Test func agreesWithSwiftsUTF8Decoding() {
+        var random = SplitMix64(state: 3)
+        let pieces: [[UInt8]] = [[0xC3, 0xA9], [0xE2, 0x82, 0xAC], [0xF0, 0x9F, 0x98, 0x80], [0xED, 0x9F, 0xBF], [0xEF, 0xBB, 0xBF],
+                                 [0xC0, 0x80], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80], [0xE0, 0x80, 0x80], [0x80], [0xFF], [0xC3], [0x22]]
+        for _ in 0..<5_000 {
+            var bytes: [UInt8] = []
+            let length = random.below(120)
+            while bytes.count < length {
+                if random.below(40) == 0 { bytes += pieces[random.below(pieces.count)] } else { bytes.append(UInt8(32 + random.below(90))) }
+            }
+            let expectedValid = String(validating: bytes, as: UTF8.self) != nil
+            let expectedQuotes = bytes.filter { $0 == 0x22 }.count
+            bytes.withUnsafeBufferPointer { buffer in
+                guard let base = buffer.baseAddress else { return }
+                var whole = UTF8Check()
+                whole.scan(base, from: 0, to: buffer.count)
+                #expect(whole.valid == expectedValid, "\(bytes)")
+                if expectedValid { #expect(whole.quotes == expectedQuotes) }
+                var split = UTF8Check()
+                let middle = UTF8Check.blockEnd(base, from: 0, size: buffer.count / 2, count: buffer.count)
+                split.scan(base, from: 0, to: middle)
+                if split.valid { split.scan(base, from: middle, to: buffer.count) }
+                #expect(split.valid == expectedValid)
+            }
+        }
+    }
+}
+
 /// Issue 14's bad input: a ten-million-line file whose column x changes from numbers to text at
 /// row 9,000,000 (line 9,000,001). With a few text cells it stays numeric and the first one is
 /// the error when a model uses x; with 1 % or more it becomes a factor, as R reads it, and using

@@ -89,41 +89,53 @@ struct UTF8Check {
         let raw = UnsafeRawPointer(base)
         var quoteCount = 0
         while i < end {
-            if i + 8 <= end {
-                let word = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
-                if word & 0x8080_8080_8080_8080 == 0 {
-                    // Bytes equal to '"' become zero; a byte's high bit survives the add-and-or
-                    // below exactly when it is non-zero, with no carry between bytes.
-                    let x = word ^ 0x2222_2222_2222_2222
-                    let nonZero = ((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x
-                    quoteCount += (~nonZero & 0x8080_8080_8080_8080).nonzeroBitCount
-                    i += 8
+            // 32 bytes at a time while they are ASCII (no high bit in the four words or'ed together).
+            while i + 32 <= end {
+                let w0 = raw.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+                let w1 = raw.loadUnaligned(fromByteOffset: i + 8, as: UInt64.self)
+                let w2 = raw.loadUnaligned(fromByteOffset: i + 16, as: UInt64.self)
+                let w3 = raw.loadUnaligned(fromByteOffset: i + 24, as: UInt64.self)
+                guard (w0 | w1 | w2 | w3) & 0x8080_8080_8080_8080 == 0 else { break }
+                quoteCount += Self.quotes(w0) + Self.quotes(w1) + Self.quotes(w2) + Self.quotes(w3)
+                i += 32
+            }
+            // Then the next 32 bytes (or the rest) character by character.
+            let stop = Swift.min(end, i + 32)
+            while i < stop {
+                let byte = base[i]
+                if byte < 0x80 {
+                    if byte == UInt8(ascii: "\"") { quoteCount += 1 }
+                    i += 1
                     continue
                 }
+                let length: Int
+                var low: UInt8 = 0x80, high: UInt8 = 0xBF
+                switch byte {
+                case 0xC2...0xDF: length = 2
+                case 0xE0: length = 3; low = 0xA0
+                case 0xE1...0xEC, 0xEE...0xEF: length = 3
+                case 0xED: length = 3; high = 0x9F
+                case 0xF0: length = 4; low = 0x90
+                case 0xF1...0xF3: length = 4
+                case 0xF4: length = 4; high = 0x8F
+                default: valid = false; return
+                }
+                guard i + length <= end, base[i + 1] >= low, base[i + 1] <= high else { valid = false; return }
+                for k in 2..<length where base[i + k] & 0xC0 != 0x80 { valid = false; return }
+                i += length
             }
-            let byte = base[i]
-            if byte < 0x80 {
-                if byte == UInt8(ascii: "\"") { quoteCount += 1 }
-                i += 1
-                continue
-            }
-            let length: Int
-            var low: UInt8 = 0x80, high: UInt8 = 0xBF
-            switch byte {
-            case 0xC2...0xDF: length = 2
-            case 0xE0: length = 3; low = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: length = 3
-            case 0xED: length = 3; high = 0x9F
-            case 0xF0: length = 4; low = 0x90
-            case 0xF1...0xF3: length = 4
-            case 0xF4: length = 4; high = 0x8F
-            default: valid = false; return
-            }
-            guard i + length <= end, base[i + 1] >= low, base[i + 1] <= high else { valid = false; return }
-            for k in 2..<length where base[i + k] & 0xC0 != 0x80 { valid = false; return }
-            i += length
         }
         quotes += quoteCount
+    }
+
+    /// The double quotes among eight ASCII bytes: bytes equal to '"' become zero, and a byte's
+    /// high bit survives the add-and-or below exactly when it is non-zero, with no carry between
+    /// bytes.
+    @inline(__always)
+    private static func quotes(_ word: UInt64) -> Int {
+        let x = word ^ 0x2222_2222_2222_2222
+        let nonZero = ((x & 0x7F7F_7F7F_7F7F_7F7F) &+ 0x7F7F_7F7F_7F7F_7F7F) | x
+        return (~nonZero & 0x8080_8080_8080_8080).nonzeroBitCount
     }
 
     /// The end of the block that starts at `start` and is about `size` bytes long, moved forward
