@@ -62,16 +62,27 @@ struct GrowableBuffer<Element: BitwiseCopyable> {
 /// An open-addressing hash table over an arena of the labels' bytes; `free()` once when done,
 /// and not used after.
 ///
-/// A slot holds a key word and a tag, so that finding a label of up to 7 bytes (the usual group
-/// id) reads one slot and nothing else: the key is such a label's bytes with its length in the top
-/// byte (a longer label's first 8 bytes, then compared in full), the tag the hash's high 32 bits,
-/// a bit for "short", and the label's number + 1 (0: empty slot).
+/// A slot holds a key word and a tag, so that finding a label of up to 7 bytes reads one slot and
+/// nothing else: the key is such a label's bytes with its length in the top byte (a longer label's
+/// first 8 bytes, then compared in full), the tag the hash's high 32 bits, a bit for "short", and
+/// the label's number + 1 (0: empty slot).
+///
+/// Labels that are whole numbers below `directLimit` written without sign or leading zero (the
+/// usual group id: "308", "4512") skip the hash table: their number indexes `direct`, a dense
+/// table small enough to stay in cache, where a hash table of thousands of labels misses it on
+/// every row. Such a text and its number determine each other, so both ways number the labels
+/// alike.
 struct ByteInterner {
+    /// Whole-number labels below this use `direct` (4 MB at most).
+    static let directLimit = 1 << 20
+
     private var arena = GrowableBuffer<UInt8>()
     /// Label i's bytes are arena[starts[i] ..< starts[i + 1]].
     private var starts = GrowableBuffer<Int>()
     private var slots: UnsafeMutablePointer<(key: UInt64, tag: UInt64)>
     private var slotMask: Int
+    /// Per whole number v below `directCount`, the number + 1 of label "v" (0: not seen).
+    private var direct = GrowableBuffer<Int32>()
     private(set) var count = 0
 
     init() {
@@ -104,6 +115,9 @@ struct ByteInterner {
                 word = 0
                 for k in 0..<length { word |= UInt64(bytes[k]) << UInt64(8 * k) }
             }
+            if let number = Self.wholeNumber(word, length) {
+                return internNumber(number, bytes, length)
+            }
             key = word | UInt64(length) << 56
             hash = Self.mix(key)
         } else {
@@ -131,6 +145,44 @@ struct ByteInterner {
         slots[slot] = (key, tagHigh | UInt64(index + 1))
         count += 1
         if count * 2 > slotMask { rehash() }
+        return Int32(index)
+    }
+
+    /// The value of a label of 1 to 7 digits (its bytes in `word`, little-endian) without a leading
+    /// zero, if it is below `directLimit`; else nil.
+    @inline(__always)
+    private static func wholeNumber(_ word: UInt64, _ length: Int) -> Int? {
+        guard length > 0 && length < 8 else { return nil }
+        let used: UInt64 = (1 << UInt64(8 * length)) &- 1
+        let digits = word &- (0x3030_3030_3030_3030 & used)
+        // As in DecimalParser: a byte is a digit when it and it + 6 stay below 16; a borrow only
+        // starts at a byte that is not a digit.
+        guard (digits | (digits &+ 0x0606_0606_0606_0606)) & 0xF0F0_F0F0_F0F0_F0F0 & used == 0 else { return nil }
+        guard length == 1 || word & 0xFF != UInt64(UInt8(ascii: "0")) else { return nil }
+        var value = digits << UInt64(8 * (8 - length))
+        value = value &* 10 &+ (value >> 8)
+        let pairs = (value & 0x0000_00FF_0000_00FF) &* 0x000F_4240_0000_0064
+        let quads = ((value >> 16) & 0x0000_00FF_0000_00FF) &* 0x0000_2710_0000_0001
+        value = (pairs &+ quads) >> 32
+        return value < directLimit ? Int(value) : nil
+    }
+
+    /// The number of the whole-number label `number` (whose text is `bytes`), adding it if new.
+    @inline(__always)
+    private mutating func internNumber(_ number: Int, _ bytes: UnsafePointer<UInt8>, _ length: Int) -> Int32 {
+        if number < direct.count {
+            let entry = direct[number]
+            if entry != 0 { return entry - 1 }
+        } else {
+            var size = Swift.max(direct.count * 2, 1024)
+            while size <= number { size *= 2 }
+            while direct.count < size { direct.append(0) }
+        }
+        let index = count
+        arena.append(contentsOf: bytes, count: length)
+        starts.append(arena.count)
+        direct[number] = Int32(index + 1)
+        count += 1
         return Int32(index)
     }
 
@@ -185,6 +237,7 @@ struct ByteInterner {
     mutating func free() {
         arena.free()
         starts.free()
+        direct.free()
         slots.deallocate()
         count = 0
     }
