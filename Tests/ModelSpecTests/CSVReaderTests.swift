@@ -165,6 +165,25 @@ private func numberTexts(count: Int, seed: UInt64) -> [String] {
         #expect(rowZero == "0")
     }
 
+    /// Whole-number labels take the dense table and others the hash table; "7", "07" and "007"
+    /// stay three labels, ids past the dense table's limit and other spellings still work, and the
+    /// factor is the one a plain dictionary of the labels gives.
+    @Test func wholeNumberLabelsAndTheirLookalikesAreDistinctLevels() throws {
+        let tokens = ["7", "007", "07", "0", "00", "1048576", "1048575", "12345678", "9999999", "-1", "+1", " 7", "7 ", "a7", "NA", "",
+                      "\"7\"", "70", "700", "7000000", "1", "10", "2"]
+        var random = SplitMix64(state: 11)
+        let cells = (0..<3_000).map { _ in tokens[random.below(tokens.count)] }
+        let table = try DataTable.parse(text: "g\n" + cells.joined(separator: "\n") + "\n", source: "ids.csv", categorical: ["g"])
+        let factor = try #require(factorColumn(table, "g"))
+        // What the cells are after unquoting; blank lines ("") are skipped, as R does.
+        let labels = cells.filter { !$0.isEmpty }.map { $0 == "\"7\"" ? "7" : $0 }
+        let present = Set(labels.filter { !["NA", ""].contains($0.trimmingSpaces()) })
+        let levels = Factor.sortLevels(Array(present))
+        #expect(factor.levels == levels)
+        let expectedCodes: [Int32] = labels.map { present.contains($0) ? Int32(levels.firstIndex(of: $0)!) : -1 }
+        #expect(factor.codes == expectedCodes)
+    }
+
     @Test func aFileThatIsNotUTF8IsRefusedAndByteOrderMarksAreDropped() throws {
         let invalid = try temporaryFile("latin1.csv", Array("y,g\n1,".utf8) + [0xE9] + Array("t\u{E9}\n".utf8))
         defer { try? FileManager.default.removeItem(atPath: invalid) }
