@@ -39,6 +39,7 @@ let package = Package(
         .executableTarget(name: "CollapsedGradient", dependencies: ["ModelSpec", "PenalizedLS", "CNumerics"], path: "Benchmarks/CollapsedGradient"),
         .executableTarget(name: "GibbsScaling", dependencies: ["Samplers", "ModelSpec", "CNumerics"], path: "Benchmarks/GibbsScaling"),
         .executableTarget(name: "PolyaGammaDraws", dependencies: ["Samplers"], path: "Benchmarks/PolyaGammaDraws"),
+        .executableTarget(name: "CSVRead", dependencies: ["ModelSpec"], path: "Benchmarks/CSVRead"),
 
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),
