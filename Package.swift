@@ -9,7 +9,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/yaslab/CSV.swift", from: "2.5.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
@@ -22,7 +21,7 @@ let package = Package(
 
         // Library modules, in dependency order.
         .target(name: "Linalg", dependencies: ["CNumerics"]),
-        .target(name: "ModelSpec", dependencies: ["Linalg", "CNumerics", .product(name: "CSV", package: "CSV.swift"), "TOMLKit"]),
+        .target(name: "ModelSpec", dependencies: ["Linalg", "CNumerics", "TOMLKit"]),
         .target(name: "PenalizedLS", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
         .target(name: "ChainIO", dependencies: ["CFloatText"]),
         .target(name: "Diagnostics", dependencies: ["ChainIO", "PenalizedLS", "ModelSpec", "CNumerics"]),
@@ -41,6 +40,7 @@ let package = Package(
         .executableTarget(name: "GibbsScaling", dependencies: ["Samplers", "ModelSpec", "CNumerics"], path: "Benchmarks/GibbsScaling"),
         .executableTarget(name: "PolyaGammaDraws", dependencies: ["Samplers"], path: "Benchmarks/PolyaGammaDraws"),
         .executableTarget(name: "BinaryGibbsScaling", dependencies: ["Samplers", "ModelSpec", "CNumerics"], path: "Benchmarks/BinaryGibbsScaling"),
+        .executableTarget(name: "CSVRead", dependencies: ["ModelSpec"], path: "Benchmarks/CSVRead"),
 
         // Tests.
         .target(name: "TestSupport", path: "Tests/TestSupport"),

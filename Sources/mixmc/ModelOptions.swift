@@ -67,7 +67,9 @@ struct ModelOptions: ParsableArguments {
         categoricalColumns.formUnion(Design.variables(of: parsed).grouping)
         // model.toml's `data` is relative to the model directory, and a missing file says so.
         let base = data == nil ? model.map { "the model directory \($0), where model.toml is" } : nil
-        let table = try DataTable.read(path: dataPath, categorical: categoricalColumns, relativeTo: base)
+        // Only the columns the model uses are parsed and stored; `y ~ .` needs them all.
+        let used = parsed.hasUnexpandedDot ? nil : Set(Design.variables(of: parsed, weights: weightsColumn).all)
+        let table = try DataTable.read(path: dataPath, categorical: categoricalColumns, columns: used, relativeTo: base)
         let design = try Design.build(data: table, formula: parsed, family: chosenFamily, weights: weightsColumn, contrasts: chosenContrasts)
         // lme4's message when X is rank deficient; fit, describe and sample all drop the same columns.
         if !design.droppedFixedColumns.isEmpty {

@@ -80,6 +80,17 @@ import TestSupport
               fix: add the closing quote on line 6; write a quote inside a quoted field as ""
 
             """),
+        // Issue 14: a file cut off in its last line (no line end after it), in a field or in a quoted one.
+        dataCase("truncated-last-line.csv", "y ~ x + (1 | g)", """
+            error: \(dir)/truncated-last-line.csv:7: line 7 has 2 fields, the header has 3
+              fix: check line 7 for a missing or extra comma; quote fields that contain commas
+
+            """),
+        dataCase("truncated-quoted-field.csv", "y ~ x + (1 | g)", """
+            error: \(dir)/truncated-quoted-field.csv:7: a quoted field opened on line 7 is never closed (unbalanced '"')
+              fix: add the closing quote on line 7; write a quote inside a quoted field as ""
+
+            """),
         dataCase("semicolon.csv", "y ~ x + (1 | g)", """
             error: \(dir)/semicolon.csv:1: the header is one column 'y;x;g': the file looks semicolon-separated; mixmc reads comma-separated files
               fix: save the file as comma-separated values (CSV with ',' between fields and '.' as the decimal mark), e.g. in R: write.csv(d, "data.csv", row.names = FALSE)

@@ -98,43 +98,10 @@ extension Factor {
 /// with at most one decimal point, optional exponent; surrounding spaces allowed. "Inf", "NaN",
 /// hexadecimal and other forms Swift's `Double.init` accepts are rejected on purpose: they would
 /// turn a column into numbers silently where R would have read text (and NaN means missing here).
+/// The value is `strtod`'s (`DecimalParser`, which the CSV reader uses on the file's bytes).
 func parseNumber(_ text: String) -> Double? {
-    var digits = 0
-    var valid = true
-    var sawPoint = false, sawExponent = false
-    var previous: UInt8 = 0
-    var started = false, ended = false
-    for byte in text.utf8 {
-        switch byte {
-        case UInt8(ascii: " "), UInt8(ascii: "\t"):
-            if started { ended = true }
-            continue
-        default:
-            break
-        }
-        if ended { valid = false; break }
-        started = true
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"):
-            digits += 1
-        case UInt8(ascii: "."):
-            if sawPoint || sawExponent { valid = false }
-            sawPoint = true
-        case UInt8(ascii: "e"), UInt8(ascii: "E"):
-            if sawExponent || digits == 0 { valid = false }
-            sawExponent = true
-        case UInt8(ascii: "+"), UInt8(ascii: "-"):
-            // A sign only at the start or right after the exponent marker.
-            if previous != 0 && previous != UInt8(ascii: "e") && previous != UInt8(ascii: "E") { valid = false }
-        default:
-            valid = false
-        }
-        if !valid { break }
-        previous = byte
-    }
-    guard valid, digits > 0 else { return nil }
-    let trimmed = text.trimmingSpaces()
-    return Double(trimmed)
+    var trimmed = text.trimmingSpaces()
+    return trimmed.withUTF8 { DecimalParser.number($0) }
 }
 
 extension String {

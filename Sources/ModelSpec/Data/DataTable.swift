@@ -1,25 +1,27 @@
 /// A data set read from a CSV file: named, typed columns of equal length.
 ///
-/// Built by `DataTable.read(path:categorical:)` or `DataTable.parse(text:source:categorical:)`
-/// (see `DataTable+CSV.swift` for the typing rules).
+/// Built by `DataTable.read(path:categorical:columns:relativeTo:)` or
+/// `DataTable.parse(text:source:categorical:columns:)` (see `DataTable+CSV.swift` for the typing
+/// rules). A table read with `columns` holds only those columns; the others keep their names in
+/// `columnNames` (for messages) but `column(_:)` gives nil for them.
 public struct DataTable: Sendable {
     /// The file path (or another label for in-memory text), used in messages.
     public let source: String
-    /// Column names in header order.
+    /// Column names in header order, including columns that were not read.
     public let columnNames: [String]
     public var rowCount: Int
 
-    /// Columns in header order, parallel to `columnNames`.
-    let columns: [Column]
+    /// Columns in header order, parallel to `columnNames`; nil for a column not read.
+    let columns: [Column?]
     let columnIndex: [String: Int]
     /// Per row, the physical line of the file it came from (header = line 1), so that messages
     /// about a row can point into the file even after `subset(rows:)`.
-    let rowLines: [Int]
+    let rowLines: RowLines
     /// Per column position, the first cell a model cannot use (stray text in a numeric column,
     /// an infinite or huge value); `checkCells` reports it when a model uses the column.
     let cellProblems: [Int: DataError]
 
-    init(source: String, columnNames: [String], columns: [Column], rowLines: [Int], cellProblems: [Int: DataError] = [:]) {
+    init(source: String, columnNames: [String], columns: [Column?], rowLines: RowLines, cellProblems: [Int: DataError] = [:]) {
         self.source = source
         self.columnNames = columnNames
         self.columns = columns
@@ -37,12 +39,12 @@ public struct DataTable: Sendable {
         let rowCount = named.first?.column.count ?? 0
         precondition(named.allSatisfy { $0.column.count == rowCount }, "columns of a table have equal length")
         self.init(source: source, columnNames: named.map(\.name), columns: named.map(\.column),
-                  rowLines: Array(2 ..< 2 + rowCount))
+                  rowLines: RowLines(first: 2, count: rowCount))
     }
 
-    /// The column called `name`, or nil if there is none.
+    /// The column called `name`, or nil if there is none (or it was not read).
     public func column(_ name: String) -> Column? {
-        columnIndex[name].map { columns[$0] }
+        columnIndex[name].flatMap { columns[$0] }
     }
 
     /// The line in the source file that row `row` (0-based) came from.
@@ -72,14 +74,15 @@ public struct DataTable: Sendable {
     /// dropped, as lme4 does with its model frame, so that no empty level gets a column or a
     /// random effect.
     public func subset(rows: [Int]) -> DataTable {
-        let newColumns = columns.map { column -> Column in
+        let newColumns = columns.map { column -> Column? in
             switch column {
-            case .numeric(let values): return .numeric(rows.map { values[$0] })
-            case .categorical(let factor): return .categorical(factor.subset(rows: rows))
+            case .numeric(let values)?: return .numeric(rows.map { values[$0] })
+            case .categorical(let factor)?: return .categorical(factor.subset(rows: rows))
+            case nil: return nil
             }
         }
         return DataTable(source: source, columnNames: columnNames, columns: newColumns,
-                         rowLines: rows.map { rowLines[$0] }, cellProblems: cellProblems)
+                         rowLines: RowLines(listed: rows.map { rowLines[$0] }), cellProblems: cellProblems)
     }
 
     /// Throws the first unusable cell (in `columns` order) of the columns a model uses: text
@@ -102,7 +105,12 @@ public struct DataTable: Sendable {
                             message: "no column '\(name)'; columns are: \(columnNames.joined(separator: ", "))",
                             fix: "check the spelling against the header row")
         }
-        switch columns[position] {
+        guard let column = columns[position] else {
+            throw DataError(file: source, column: name,
+                            message: "column \(name) was not read (the table was read with only some of its columns)",
+                            fix: "include '\(name)' in the columns to read")
+        }
+        switch column {
         case .numeric(let values):
             return values
         case .categorical(let factor):
@@ -117,5 +125,30 @@ public struct DataTable: Sendable {
                             message: "column \(name) is declared categorical; a numeric column is needed",
                             fix: "do not declare '\(name)' categorical, or use it only as a factor")
         }
+    }
+}
+
+/// The file line of each row: a first line and a count while rows sit on consecutive lines (the
+/// usual file, 8 bytes a row saved), else a list.
+struct RowLines: Sendable {
+    private let first: Int
+    private let listed: [Int]?
+    let count: Int
+
+    init(first: Int, count: Int) {
+        self.first = first
+        self.count = count
+        listed = nil
+    }
+
+    init(listed: [Int]) {
+        first = 0
+        count = listed.count
+        self.listed = listed
+    }
+
+    subscript(row: Int) -> Int {
+        precondition(row >= 0 && row < count, "row out of range")
+        return listed?[row] ?? first + row
     }
 }
