@@ -86,14 +86,20 @@ posteriors <- list(
                      chains = 4L, warmup = 1000L, draws = 4000L, adapt_delta = 0.8, seed = 13002L),
   verbagg_logit = list(data = "models/verbagg/data.csv", family = "binomial", link = "logit",
                        formula = "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)",
-                       chains = 4L, warmup = 1000L, draws = 2500L, adapt_delta = 0.8, seed = 13003L),
+                       chains = 4L, warmup = 1000L, draws = 2000L, adapt_delta = 0.8, seed = 13003L),
   verbagg_probit = list(data = "models/verbagg/data.csv", family = "binomial", link = "probit",
                         formula = "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)",
-                        chains = 4L, warmup = 1000L, draws = 2500L, adapt_delta = 0.8, seed = 13004L),
+                        chains = 4L, warmup = 1000L, draws = 2000L, adapt_delta = 0.8, seed = 13004L,
+                        init_r = 0.1),
   grouseticks_poisson = list(data = "models/grouseticks/data.csv", family = "poisson", link = "log",
                              formula = "TICKS ~ YEAR + HEIGHT_s + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)",
                              chains = 4L, warmup = 1000L, draws = 4000L, adapt_delta = 0.99, seed = 13005L)
 )
+
+# VerbAgg probit starts within init_r = 0.1 of zero: from rstan's default (-2, 2) the Anger
+# coefficient (Anger runs 11 to 39) puts eta at +-40, where Phi is exactly 0 or 1 in double precision,
+# and a trial chain stuck there (step size 7e-5, every transition divergent, R-hat 2.1).
+# The sampler sizes are set so that the whole script takes about 75 minutes on one core.
 
 # Timing runs: 4 x (1000 + 1000), default adapt_delta (and 0.99 for grouseticks).
 benchmarks <- list(
@@ -135,10 +141,10 @@ stan_data <- function(p) {
 
 loadavg <- function() as.numeric(strsplit(readLines("/proc/loadavg"), " ")[[1]][1:3])
 
-run_stan <- function(model, d, chains, warmup, draws, adapt_delta, seed) {
+run_stan <- function(model, d, chains, warmup, draws, adapt_delta, seed, init_r = 2) {
   load_before <- loadavg()
   fit <- sampling(model, data = d$stan, chains = chains, cores = 1, iter = warmup + draws, warmup = warmup,
-                  seed = seed, control = list(adapt_delta = adapt_delta), pars = c("beta", "tau"),
+                  seed = seed, init_r = init_r, control = list(adapt_delta = adapt_delta), pars = c("beta", "tau"),
                   refresh = max(1L, (warmup + draws) %/% 5L))
   elapsed <- get_elapsed_time(fit)
   arr <- as.array(fit)[, , c(paste0("beta[", seq_len(d$stan$K), "]"), paste0("tau[", seq_len(d$stan$G), "]")), drop = FALSE]
@@ -158,9 +164,11 @@ stats_of <- function(summ, name) {
   list(mean = r$mean, sd = r$sd, mcse_mean = r$mcse_mean, ess_bulk = r$ess_bulk, ess_tail = r$ess_tail, rhat = r$rhat)
 }
 
-settings_of <- function(chains, warmup, draws, adapt_delta, seed)
+init_r_of <- function(p) if (is.null(p$init_r)) 2 else p$init_r
+settings_of <- function(chains, warmup, draws, adapt_delta, seed, init_r)
   list(chains = chains, warmup = warmup, draws = draws, adapt_delta = adapt_delta, max_treedepth = 10L,
-       seed = seed, init = "rstan default (uniform(-2, 2) on the unconstrained scale)",
+       seed = seed, init_r = init_r, init = if (init_r == 2) "rstan default: uniform(-2, 2) on the unconstrained scale"
+         else sprintf("uniform(-%g, %g) on the unconstrained scale (init_r = %g; see the script)", init_r, init_r, init_r),
        cores = 1L, rstan = as.character(packageVersion("rstan")),
        stan = as.character(rstan::stan_version()), posterior = as.character(packageVersion("posterior")),
        lme4 = as.character(packageVersion("lme4")), R = paste(R.version$major, R.version$minor, sep = "."))
@@ -169,14 +177,14 @@ reference <- function(model, key) {
   p <- posteriors[[key]]
   d <- stan_data(p)
   message(sprintf("reference %s: %d x (%d + %d), adapt_delta %g", key, p$chains, p$warmup, p$draws, p$adapt_delta))
-  r <- run_stan(model, d, p$chains, p$warmup, p$draws, p$adapt_delta, p$seed)
+  r <- run_stan(model, d, p$chains, p$warmup, p$draws, p$adapt_delta, p$seed, init_r_of(p))
   s <- r$summary
   print(as.data.frame(lapply(s, identity)), digits = 6)
   fixed <- setNames(lapply(d$fixed_names, function(n) stats_of(s, n)), d$fixed_names)
   sds <- setNames(lapply(d$group_names, function(g) stats_of(s, paste0("sd_", g))), d$group_names)
   list(formula = p$formula, family = p$family, link = p$link, data = p$data,
        rows = d$stan$N, levels = as.list(d$levels), priors = priors_text,
-       stan = settings_of(p$chains, p$warmup, p$draws, p$adapt_delta, p$seed),
+       stan = settings_of(p$chains, p$warmup, p$draws, p$adapt_delta, p$seed, init_r_of(p)),
        divergences = sum(r$divergences_per_chain), divergences_per_chain = r$divergences_per_chain,
        max_treedepth_hits = r$treedepth_hits, mean_leapfrog_steps = r$mean_leapfrog,
        seconds_warmup_sampling = sum(r$elapsed), max_rhat = max(s$rhat),
@@ -188,11 +196,11 @@ benchmark <- function(model, key) {
   p <- posteriors[[b$posterior]]
   d <- stan_data(p)
   message(sprintf("benchmark %s: 4 x (1000 + 1000), adapt_delta %g", key, b$adapt_delta))
-  r <- run_stan(model, d, 4L, 1000L, 1000L, b$adapt_delta, b$seed)
+  r <- run_stan(model, d, 4L, 1000L, 1000L, b$adapt_delta, b$seed, init_r_of(p))
   s <- r$summary
   print(as.data.frame(lapply(s, identity)), digits = 6)
   secs <- sum(r$elapsed)
-  list(posterior = b$posterior, stan = settings_of(4L, 1000L, 1000L, b$adapt_delta, b$seed),
+  list(posterior = b$posterior, stan = settings_of(4L, 1000L, 1000L, b$adapt_delta, b$seed, init_r_of(p)),
        seconds_warmup = sum(r$elapsed[, "warmup"]), seconds_sampling = sum(r$elapsed[, "sample"]),
        seconds = secs, min_ess_bulk = min(s$ess_bulk), min_ess_bulk_parameter = s$variable[which.min(s$ess_bulk)],
        ess_per_second = min(s$ess_bulk) / secs, divergences = sum(r$divergences_per_chain),
