@@ -108,7 +108,7 @@ struct SamplingJob {
                 startFit = "REML fit (\(String(format: "%.3f", fit.seconds)) s)"
             } else {
                 // No REML for binomial and Poisson models: the Laplace fit, b from its conditional modes.
-                let fit = try GeneralizedMixedModelFit.fit(design)
+                let fit = try GeneralizedMixedModelFit.fit(design, standardErrors: .rx)
                 start = PosteriorStart(center: fit.posteriorCenter, betaJitter: fit.fixedEffects.map { 2 * $0.standardError },
                                        randomEffects: fit.posteriorRandomEffects)
                 startFit = "Laplace fit (\(String(format: "%.3f", fit.seconds)) s), random effects at its conditional modes"
