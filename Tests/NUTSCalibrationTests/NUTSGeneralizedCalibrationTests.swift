@@ -30,11 +30,6 @@ import TestSupport
     /// R's qchisq(1 − 0.01/4, 9).
     static let criticalValue = 25.462478697854408
 
-    final class Rows: PosteriorRowSink {
-        var rows: [[Double]] = []
-        func receive(_ row: [Double]) throws { rows.append(row) }
-    }
-
     /// The start `mixmc sample` takes: the Laplace fit (standard errors from R_X, enough for a
     /// jitter), its conditional modes for b; nil when the fit fails.
     static func laplaceStart(_ design: Design) -> PosteriorStart? {
@@ -74,46 +69,24 @@ import TestSupport
         options.thin = 2
         options.seed = 4243
         options.chain = replication + 1
-        let sink = Rows()
+        let sink = RankCalibration.Rows()
         let summary = try posterior.run(start: start, options: options, sink: sink)
         precondition(sink.rows.count == keptDraws)
-        let names = posterior.columnNames
         let checked: [(String, Double)] = [("b_Intercept", beta[0]), ("b_x", beta[1]), ("sd_g__Intercept", tau), ("r_g.1.1", effects[0])]
-        let ranks = checked.map { name, truth in
-            let column = names.firstIndex(of: name)!
-            return sink.rows.filter { $0[column] < truth }.count
-        }
+        let ranks = RankCalibration.ranks(of: checked, rows: sink.rows, names: posterior.columnNames)
         return (ranks, summary.divergentSamplingIterations, fitted == nil)
-    }
-
-    static func chiSquare(_ ranks: [Int]) -> (statistic: Double, counts: [Int]) {
-        var counts = [Int](repeating: 0, count: bins)
-        for rank in ranks { counts[rank * bins / (keptDraws + 1)] += 1 }
-        let expected = Double(ranks.count) / Double(bins)
-        return (counts.reduce(0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }, counts)
     }
 
     @Test(arguments: long ? [Link.logit, .probit, .cloglog] : [.logit])
     func binomialRanksAreUniform(link: Link) throws {
         let replications = Self.long ? 1000 : 100
-        let results = Mutex([(ranks: [Int], divergences: Int, fitFailed: Bool)?](repeating: nil, count: replications))
-        let failures = Mutex([String]())
-        DispatchQueue.concurrentPerform(iterations: replications) { replication in
-            do {
-                let result = try Self.ranks(replication: replication, link: link)
-                results.withLock { $0[replication] = result }
-            } catch {
-                failures.withLock { $0.append("replication \(replication): \(error)") }
-            }
-        }
-        let failed = failures.withLock { $0 }
+        let (outcomes, failed) = RankCalibration.replicate(replications) { try Self.ranks(replication: $0, link: link) }
         #expect(failed.isEmpty, "\(failed)")
-        let outcomes = results.withLock { $0.compactMap { $0 } }
         let divergences = outcomes.reduce(0) { $0 + $1.divergences }
         let fitFailures = outcomes.filter(\.fitFailed).count
         print("NUTS SBC binomial \(link), \(replications) replications: \(divergences) divergent transitions in \(replications * 2 * Self.keptDraws), \(fitFailures) Laplace fits failed")
         for (index, name) in ["beta0", "beta1", "tau", "b1"].enumerated() {
-            let (statistic, counts) = Self.chiSquare(outcomes.map { $0.ranks[index] })
+            let (statistic, counts) = RankCalibration.chiSquare(outcomes.map { $0.ranks[index] }, keptDraws: Self.keptDraws, bins: Self.bins)
             print("NUTS SBC binomial \(link): \(name) chi-square \(String(format: "%.2f", statistic)) (critical \(String(format: "%.2f", Self.criticalValue))), bins \(counts)")
             #expect(statistic < Self.criticalValue, "\(name): ranks not uniform, chi-square \(statistic), bins \(counts)")
         }
@@ -143,7 +116,7 @@ import TestSupport
             options.draws = 3000
             options.seed = 515
             options.chain = index + 1
-            let sink = Rows()
+            let sink = RankCalibration.Rows()
             guard let summary = try? posterior.run(start: start, options: options, sink: sink) else { return }
             draws.withLock { $0[index] = sink.rows }
             divergences.withLock { $0 += summary.divergentSamplingIterations }
