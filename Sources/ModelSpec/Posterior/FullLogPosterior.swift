@@ -124,7 +124,7 @@ public struct FullLogPosterior: Sendable {
             }
         }
 
-        // z: ∂/∂z_h = L_jᵀ (∂/∂b_h) − z_h; ∂/∂L_j = Σ_h (∂/∂b_h) z_hᵀ (eq. 44).
+        // z: ∂/∂z_h = L_jᵀ (∂/∂b_h) − z_h; ∂/∂L_j = Σ_h (∂/∂b_h) z_hᵀ (eq. 44, 93).
         for (j, k) in sizes.enumerated() {
             let l = parameters.covarianceFactors[j]
             let range = layout.effectRanges[j]

@@ -1,7 +1,8 @@
 import Foundation
 import Linalg
 
-/// Which log-posterior a sampler moves in (docs/math.md, eq. 40-52).
+/// Which log-posterior a sampler moves in (docs/math.md, eq. 40-55, 90). Binomial and Poisson
+/// models have only `.full`.
 public enum PosteriorForm: String, Sendable, Equatable, CaseIterable {
     /// β, σ, τ, correlations and the non-centered standardized random effects z
     /// (b_{j,h} = diag(τ_j) W_j z_{j,h}).
