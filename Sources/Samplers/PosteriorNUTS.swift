@@ -18,37 +18,6 @@ extension PosteriorRowSink {
     public func iterationFinished(_ iteration: Int) {}
 }
 
-/// Where a chain starts: a deterministic center (in `mixmc sample`, the REML fit, or the Laplace
-/// fit for binomial and Poisson models) and the half-widths of the uniform jitter each chain adds
-/// with its own random stream.
-///
-/// Why not Stan's uniform(−2, 2) on every unconstrained coordinate: β is on the data's scale
-/// (sleepstudy's intercept is 251 with SE 7), so ±2 around 0 starts hundreds of posterior SDs
-/// away and warmup spends its first windows walking there; and log σ, log τ = ±2 are factors of
-/// e² off. A jitter of a few posterior SDs keeps chains overdispersed, as R-hat needs, without that.
-public struct PosteriorStart: Sendable {
-    /// β, σ (nil for families without one), τ and the correlation factors W at the center;
-    /// `standardizedEffects` is not read.
-    public var center: PosteriorParameters
-    /// Per β: the half-width of its uniform jitter (`mixmc sample`: 2 standard errors).
-    public var betaJitter: [Double]
-    /// Half-width of the uniform jitter of log σ, each log τ and each correlation coordinate.
-    public var scaleJitter: Double
-    /// Per term, level-major: b at the center (the Laplace fit's conditional modes), where a
-    /// `.full` chain of a binomial or Poisson model starts its random effects, as
-    /// z = chol(Σ_j)⁻¹ b at the jittered Σ_j; nil starts them at z = 0. Not read for Gaussian
-    /// models, whose `.full` chains start b from an exact draw.
-    public var randomEffects: [[Double]]?
-
-    public init(center: PosteriorParameters, betaJitter: [Double], scaleJitter: Double = 0.5, randomEffects: [[Double]]? = nil) {
-        precondition(betaJitter.count == center.beta.count)
-        self.center = center
-        self.betaJitter = betaJitter
-        self.scaleJitter = scaleJitter
-        self.randomEffects = randomEffects
-    }
-}
-
 /// Why a posterior NUTS chain could not go on.
 public enum PosteriorNUTSError: Error, Equatable, CustomStringConvertible {
     /// The integrated system was not positive definite at a kept draw (the sampler accepted the
@@ -188,15 +157,21 @@ public struct PosteriorNUTS: Sendable {
         }
     }
 
-    /// Runs one chain: the start from `start`, then `runChain`'s warmup and sampling, each kept
-    /// draw (sampling, and warmup with `options.saveWarmup`) handed to `sink` as a row of
-    /// `columnNames`. The random stream is
+    /// Runs one chain: the start from `start` (drawn again where it is not finite), then
+    /// `runChain`'s warmup and sampling, each kept draw (sampling, and warmup with
+    /// `options.saveWarmup`) handed to `sink` as a row of `columnNames`. The random stream is
     /// `RandomStream(seed: options.seed, chain: options.chain)`. `shouldStop` is polled before
     /// every iteration; a sink error stops the chain and is rethrown.
     public func run(start: PosteriorStart, options: ChainOptions, sink: some PosteriorRowSink,
                     shouldStop: @escaping () -> Bool = { false }) throws -> ChainSummary {
         let random = RandomStream(seed: options.seed, chain: options.chain)
-        let position = initialPosition(start: start, random: random)
+        // As Stan retries its random inits: a jittered start where the density or its gradient is
+        // not finite (a Poisson or cloglog mean that overflows) is drawn again, up to 100 times;
+        // a start that is finite at once, as every Gaussian one is, takes no extra draws.
+        var position = initialPosition(start: start, random: random)
+        for _ in 1..<Self.startAttempts where !isFinite(at: position) {
+            position = initialPosition(start: start, random: random)
+        }
         var options = options
         if options.nuts.initialMetric == nil {
             let diagonal = initialInverseMetric(at: position)
@@ -222,6 +197,22 @@ public struct PosteriorNUTS: Sendable {
         }
         if let failure = adapter.failure { throw failure }
         return summary
+    }
+
+    /// How many jittered starts `run` draws before giving up on a non-finite one.
+    static let startAttempts = 100
+
+    /// Whether the target's log density and gradient are finite at `position`.
+    func isFinite(at position: [Double]) -> Bool {
+        func check<T: LogDensity>(_ target: T) -> Bool {
+            var target = target
+            let (value, gradient) = target.evaluate(at: position)
+            return value.isFinite && gradient.allSatisfy(\.isFinite)
+        }
+        switch target {
+        case .full(let full, _): return check(full)
+        case .integrated(let integrated): return check(integrated)
+        }
     }
 
     /// The inverse metric warmup starts from (its first window, the 75-iteration initial buffer,

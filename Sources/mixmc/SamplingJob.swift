@@ -59,6 +59,9 @@ struct SamplingJob {
         let seed = self.seed ?? UInt64.random(in: 0..<(1 << 31))
         // A model the sampler cannot run is refused before anything is written.
         if algorithm == .collapsedGibbs { try CollapsedCrossedGibbs.checkSupports(design) }
+        if algorithm == .nuts, !design.family.isGaussian, case let form = nutsTarget(for: design).form, form != .full {
+            throw PosteriorError.integratedFormNeedsGaussian(form: form, family: design.family)
+        }
         let labels = try columns.labelsJSON()
         let files = try ChainOutput.prepare(directory: outputDirectory, chainIDs: chainIDs, replacing: overwrite,
                                             onlySomeChains: onlySomeChains, labels: labels, seed: seed)
@@ -109,9 +112,8 @@ struct SamplingJob {
             } else {
                 // No REML for binomial and Poisson models: the Laplace fit, b from its conditional modes.
                 let fit = try GeneralizedMixedModelFit.fit(design, standardErrors: .rx)
-                start = PosteriorStart(center: fit.posteriorCenter, betaJitter: fit.fixedEffects.map { 2 * $0.standardError },
-                                       randomEffects: fit.posteriorRandomEffects)
-                startFit = "Laplace fit (\(String(format: "%.3f", fit.seconds)) s), random effects at its conditional modes"
+                start = fit.posteriorStart(priors: priorSet)
+                startFit = "Laplace fit (\(String(format: "%.3f", fit.seconds)) s) kept inside the priors, random effects at its conditional modes"
             }
             printError("NUTS on the \(targetOption.rawValue) log-posterior (\(posterior.layout.dimension) coordinates), metric \(metricOption.cmdStanName), adapt delta \(Diagnose.number(settings.adaptDelta)), max depth \(settings.maxDepth)")
             let betaJitter = targetOption == .marginal ? "" : "beta ± 2 SE, "

@@ -31,36 +31,41 @@ import TestSupport
     static let criticalValue = 25.462478697854408
 
     /// The start `mixmc sample` takes: the Laplace fit (standard errors from R_X, enough for a
-    /// jitter), its conditional modes for b; nil when the fit fails.
-    static func laplaceStart(_ design: Design) -> PosteriorStart? {
+    /// jitter) kept inside the priors, its conditional modes for b; nil when the fit fails.
+    static func laplaceStart(_ design: Design, priors: PriorSet) -> PosteriorStart? {
         guard let fit = try? GeneralizedMixedModelFit.fit(design, standardErrors: .rx) else { return nil }
-        return PosteriorStart(center: fit.posteriorCenter, betaJitter: fit.fixedEffects.map { 2 * $0.standardError },
-                              randomEffects: fit.posteriorRandomEffects)
+        return fit.posteriorStart(priors: priors)
     }
 
     /// One replication's ranks of (β₀, β₁, τ, b₁), its divergences, and whether the Laplace fit
-    /// failed (the chain then starts from β = 0, τ = 1, z = 0, each jittered).
-    static func ranks(replication: Int, link: Link) throws -> (ranks: [Int], divergences: Int, fitFailed: Bool) {
+    /// failed (the chain then starts from β = 0, τ = 1, z = 0, each jittered); nil for a data set
+    /// whose every row has the same proportion of successes (all 5 of 5, say), which `Design`
+    /// refuses as a constant response. Leaving out replications by their data alone keeps the
+    /// ranks uniform: given any y, the rank of a draw from p(θ | y) among draws from p(θ | y) is.
+    static func ranks(replication: Int, link: Link) throws -> (ranks: [Int], divergences: Int, fitFailed: Bool)? {
         let truthStream = RandomStream(seed: 70_313, chain: replication + 1)
         let beta = [truthStream.standardNormal(), truthStream.standardNormal()]
         let tau = abs(tan(Double.pi * (truthStream.uniform() - 0.5)))
         let effects = (0..<groups).map { _ in tau * truthStream.standardNormal() }
         let family = try Family(.binomial, link: link)
         var csv = "s,f,x,g\n"
+        var proportions = Set<Int>()
         for g in 0..<groups {
             for i in 0..<rowsPerGroup {
                 let x = 0.5 * (Double(i) - 2)
                 let mu = family.mean(beta[0] + beta[1] * x + effects[g])
                 let successes = (0..<trials).reduce(0) { count, _ in count + (truthStream.uniform() < mu ? 1 : 0) }
+                proportions.insert(successes)
                 csv += "\(successes),\(trials - successes),\(x),g\(g + 1)\n"
             }
         }
+        guard proportions.count > 1 else { return nil }
         let data = try DataTable.parse(text: csv, source: "sbc-binomial-\(replication).csv", categorical: ["g"])
         let design = try Design.build(data: data, formula: Formula.parse("cbind(s, f) ~ x + (1 | g)"), family: family)
         let priors = PriorSet(fixed: [NormalPrior(mean: 0, sd: 1), NormalPrior(mean: 0, sd: 1)], sigmaScale: 1,
                               tauScales: [[1]], lkjEta: [1])
         let posterior = try PosteriorNUTS(design: design, priors: priors, form: .full)
-        let fitted = laplaceStart(design)
+        let fitted = laplaceStart(design, priors: priors)
         let start = fitted ?? PosteriorStart(center: PosteriorParameters(beta: [0, 0], sigma: nil, tau: [[1]], correlationFactors: [[1]]),
                                              betaJitter: [1, 1])
         var options = ChainOptions()
@@ -80,11 +85,12 @@ import TestSupport
     @Test(arguments: long ? [Link.logit, .probit, .cloglog] : [.logit])
     func binomialRanksAreUniform(link: Link) throws {
         let replications = Self.long ? 1000 : 100
-        let (outcomes, failed) = RankCalibration.replicate(replications) { try Self.ranks(replication: $0, link: link) }
+        let (results, failed) = RankCalibration.replicate(replications) { try Self.ranks(replication: $0, link: link) }
         #expect(failed.isEmpty, "\(failed)")
+        let outcomes = results.compactMap { $0 }
         let divergences = outcomes.reduce(0) { $0 + $1.divergences }
         let fitFailures = outcomes.filter(\.fitFailed).count
-        print("NUTS SBC binomial \(link), \(replications) replications: \(divergences) divergent transitions in \(replications * 2 * Self.keptDraws), \(fitFailures) Laplace fits failed")
+        print("NUTS SBC binomial \(link), \(outcomes.count) of \(replications) replications (\(replications - outcomes.count) with a constant response left out): \(divergences) divergent transitions in \(outcomes.count * 2 * Self.keptDraws), \(fitFailures) Laplace fits failed")
         for (index, name) in ["beta0", "beta1", "tau", "b1"].enumerated() {
             let (statistic, counts) = RankCalibration.chiSquare(outcomes.map { $0.ranks[index] }, keptDraws: Self.keptDraws, bins: Self.bins)
             print("NUTS SBC binomial \(link): \(name) chi-square \(String(format: "%.2f", statistic)) (critical \(String(format: "%.2f", Self.criticalValue))), bins \(counts)")
@@ -106,7 +112,7 @@ import TestSupport
         let reference = PoissonGridReference(counts: counts, interceptSD: 2, tauScale: 1)
 
         let posterior = try PosteriorNUTS(design: design, priors: priors, form: .full)
-        let start = try #require(Self.laplaceStart(design))
+        let start = try #require(Self.laplaceStart(design, priors: priors))
         let chains = 4
         let draws = Mutex([[[Double]]](repeating: [], count: chains))
         let divergences = Mutex(0)
