@@ -32,17 +32,21 @@ import TestSupport
 
     /// The start `mixmc sample` takes: the Laplace fit (standard errors from R_X, enough for a
     /// jitter) kept inside the priors, its conditional modes for b; nil when the fit fails.
-    static func laplaceStart(_ design: Design, priors: PriorSet) -> PosteriorStart? {
-        guard let fit = try? GeneralizedMixedModelFit.fit(design, standardErrors: .rx) else { return nil }
+    static func laplaceStart(_ design: Design, priors: PriorSet,
+                             method: GeneralizedMixedModelFit.Method = .laplace) -> PosteriorStart? {
+        guard let fit = try? GeneralizedMixedModelFit.fit(design, method: method, standardErrors: .rx) else { return nil }
         return fit.posteriorStart(priors: priors)
     }
 
-    /// One replication's ranks of (β₀, β₁, τ, b₁), its divergences, and whether the Laplace fit
-    /// failed (the chain then starts from β = 0, τ = 1, z = 0, each jittered); nil for a data set
-    /// whose every row has the same proportion of successes (all 5 of 5, say), which `Design`
-    /// refuses as a constant response. Leaving out replications by their data alone keeps the
-    /// ranks uniform: given any y, the rank of a draw from p(θ | y) among draws from p(θ | y) is.
-    static func ranks(replication: Int, link: Link) throws -> (ranks: [Int], divergences: Int, fitFailed: Bool)? {
+    static let priors = PriorSet(fixed: [NormalPrior(mean: 0, sd: 1), NormalPrior(mean: 0, sd: 1)], sigmaScale: 1,
+                                 tauScales: [[1]], lkjEta: [1])
+
+    /// Replication r's truth (β₀, β₁, τ, b) drawn from the priors with stream (70313, r + 1), and
+    /// its design; nil for a data set whose every row has the same proportion of successes (all 5
+    /// of 5, say), which `Design` refuses as a constant response. Leaving out replications by
+    /// their data alone keeps the ranks uniform: given any y, the rank of a draw from p(θ | y)
+    /// among draws from p(θ | y) is.
+    static func simulate(replication: Int, link: Link) throws -> (beta: [Double], tau: Double, effects: [Double], design: Design)? {
         let truthStream = RandomStream(seed: 70_313, chain: replication + 1)
         let beta = [truthStream.standardNormal(), truthStream.standardNormal()]
         let tau = abs(tan(Double.pi * (truthStream.uniform() - 0.5)))
@@ -61,9 +65,14 @@ import TestSupport
         }
         guard proportions.count > 1 else { return nil }
         let data = try DataTable.parse(text: csv, source: "sbc-binomial-\(replication).csv", categorical: ["g"])
-        let design = try Design.build(data: data, formula: Formula.parse("cbind(s, f) ~ x + (1 | g)"), family: family)
-        let priors = PriorSet(fixed: [NormalPrior(mean: 0, sd: 1), NormalPrior(mean: 0, sd: 1)], sigmaScale: 1,
-                              tauScales: [[1]], lkjEta: [1])
+        return (beta, tau, effects, try Design.build(data: data, formula: Formula.parse("cbind(s, f) ~ x + (1 | g)"), family: family))
+    }
+
+    /// One replication's ranks of (β₀, β₁, τ, b₁), its divergences, and whether the Laplace fit
+    /// failed (the chain then starts from β = 0, τ = 1, z = 0, each jittered); nil where
+    /// `simulate` leaves the replication out.
+    static func ranks(replication: Int, link: Link) throws -> (ranks: [Int], divergences: Int, fitFailed: Bool)? {
+        guard let (beta, tau, effects, design) = try simulate(replication: replication, link: link) else { return nil }
         let posterior = try PosteriorNUTS(design: design, priors: priors, form: .full)
         let fitted = laplaceStart(design, priors: priors)
         let start = fitted ?? PosteriorStart(center: PosteriorParameters(beta: [0, 0], sigma: nil, tau: [[1]], correlationFactors: [[1]]),
@@ -96,6 +105,33 @@ import TestSupport
             print("NUTS SBC binomial \(link): \(name) chi-square \(String(format: "%.2f", statistic)) (critical \(String(format: "%.2f", Self.criticalValue))), bins \(counts)")
             #expect(statistic < Self.criticalValue, "\(name): ranks not uniform, chi-square \(statistic), bins \(counts)")
         }
+    }
+
+    /// Regression: the long tier's cloglog replications 118, 218 and 553 (195-197 successes in 200
+    /// trials) sent the Laplace fit to β̂ ≈ 10¹⁶ (SE 10⁶), and the chain could not start
+    /// (`nonFiniteInitialPoint`). The start is now kept inside the priors: β within the prior
+    /// mean ± 2 SD with a jitter of at most one prior SD, τ in [0.1, 10 A], b̂ within ±3 τ; the
+    /// jittered start has a finite density and a short chain runs. (The fit here is nAGQ = 0, which
+    /// runs off the same way in 0.2 s; the Laplace fit takes 13 s of a debug build to do it.)
+    @Test(arguments: [118, 218, 553])
+    func separatedDataStartInsideThePriors(replication: Int) throws {
+        let design = try #require(try Self.simulate(replication: replication, link: .cloglog)).design
+        let start = try #require(Self.laplaceStart(design, priors: Self.priors, method: .fastLaplace))
+        #expect(start.center.beta.allSatisfy { abs($0) <= 2 } && start.betaJitter.allSatisfy { $0 <= 1 })
+        #expect(start.center.tau[0][0] >= 0.1 && start.center.tau[0][0] <= 10)
+        #expect(start.randomEffects![0].allSatisfy { abs($0) <= 3 * start.center.tau[0][0] })
+        let posterior = try PosteriorNUTS(design: design, priors: Self.priors, form: .full)
+        var target = try FullLogPosterior(design: design, priors: Self.priors)
+        let position = posterior.initialPosition(start: start, random: RandomStream(seed: 4243, chain: replication + 1))
+        #expect(target.components(at: position).total.isFinite)
+        var options = ChainOptions()
+        options.warmup = 20
+        options.draws = 5
+        options.seed = 4243
+        options.chain = replication + 1
+        let sink = RankCalibration.Rows()
+        _ = try posterior.run(start: start, options: options, sink: sink)
+        #expect(sink.rows.count == 5 && sink.rows.allSatisfy { $0.allSatisfy(\.isFinite) })
     }
 
     /// A Poisson random-intercept model, y_gi ~ Poisson(exp(β₀ + b_g)), 6 groups x 4 counts,
