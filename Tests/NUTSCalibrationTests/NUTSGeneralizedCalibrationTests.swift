@@ -77,13 +77,8 @@ import TestSupport
         let fitted = laplaceStart(design, priors: priors)
         let start = fitted ?? PosteriorStart(center: PosteriorParameters(beta: [0, 0], sigma: nil, tau: [[1]], correlationFactors: [[1]]),
                                              betaJitter: [1, 1])
-        var options = ChainOptions()
-        options.warmup = 200
-        options.draws = 2 * keptDraws
-        options.thin = 2
-        options.seed = 4243
-        options.chain = replication + 1
         let sink = RankCalibration.Rows()
+        let options = RankCalibration.options(warmup: 200, draws: 2 * keptDraws, thin: 2, seed: 4243, chain: replication + 1)
         let summary = try posterior.run(start: start, options: options, sink: sink)
         precondition(sink.rows.count == keptDraws)
         let checked: [(String, Double)] = [("b_Intercept", beta[0]), ("b_x", beta[1]), ("sd_g__Intercept", tau), ("r_g.1.1", effects[0])]
@@ -124,13 +119,8 @@ import TestSupport
         var target = try FullLogPosterior(design: design, priors: Self.priors)
         let position = posterior.initialPosition(start: start, random: RandomStream(seed: 4243, chain: replication + 1))
         #expect(target.components(at: position).total.isFinite)
-        var options = ChainOptions()
-        options.warmup = 20
-        options.draws = 5
-        options.seed = 4243
-        options.chain = replication + 1
         let sink = RankCalibration.Rows()
-        _ = try posterior.run(start: start, options: options, sink: sink)
+        _ = try posterior.run(start: start, options: RankCalibration.options(warmup: 20, draws: 5, seed: 4243, chain: replication + 1), sink: sink)
         #expect(sink.rows.count == 5 && sink.rows.allSatisfy { $0.allSatisfy(\.isFinite) })
     }
 
@@ -153,12 +143,8 @@ import TestSupport
         let draws = Mutex([[[Double]]](repeating: [], count: chains))
         let divergences = Mutex(0)
         DispatchQueue.concurrentPerform(iterations: chains) { index in
-            var options = ChainOptions()
-            options.warmup = 500
-            options.draws = 3000
-            options.seed = 515
-            options.chain = index + 1
             let sink = RankCalibration.Rows()
+            let options = RankCalibration.options(warmup: 500, draws: 3000, seed: 515, chain: index + 1)
             guard let summary = try? posterior.run(start: start, options: options, sink: sink) else { return }
             draws.withLock { $0[index] = sink.rows }
             divergences.withLock { $0 += summary.divergentSamplingIterations }

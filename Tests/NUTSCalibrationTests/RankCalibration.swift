@@ -12,6 +12,17 @@ enum RankCalibration {
         func receive(_ row: [Double]) throws { rows.append(row) }
     }
 
+    /// Chain options with Stan's NUTS defaults and these counts.
+    static func options(warmup: Int, draws: Int, thin: Int = 1, seed: UInt64, chain: Int) -> ChainOptions {
+        var options = ChainOptions()
+        options.warmup = warmup
+        options.draws = draws
+        options.thin = thin
+        options.seed = seed
+        options.chain = chain
+        return options
+    }
+
     /// Per (column name, true value): how many kept draws lie below the truth (0…L).
     static func ranks(of truths: [(String, Double)], rows: [[Double]], names: [String]) -> [Int] {
         truths.map { name, truth in
