@@ -121,7 +121,7 @@ public func runGibbsChain(
         try sampler.sweep(random: &random)
         summary.samplingIterationsDone += 1
         if m % options.thin == 0 {
-            let row = columns.row(logDensity: sampler.logJointDensity(), beta: sampler.beta, sigma: sampler.sigma,
+            let row = columns.row(logDensity: sampler.logJointDensity(), beta: sampler.beta, sigma: columns.hasSigma ? sampler.sigma : nil,
                                   covariances: sampler.covariances, randomEffects: sampler.randomEffects)
             try sink.receive(row)
             summary.drawsKept += 1

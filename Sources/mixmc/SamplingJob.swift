@@ -87,9 +87,15 @@ struct SamplingJob {
             throw ModelOptionsError(message: "--algorithm collapsed-gibbs handles Gaussian models only; this model's family is \(family)",
                                     fix: "use --algorithm gibbs (the default): for this family it is \(GeneralizedGibbs(family: family).configurationName.replacingOccurrences(of: "mixmc ", with: "the "))")
         case .nuts:
-            throw ModelOptionsError(message: "--algorithm nuts handles Gaussian models only so far; this model's family is \(family)",
-                                    fix: "use --algorithm gibbs (the default)")
+            return nil
         }
+    }
+
+    /// The NUTS target: as given, else collapsed for Gaussian models and full for binomial and
+    /// Poisson models (the only one they have: b integrates out in closed form only under a
+    /// Gaussian likelihood).
+    func nutsTarget(for design: Design) -> NUTSTargetOption {
+        nuts.target ?? (design.family.isGaussian ? .collapsed : .full)
     }
 
     func run(design: Design) throws -> Result {
@@ -102,6 +108,9 @@ struct SamplingJob {
         // A model the sampler cannot run is refused before anything is written.
         if algorithm == .collapsedGibbs { try CollapsedCrossedGibbs.checkSupports(design) }
         let generalized = try Self.checkFamilySupported(design: design, algorithm: algorithm)
+        if algorithm == .nuts, !design.family.isGaussian, case let form = nutsTarget(for: design).form, form != .full {
+            throw PosteriorError.integratedFormNeedsGaussian(form: form, family: design.family)
+        }
         let labels = try columns.labelsJSON()
         let files = try ChainOutput.prepare(directory: outputDirectory, chainIDs: chainIDs, replacing: overwrite,
                                             onlySomeChains: onlySomeChains, labels: labels, seed: seed)
@@ -138,7 +147,7 @@ struct SamplingJob {
             chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
                                          options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed))
         case .nuts:
-            let targetOption = nuts.target ?? .collapsed
+            let targetOption = nutsTarget(for: design)
             let metricOption = nuts.metric ?? .diag
             var settings = NUTSOptions()
             settings.adaptDelta = nuts.adaptDelta ?? 0.8
@@ -152,11 +161,22 @@ struct SamplingJob {
             options.saveWarmup = saveWarmup
             options.nuts = settings
             let posterior = try PosteriorNUTS(design: design, priors: priorSet, form: targetOption.form)
-            let fit = try MixedModelFit.fit(design)
-            let start = PosteriorStart(center: fit.posteriorCenter, betaJitter: fit.fixedEffects.map { 2 * $0.standardError })
+            let start: PosteriorStart
+            let startFit: String
+            if design.family.isGaussian {
+                let fit = try MixedModelFit.fit(design)
+                start = PosteriorStart(center: fit.posteriorCenter, betaJitter: fit.fixedEffects.map { 2 * $0.standardError })
+                startFit = "REML fit (\(String(format: "%.3f", fit.seconds)) s)"
+            } else {
+                // No REML for binomial and Poisson models: the Laplace fit, b from its conditional modes.
+                let fit = try GeneralizedMixedModelFit.fit(design, standardErrors: .rx)
+                start = fit.posteriorStart(priors: priorSet)
+                startFit = "Laplace fit (\(String(format: "%.3f", fit.seconds)) s) kept inside the priors, random effects at its conditional modes"
+            }
             printError("NUTS on the \(targetOption.rawValue) log-posterior (\(posterior.layout.dimension) coordinates), metric \(metricOption.cmdStanName), adapt delta \(Diagnose.number(settings.adaptDelta)), max depth \(settings.maxDepth)")
             let betaJitter = targetOption == .marginal ? "" : "beta ± 2 SE, "
-            printError("start: REML fit (\(String(format: "%.3f", fit.seconds)) s), jittered per chain: \(betaJitter)log sigma, log sd and correlation coordinates ± \(Diagnose.number(start.scaleJitter))")
+            let scales = design.family.hasDispersion ? "log sigma, log sd" : "log sd"
+            printError("start: \(startFit), jittered per chain: \(betaJitter)\(scales) and correlation coordinates ± \(Diagnose.number(start.scaleJitter))")
             chainAlgorithm = NUTSChains(posterior: posterior, start: start, options: options)
             nutsOptions = settings
         }
@@ -171,7 +191,8 @@ struct SamplingJob {
         }
         let configuredKeys = userSet
         let (warmup, draws, thin, saveWarmup) = (self.warmup, self.draws, self.thin, self.saveWarmup)
-        let targetName = (nuts.target ?? .collapsed).rawValue
+        let targetName = nutsTarget(for: design).rawValue
+        let initialization = design.family.isGaussian ? "reml_jittered" : "laplace_jittered"
         let metricName = (nuts.metric ?? .diag).cmdStanName
         let chosenNUTS = nutsOptions
         let gibbsName = algorithm == .collapsedGibbs
@@ -191,7 +212,7 @@ struct SamplingJob {
                     model: modelName, numSamples: draws, numWarmup: warmup, saveWarmup: saveWarmup, thin: thin,
                     adaptDelta: settings.adaptDelta, maxDepth: settings.maxDepth,
                     metric: metricName, chainID: id, dataFile: design.dataSource,
-                    initialization: "reml_jittered", seed: seed, outputFile: file.path, userSet: configuredKeys,
+                    initialization: initialization, seed: seed, outputFile: file.path, userSet: configuredKeys,
                     comments: ["mixmc NUTS on the \(targetName) log-posterior; lp__ is its log density on the unconstrained scale with the Jacobian, not the Gibbs lp__ (docs/chain-format.md)",
                                "the metric is over the unconstrained coordinates " + Sample.coordinateList(chainAlgorithm)]
                         + columns.groupLevelComments())

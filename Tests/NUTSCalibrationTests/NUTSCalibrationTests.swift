@@ -1,9 +1,7 @@
-import Dispatch
 import Foundation
 import ModelSpec
 import PenalizedLS
 import Samplers
-import Synchronization
 import Testing
 import TestSupport
 
@@ -30,11 +28,6 @@ import TestSupport
     static let bins = 10
     /// χ²₉ quantile 0.99.
     static let criticalValue = 21.666
-
-    final class Rows: PosteriorRowSink {
-        var rows: [[Double]] = []
-        func receive(_ row: [Double]) throws { rows.append(row) }
-    }
 
     /// One replication's ranks of (β₀, β₁, σ, τ, b₁).
     static func ranks(replication: Int, form: PosteriorForm) throws -> [Int] {
@@ -64,44 +57,22 @@ import TestSupport
         options.thin = 2
         options.seed = 4242
         options.chain = replication + 1
-        let sink = Rows()
+        let sink = RankCalibration.Rows()
         _ = try posterior.run(start: start, options: options, sink: sink)
         precondition(sink.rows.count == keptDraws)
-        let names = posterior.columnNames
         // Levels are sorted as strings (g1 … g8), so r_g.1.1 is group g1, the first simulated one.
         let checked: [(String, Double)] = [("b_Intercept", beta[0]), ("b_x", beta[1]), ("sigma", sigma),
                                            ("sd_g__Intercept", tau), ("r_g.1.1", effects[0])]
-        return checked.map { name, truth in
-            let column = names.firstIndex(of: name)!
-            return sink.rows.filter { $0[column] < truth }.count
-        }
-    }
-
-    static func chiSquare(_ ranks: [Int]) -> Double {
-        var counts = [Int](repeating: 0, count: bins)
-        for rank in ranks { counts[rank * bins / (keptDraws + 1)] += 1 }
-        let expected = Double(ranks.count) / Double(bins)
-        return counts.reduce(0) { $0 + (Double($1) - expected) * (Double($1) - expected) / expected }
+        return RankCalibration.ranks(of: checked, rows: sink.rows, names: posterior.columnNames)
     }
 
     @Test(arguments: long ? [PosteriorForm.collapsed, .full] : [.collapsed])
     func ranksOfTheTrueValuesAreUniform(form: PosteriorForm) throws {
         let replications = Self.long ? 1000 : 100
-        let results = Mutex([[Int]?](repeating: nil, count: replications))
-        let failures = Mutex([String]())
-        DispatchQueue.concurrentPerform(iterations: replications) { replication in
-            do {
-                let ranks = try Self.ranks(replication: replication, form: form)
-                results.withLock { $0[replication] = ranks }
-            } catch {
-                failures.withLock { $0.append("replication \(replication): \(error)") }
-            }
-        }
-        let failed = failures.withLock { $0 }
+        let (ranks, failed) = RankCalibration.replicate(replications) { try Self.ranks(replication: $0, form: form) }
         #expect(failed.isEmpty, "\(failed)")
-        let ranks = results.withLock { $0.compactMap { $0 } }
         for (index, name) in ["beta0", "beta1", "sigma", "tau", "b1"].enumerated() {
-            let statistic = Self.chiSquare(ranks.map { $0[index] })
+            let statistic = RankCalibration.chiSquare(ranks.map { $0[index] }, keptDraws: Self.keptDraws, bins: Self.bins).statistic
             print("NUTS SBC \(form), \(replications) replications: \(name) chi-square \(String(format: "%.2f", statistic)) (critical \(Self.criticalValue))")
             #expect(statistic < Self.criticalValue, "\(name): ranks not uniform, chi-square \(statistic)")
         }

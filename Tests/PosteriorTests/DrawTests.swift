@@ -90,7 +90,7 @@ import TestSupport
         } else {
             for i in 0..<n { for col in 0..<p { y[i] -= design.fixed.matrix[i, col] * parameters.beta[col] } }
         }
-        let dense = Self.denseConditional(w: w, rows: n, columns: d, priorMean: priorMean, priorCovariance: c, sigma: parameters.sigma, y: y)
+        let dense = Self.denseConditional(w: w, rows: n, columns: d, priorMean: priorMean, priorCovariance: c, sigma: parameters.sigma!, y: y)
 
         func flattened(_ draw: (beta: [Double], randomEffects: [[Double]])) -> [Double] {
             draw.randomEffects.flatMap { $0 } + (integrateFixedEffects ? draw.beta : [])

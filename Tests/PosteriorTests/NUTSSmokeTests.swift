@@ -45,7 +45,7 @@ import TestSupport
         #expect(sink.positions.count == 100)
         #expect(summary.samplingIterationsDone == 100)
         #expect(sink.positions.allSatisfy { $0.allSatisfy(\.isFinite) })
-        let sigmas = sink.positions.map { layout.constrain($0).sigma }
+        let sigmas = sink.positions.map { layout.constrain($0).sigma! }
         let meanSigma = sigmas.reduce(0, +) / Double(sigmas.count)
         // Dyestuff's REML σ̂ is 49.5; a short chain's mean is in the same range.
         #expect(meanSigma > 25 && meanSigma < 100, "posterior mean of sigma \(meanSigma)")
@@ -57,7 +57,7 @@ import TestSupport
         let y = design.response
         let mean = y.reduce(0, +) / Double(y.count)
         for index in layout.betaRange { x[index] = mean }
-        x[layout.logSigmaIndex] = log(50)
+        x[layout.logSigmaIndex!] = log(50)
         for range in layout.logTauRanges { for index in range { x[index] = log(40) } }
         return x
     }

@@ -90,6 +90,21 @@ struct TestRandom {
     }
 }
 
+/// offset + Xβ + Zb row by row from the data (b = chol(Σ_j) z from `parameters`): the Gaussian
+/// mean, or a GLMM's linear predictor η.
+func directLinearPredictor(_ design: Design, _ parameters: PosteriorParameters) -> [Double] {
+    let b = parameters.randomEffects()
+    return (0..<design.observationCount).map { i in
+        var eta = design.offset[i]
+        for c in 0..<design.fixedCount { eta += design.fixed.matrix[i, c] * parameters.beta[c] }
+        for (j, term) in design.terms.enumerated() {
+            let h = Int(term.groupCodes[i])
+            for c in 0..<term.size { eta += term.modelRows[i, c] * b[j][h * term.size + c] }
+        }
+        return eta
+    }
+}
+
 /// Least-squares β of y on X, from the data rows (normal equations through LAPACK).
 func leastSquaresBeta(_ design: Design) -> [Double] {
     let p = design.fixedCount
@@ -123,7 +138,7 @@ func randomPoint(_ layout: PosteriorLayout, design: Design, random: inout TestRa
     let y = design.response
     let mean = y.reduce(0, +) / Double(y.count)
     let sd = (y.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(y.count - 1)).squareRoot()
-    x[layout.logSigmaIndex] = log(0.5 * sd) + 0.5 * random.normal()
+    if let index = layout.logSigmaIndex { x[index] = log(0.5 * sd) + 0.5 * random.normal() }
     for (j, term) in design.terms.enumerated() {
         for (c, index) in layout.logTauRanges[j].enumerated() {
             let columnScale = c == 0 && term.coefficientNames[c] == "(Intercept)" ? 1 : 0.2
@@ -188,7 +203,7 @@ func denseMarginalCovariance(_ design: Design, parameters: PosteriorParameters, 
     let covariances = design.terms.indices.map { parameters.covariance(term: $0) }
     for a in 0..<n {
         for b in 0..<n {
-            var s = a == b ? parameters.sigma * parameters.sigma : 0
+            var s = a == b ? parameters.sigma! * parameters.sigma! : 0
             for (j, term) in design.terms.enumerated() where term.groupCodes[a] == term.groupCodes[b] {
                 let k = term.size
                 for r in 0..<k { for c in 0..<k { s += term.modelRows[a, r] * covariances[j][r + c * k] * term.modelRows[b, c] } }

@@ -128,7 +128,7 @@ import TestSupport
         let x = randomPoint(layout, design: design, random: &random)
         func constrained(_ x: [Double]) -> [Double] {
             let p = layout.constrain(x)
-            var values = p.beta + [p.sigma] + p.tau.flatMap { $0 }
+            var values = p.beta + [p.sigma!] + p.tau.flatMap { $0 }
             for (j, term) in design.terms.enumerated() where term.size > 1 {
                 values += Self.strictLower(p.correlationFactors[j], order: term.size)
             }

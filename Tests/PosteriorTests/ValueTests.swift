@@ -65,17 +65,11 @@ import TestSupport
         for _ in 0..<3 {
             let x = randomPoint(target.layout, design: design, random: &random)
             let parameters = target.layout.constrain(x)
-            let b = parameters.randomEffects()
+            let fitted = directLinearPredictor(design, parameters)
             var direct = 0.0
             for i in 0..<design.observationCount {
-                var fitted = design.offset[i]
-                for c in 0..<design.fixedCount { fitted += design.fixed.matrix[i, c] * parameters.beta[c] }
-                for (j, term) in design.terms.enumerated() {
-                    let h = Int(term.groupCodes[i])
-                    for c in 0..<term.size { fitted += term.modelRows[i, c] * b[j][h * term.size + c] }
-                }
-                let r = (design.response[i] - fitted) / parameters.sigma
-                direct += -0.5 * log(2 * Double.pi) - log(parameters.sigma) - 0.5 * r * r
+                let r = (design.response[i] - fitted[i]) / parameters.sigma!
+                direct += -0.5 * log(2 * Double.pi) - log(parameters.sigma!) - 0.5 * r * r
             }
             let blocked = target.components(at: x).logLikelihood
             #expect(relativeError(blocked, direct) < 1e-10, "blocked \(blocked), direct \(direct)")
@@ -105,7 +99,7 @@ import TestSupport
             let z = (parameters.beta[c] - prior.mean) / prior.sd
             expected += -0.5 * log(2 * Double.pi * prior.sd * prior.sd) - 0.5 * z * z
         }
-        expected += halfCauchyOnLog(parameters.sigma, priors.sigmaScale)
+        expected += halfCauchyOnLog(parameters.sigma!, priors.sigmaScale)
         for (j, term) in design.terms.enumerated() {
             for c in 0..<term.size { expected += halfCauchyOnLog(parameters.tau[j][c], priors.tauScales[j][c]) }
             if term.size == 2 {
@@ -170,10 +164,10 @@ import TestSupport
         for j in design.terms.indices {
             let k = design.terms[j].size
             let l = parameters.covarianceFactor(term: j)
-            for r in 0..<k { logDetLambda += Double(design.terms[j].levelCount) * log(l[r + r * k] / parameters.sigma) }
+            for r in 0..<k { logDetLambda += Double(design.terms[j].levelCount) * log(l[r + r * k] / parameters.sigma!) }
         }
         let logDetM = 2 * collapsed.factor.firstLogDiagonalSum() + 2 * collapsed.factor.denseLogDiagonalSum(0 ..< (collapsed.factor.layout.denseDimension - design.fixedCount - 1))
-        let logDetC = q * log(parameters.sigma * parameters.sigma) + 2 * logDetLambda - logDetM
+        let logDetC = q * log(parameters.sigma! * parameters.sigma!) + 2 * logDetLambda - logDetM
         let logPosteriorAtMode = -0.5 * q * log(2 * Double.pi) - 0.5 * logDetC
         let identity = fullLikelihood + logPriorB - logPosteriorAtMode
         print("identity \(model): \(identity) vs \(logLikelihood)")

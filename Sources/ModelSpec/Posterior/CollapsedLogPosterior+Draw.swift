@@ -25,7 +25,7 @@ extension CollapsedLogPosterior {
         var effects: [[Double]] = []
         for (j, k) in layout.termSizes.enumerated() {
             let base = j == 0 ? 0 : q1 + products.termStarts[j]
-            let t = parameters.covarianceFactors[j].map { $0 / parameters.sigma }
+            let t = parameters.covarianceFactors[j].map { $0 / parameters.sigma! }
             var b = [Double](repeating: 0, count: k * layout.levelCounts[j])
             for h in 0..<layout.levelCounts[j] {
                 for r in 0..<k {

@@ -29,9 +29,13 @@ public struct CollapsedLogPosterior: Sendable {
 
     /// - Parameter integrateFixedEffects: false for `.collapsed` (β sampled), true for
     ///   `.marginal` (β integrated out under its normal prior; a prior SD of +∞ is flat).
+    /// - Throws: `PosteriorError.integratedFormNeedsGaussian` for a binomial or Poisson design:
+    ///   b integrates out in closed form only when y | b is Gaussian.
     public init(design: Design, priors: PriorSet, integrateFixedEffects: Bool = false) throws(PosteriorError) {
+        let form: PosteriorForm = integrateFixedEffects ? .marginal : .collapsed
+        guard design.family.isGaussian else { throw .integratedFormNeedsGaussian(form: form, family: design.family) }
         try priors.validateForPosterior(design: design)
-        layout = PosteriorLayout(design: design, form: integrateFixedEffects ? .marginal : .collapsed)
+        layout = PosteriorLayout(design: design, form: form)
         self.priors = priors
         products = design.crossProducts
         factor = BlockedCholesky(layout: products.layout)
@@ -85,7 +89,7 @@ public struct CollapsedLogPosterior: Sendable {
         let fixedStart = products.fixedStart
         let p = products.fixedCount
         let last = products.responseIndex
-        let sigma = parameters.sigma
+        let sigma = parameters.sigma!   // Gaussian only (init)
         let variance = sigma * sigma
         products.loadScaled(into: &factor, factors: parameters.covarianceFactors.map { $0.map { $0 / sigma } })
         if integratesFixedEffects {
@@ -152,7 +156,7 @@ public struct CollapsedLogPosterior: Sendable {
         let fixedStart = products.fixedStart
         let p = products.fixedCount
         let n = Double(products.observationCount)
-        let sigma = parameters.sigma
+        let sigma = parameters.sigma!   // Gaussian only (init)
         let variance = sigma * sigma
         let r2 = solved.penalizedResiduals
 
@@ -216,7 +220,7 @@ public struct CollapsedLogPosterior: Sendable {
             for r in 0..<k { for c in 0...r { dLogTau[r] += w[r + c * k] * dW[r + c * k] } }
             parameters.backpropagate(term: j, factorGradient: dW, logTauGradient: dLogTau, layout: layout, gradient: gradient)
         }
-        gradient[layout.logSigmaIndex] += dLogSigma
+        gradient[layout.logSigmaIndex!] += dLogSigma
 
         let (variancePrior, jacobian) = parameters.addPriors(priors, layout: layout, gradient: gradient)
         return LogPosteriorComponents(logLikelihood: logLikelihood, logPrior: logPrior + variancePrior, logJacobian: jacobian)

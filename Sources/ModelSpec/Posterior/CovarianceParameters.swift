@@ -1,18 +1,19 @@
 import Foundation
 
-/// σ and each term's τ and correlation factor at an unconstrained point, with what both
-/// log-posterior forms need from them: the priors of σ, τ and R with the Jacobians of their
+/// σ and each term's τ and correlation factor at an unconstrained point, with what every
+/// log-posterior form needs from them: the priors of σ, τ and R with the Jacobians of their
 /// transforms (docs/math.md, eq. 41-42), and the chain rule from (W_j, log τ_j) back to the
 /// unconstrained coordinates (eq. 43).
 struct CovarianceParameters {
-    let sigma: Double
+    /// σ; nil when the layout has no log σ (binomial, Poisson: eq. 90).
+    let sigma: Double?
     let tau: [[Double]]
     let correlations: [CorrelationCholeskyTransform]
     /// L_j = chol(Σ_j) = diag(τ_j) W_j (column-major lower).
     let covarianceFactors: [[Double]]
 
     init(layout: PosteriorLayout, position x: UnsafeBufferPointer<Double>) {
-        sigma = exp(x[layout.logSigmaIndex])
+        sigma = layout.logSigmaIndex.map { exp(x[$0]) }
         var tau: [[Double]] = []
         var correlations: [CorrelationCholeskyTransform] = []
         var factors: [[Double]] = []
@@ -33,11 +34,16 @@ struct CovarianceParameters {
     /// Adds to `gradient` the gradient of, and returns, the log prior of σ, τ and R_j and the
     /// log-Jacobian of x ↦ (σ, τ, W's strict lower triangles):
     ///   prior: log half-Cauchy(σ) + Σ log half-Cauchy(τ_jc) + Σ_j log LKJ-Cholesky(W_j | η_j);
-    ///   Jacobian: log σ + Σ log τ_jc + Σ_j `CorrelationCholeskyTransform.logJacobian`.
+    ///   Jacobian: log σ + Σ log τ_jc + Σ_j `CorrelationCholeskyTransform.logJacobian`
+    /// (the σ terms only where there is a σ).
     func addPriors(_ priors: PriorSet, layout: PosteriorLayout, gradient: UnsafeMutableBufferPointer<Double>) -> (prior: Double, jacobian: Double) {
-        var prior = PriorSet.logHalfCauchy(sigma, scale: priors.sigmaScale)
-        var jacobian = log(sigma)
-        gradient[layout.logSigmaIndex] += PosteriorMath.halfCauchyLogScaleGradient(sigma, scale: priors.sigmaScale)
+        var prior = 0.0
+        var jacobian = 0.0
+        if let sigma, let index = layout.logSigmaIndex {
+            prior = PriorSet.logHalfCauchy(sigma, scale: priors.sigmaScale)
+            jacobian = log(sigma)
+            gradient[index] += PosteriorMath.halfCauchyLogScaleGradient(sigma, scale: priors.sigmaScale)
+        }
         for (j, k) in layout.termSizes.enumerated() {
             for (c, index) in layout.logTauRanges[j].enumerated() {
                 let scale = priors.tauScales[j][c]

@@ -2,31 +2,62 @@ import Foundation
 import CNumerics
 import Linalg
 
-/// The full log-posterior of a Gaussian linear mixed model in (β, log σ, log τ, correlations, z)
-/// with the random effects non-centered, b_{j,h} = diag(τ_j) W_j z_{j,h}, and its analytic
-/// gradient (docs/math.md, eq. 40-44):
+/// The full log-posterior of a (generalized) linear mixed model in (β, log σ, log τ,
+/// correlations, z) with the random effects non-centered, b_{j,h} = diag(τ_j) W_j z_{j,h}, and its
+/// analytic gradient (docs/math.md, eq. 40-44 and 90-93):
 ///
-///   log p = log N(y | Xβ + Zb, σ² I) + Σ log N(β_i | m_i, s_i²) + log N(z | 0, I)
-///         + log HC(σ) + Σ log HC(τ_jc) + Σ_j log LKJ(W_j | η_j) + log-Jacobians.
+///   log p = log p(y | β, b[, σ]) + Σ log N(β_i | m_i, s_i²) + log N(z | 0, I)
+///         [+ log HC(σ)] + Σ log HC(τ_jc) + Σ_j log LKJ(W_j | η_j) + log-Jacobians.
 ///
-/// The residual sum of squares is wᵀ A w with w = [b; β; −1] on the cross-product blocks (eq. 22),
-/// so an evaluation costs O(q₁ k₁² + pattern + m²) whatever the number of rows. A value type that
-/// owns its scratch: each chain uses its own copy.
+/// How y enters is a `Likelihood` chosen once from the family; the priors, the map z ↦ b and the
+/// back-propagation from ∂/∂b to z, τ and the correlation coordinates are shared:
+/// - Gaussian: log N(y | Xβ + Zb, σ² I) with the residual sum of squares wᵀ A w, w = [b; β; −1],
+///   on the cross-product blocks (eq. 22, 41, 44), so an evaluation costs O(q₁ k₁² + pattern + m²)
+///   whatever the number of rows;
+/// - binomial, Poisson (no σ coordinate): the family's log-likelihood summed over the rows
+///   through η = offset + Xβ + Zb (`FamilyLikelihood`, eq. 90-93), two passes over the rows.
+///
+/// A value type that owns its scratch: each chain uses its own copy.
 public struct FullLogPosterior: Sendable {
+    /// How y enters the log-posterior, fixed by the family at construction.
+    enum Likelihood: Sendable {
+        /// Gaussian: wᵀAw on the cross-product blocks (eq. 41).
+        case crossProducts(CrossProducts)
+        /// Binomial or Poisson: per-row log-likelihood through η (eq. 90-93).
+        case rows(FamilyLikelihood)
+    }
+
     public let layout: PosteriorLayout
     public let priors: PriorSet
-    let products: CrossProducts
-    /// w = [b₁; b₂…b_t; β; −1] and g = A w in the blocked layout (scratch).
-    private var w: [Double]
-    private var g: [Double]
+    let likelihood: Likelihood
+    /// Where term j's b starts in `effects` (= its z's offset in the layout's z block).
+    private let effectStarts: [Int]
+    /// b = L_j z_j per term, level-major (scratch), and ∂ log p(y | …)/∂b in the same order.
+    private var effects: [Double]
+    private var effectsGradient: [Double]
+    /// Gaussian scratch: w = [b₁; b₂…b_t; β; −1] and g = A w in the blocked layout (empty otherwise).
+    private var w: [Double] = []
+    private var g: [Double] = []
+    /// Binomial and Poisson scratch: η, then r, per row (empty for Gaussian models).
+    private var eta: [Double] = []
 
     public init(design: Design, priors: PriorSet) throws(PosteriorError) {
         try priors.validateForPosterior(design: design)
         layout = PosteriorLayout(design: design, form: .full)
         self.priors = priors
-        products = design.crossProducts
-        w = [Double](repeating: 0, count: products.layout.dimension)
-        g = w
+        let zStart = layout.effectRanges.first?.lowerBound ?? layout.dimension
+        effectStarts = layout.effectRanges.map { $0.lowerBound - zStart }
+        effects = [Double](repeating: 0, count: layout.dimension - zStart)
+        effectsGradient = effects
+        if design.family.isGaussian {
+            let products = design.crossProducts
+            likelihood = .crossProducts(products)
+            w = [Double](repeating: 0, count: products.layout.dimension)
+            g = w
+        } else {
+            likelihood = .rows(FamilyLikelihood(design: design))
+            eta = [Double](repeating: 0, count: design.observationCount)
+        }
     }
 
     public var dimension: Int { layout.dimension }
@@ -50,38 +81,42 @@ public struct FullLogPosterior: Sendable {
         precondition(x.count == dimension && gradient.count == dimension)
         for i in 0..<gradient.count { gradient[i] = 0 }
         let parameters = CovarianceParameters(layout: layout, position: x)
-        let blocked = products.layout
-        let q1 = blocked.firstDimension
-        let m = blocked.denseDimension
         let sizes = layout.termSizes
 
-        // w = [b; β; −1] (eq. 22), b = L_j z.
+        // b = L_j z (eq. 40).
         for (j, k) in sizes.enumerated() {
             let l = parameters.covarianceFactors[j]
             let range = layout.effectRanges[j]
-            let base = j == 0 ? 0 : q1 + products.termStarts[j]
+            let base = effectStarts[j]
             for h in 0..<(range.count / k) {
                 for r in 0..<k {
                     var s = 0.0
                     for c in 0...r { s += l[r + c * k] * x[range.lowerBound + h * k + c] }
-                    w[base + h * k + r] = s
+                    effects[base + h * k + r] = s
                 }
             }
         }
-        for (i, index) in layout.betaRange.enumerated() { w[q1 + products.fixedStart + i] = x[index] }
-        w[q1 + m - 1] = -1
 
-        let ssr = quadraticForm()
-        let n = Double(products.observationCount)
-        let sigma = parameters.sigma
-        let variance = sigma * sigma
-        let logLikelihood = -0.5 * n * log(2 * Double.pi) - n * log(sigma) - ssr / (2 * variance)
-        gradient[layout.logSigmaIndex] += -n + ssr / variance
+        // log p(y | …), ∂/∂β and ∂/∂log σ into `gradient`, ∂/∂b into `effectsGradient`.
+        let logLikelihood: Double
+        switch likelihood {
+        case .crossProducts(let products):
+            logLikelihood = gaussianLogLikelihood(products, x, sigma: parameters.sigma!, gradient: gradient)
+        case .rows(let rows):
+            logLikelihood = effects.withUnsafeBufferPointer { b in
+                effectsGradient.withUnsafeMutableBufferPointer { gb in
+                    eta.withUnsafeMutableBufferPointer { scratch in
+                        rows.logLikelihood(beta: UnsafeBufferPointer(rebasing: x[layout.betaRange]), effects: b, effectStarts: effectStarts,
+                                           eta: scratch, betaGradient: UnsafeMutableBufferPointer(rebasing: gradient[layout.betaRange]),
+                                           effectsGradient: gb)
+                    }
+                }
+            }
+        }
 
-        // β: likelihood −(A w)_β / σ² and the normal prior.
+        // β: the normal prior.
         var logPrior = 0.0
         for (i, index) in layout.betaRange.enumerated() {
-            gradient[index] += -g[q1 + products.fixedStart + i] / variance
             let prior = priors.fixed[i]
             if prior.sd.isFinite {
                 logPrior += PriorSet.logNormal(x[index], prior)
@@ -89,16 +124,16 @@ public struct FullLogPosterior: Sendable {
             }
         }
 
-        // z: ∂/∂z_h = L_jᵀ (∂/∂b_h) − z_h; ∂/∂L_j = Σ_h (∂/∂b_h) z_hᵀ (eq. 44).
+        // z: ∂/∂z_h = L_jᵀ (∂/∂b_h) − z_h; ∂/∂L_j = Σ_h (∂/∂b_h) z_hᵀ (eq. 44, 93).
         for (j, k) in sizes.enumerated() {
             let l = parameters.covarianceFactors[j]
             let range = layout.effectRanges[j]
-            let base = j == 0 ? 0 : q1 + products.termStarts[j]
+            let base = effectStarts[j]
             var dL = [Double](repeating: 0, count: k * k)
             for h in 0..<(range.count / k) {
                 let zBase = range.lowerBound + h * k
                 for r in 0..<k {
-                    let gb = -g[base + h * k + r] / variance
+                    let gb = effectsGradient[base + h * k + r]
                     for c in 0...r {
                         dL[r + c * k] += gb * x[zBase + c]
                         gradient[zBase + c] += l[r + c * k] * gb
@@ -127,9 +162,39 @@ public struct FullLogPosterior: Sendable {
         return LogPosteriorComponents(logLikelihood: logLikelihood, logPrior: logPrior + variancePrior, logJacobian: jacobian)
     }
 
+    /// log N(y | Xβ + Zb, σ² I) with SSR = wᵀAw (eq. 41); adds ∂/∂log σ = −n + SSR/σ² and
+    /// ∂/∂β = −g_β/σ² to `gradient` and sets ∂/∂b = −g_b/σ² (eq. 44).
+    private mutating func gaussianLogLikelihood(_ products: CrossProducts, _ x: UnsafeBufferPointer<Double>, sigma: Double,
+                                                gradient: UnsafeMutableBufferPointer<Double>) -> Double {
+        let blocked = products.layout
+        let q1 = blocked.firstDimension
+        let m = blocked.denseDimension
+        // w = [b; β; −1] (eq. 22).
+        for (j, range) in layout.effectRanges.enumerated() {
+            let base = j == 0 ? 0 : q1 + products.termStarts[j]
+            for i in 0..<range.count { w[base + i] = effects[effectStarts[j] + i] }
+        }
+        for (i, index) in layout.betaRange.enumerated() { w[q1 + products.fixedStart + i] = x[index] }
+        w[q1 + m - 1] = -1
+
+        let ssr = quadraticForm(products)
+        let n = Double(products.observationCount)
+        let variance = sigma * sigma
+        let logLikelihood = -0.5 * n * log(2 * Double.pi) - n * log(sigma) - ssr / (2 * variance)
+        gradient[layout.logSigmaIndex!] += -n + ssr / variance
+        for (i, index) in layout.betaRange.enumerated() {
+            gradient[index] += -g[q1 + products.fixedStart + i] / variance
+        }
+        for (j, range) in layout.effectRanges.enumerated() {
+            let base = j == 0 ? 0 : q1 + products.termStarts[j]
+            for i in 0..<range.count { effectsGradient[effectStarts[j] + i] = -g[base + i] / variance }
+        }
+        return logLikelihood
+    }
+
     /// g ← A w on the blocked storage and returns wᵀ A w (eq. 22): the first term's diagonal
     /// blocks, its sparse column blocks (used twice, as A is symmetric) and the dense block.
-    private mutating func quadraticForm() -> Double {
+    private mutating func quadraticForm(_ products: CrossProducts) -> Double {
         let blocked = products.layout
         let k1 = blocked.groupSize
         let q1 = blocked.firstDimension

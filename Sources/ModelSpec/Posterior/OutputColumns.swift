@@ -53,7 +53,7 @@ public struct OutputColumns: Sendable {
     public let groupLevelStart: Int
 
     let termSizes: [Int]
-    /// False for a family without a residual SD (binomial, Poisson): no `sigma` column.
+    /// Whether there is a `sigma` column: the family has a dispersion σ (Gaussian only).
     public let hasSigma: Bool
 
     public init(design: Design) {
@@ -71,7 +71,8 @@ public struct OutputColumns: Sendable {
         for coefficient in design.fixed.columnNames {
             add("b_" + Self.safeName(coefficient), .fixed(coefficient: coefficient))
         }
-        if design.family.hasDispersion { add("sigma", .sigma) }
+        hasSigma = design.family.hasDispersion
+        if hasSigma { add("sigma", .sigma) }
 
         // Groups: terms keyed by grouping factor, in order of first appearance.
         var groupTerms: [(name: String, terms: [Int])] = []
@@ -132,7 +133,6 @@ public struct OutputColumns: Sendable {
         self.groups = groups
         self.groupLevelStart = groupLevelStart
         termSizes = design.terms.map(\.size)
-        hasSigma = design.family.hasDispersion
     }
 
     /// Pairs (r, c), r < c, 0-based, in brms's order: for c = 1, 2, …: r = 0 … c − 1.
@@ -159,15 +159,16 @@ public struct OutputColumns: Sendable {
     /// - Parameters:
     ///   - logDensity: the value of `lp__`.
     ///   - beta: β in X's column order.
-    ///   - sigma: σ (not written when the family has none: `hasSigma`).
+    ///   - sigma: σ; nil exactly when there is no `sigma` column (`hasSigma`).
     ///   - covariances: Σ_j per term, column-major k_j x k_j.
     ///   - randomEffects: b per term, level-major (coefficient c of level h at `h * k_j + c`).
-    public func row(logDensity: Double, beta: [Double], sigma: Double, covariances: [[Double]], randomEffects: [[Double]]) -> [Double] {
+    public func row(logDensity: Double, beta: [Double], sigma: Double?, covariances: [[Double]], randomEffects: [[Double]]) -> [Double] {
+        precondition((sigma != nil) == hasSigma, "σ is given exactly when the family has one")
         var row = [Double]()
         row.reserveCapacity(names.count)
         row.append(logDensity)
         row.append(contentsOf: beta)
-        if hasSigma { row.append(sigma) }
+        if let sigma { row.append(sigma) }
         for (j, k) in termSizes.enumerated() {
             for c in 0..<k { row.append(covariances[j][c + c * k].squareRoot()) }
         }

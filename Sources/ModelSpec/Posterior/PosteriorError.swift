@@ -2,10 +2,17 @@
 public enum PosteriorError: Error, Equatable, CustomStringConvertible {
     /// The priors' shapes or values do not fit the design.
     case priorsDoNotMatch(String)
+    /// The collapsed or marginal form asked of a model whose response is not Gaussian: only a
+    /// Gaussian y | b lets b (and β) integrate out in closed form.
+    case integratedFormNeedsGaussian(form: PosteriorForm, family: Family)
 
     public var description: String {
         switch self {
         case .priorsDoNotMatch(let message): return "priors do not match the model: \(message)"
+        case let .integratedFormNeedsGaussian(form, family):
+            let integrated = form == .marginal ? "the random effects and the fixed effects" : "the random effects"
+            return "the \(form.rawValue) log-posterior integrates \(integrated) out in closed form, which needs a Gaussian response; "
+                + "this model is \(family): sample the full log-posterior (--target full), where the random effects are sampled with the rest"
         }
     }
 }
@@ -20,7 +27,7 @@ extension PriorSet {
         for (name, prior) in zip(design.fixed.columnNames, fixed) where !(prior.mean.isFinite && prior.sd > 0) {
             throw .priorsDoNotMatch("the prior of \(name) needs a finite mean and a positive SD, got mean \(prior.mean), sd \(prior.sd)")
         }
-        guard sigmaScale > 0, sigmaScale.isFinite else {
+        guard !design.family.hasDispersion || (sigmaScale > 0 && sigmaScale.isFinite) else {
             throw .priorsDoNotMatch("the half-Cauchy scale of sigma must be positive and finite, got \(sigmaScale)")
         }
         guard tauScales.count == design.terms.count, lkjEta.count == design.terms.count else {

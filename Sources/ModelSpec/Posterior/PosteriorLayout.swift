@@ -1,7 +1,8 @@
 import Foundation
 import Linalg
 
-/// Which log-posterior a sampler moves in (docs/math.md, eq. 40-52).
+/// Which log-posterior a sampler moves in (docs/math.md, eq. 40-55, 90). Binomial and Poisson
+/// models have only `.full`.
 public enum PosteriorForm: String, Sendable, Equatable, CaseIterable {
     /// β, σ, τ, correlations and the non-centered standardized random effects z
     /// (b_{j,h} = diag(τ_j) W_j z_{j,h}).
@@ -16,7 +17,8 @@ public enum PosteriorForm: String, Sendable, Equatable, CaseIterable {
 /// The unconstrained parameter vector of a log-posterior and its map to the constrained values.
 ///
 /// Order (docs/math.md, eq. 40):
-///   [β (p; not under `.marginal`); log σ; per term j: log τ_j (k_j values);
+///   [β (p; not under `.marginal`); log σ (Gaussian models only: binomial and Poisson models
+///    have no dispersion, eq. 90); per term j: log τ_j (k_j values);
 ///    per term with k_j ≥ 2: the k_j(k_j − 1)/2 `cholesky_corr` values of its correlation
 ///    matrix (`CorrelationCholeskyTransform`); under `.full` only: z (q values, term by term,
 ///    level-major, coefficients fastest: the design's order of b)].
@@ -31,7 +33,8 @@ public struct PosteriorLayout: Sendable, Equatable {
 
     /// β's entries (empty under `.marginal`).
     public let betaRange: Range<Int>
-    public let logSigmaIndex: Int
+    /// log σ's entry; nil when the family has no dispersion σ (binomial, Poisson).
+    public let logSigmaIndex: Int?
     /// Per term: its log τ entries.
     public let logTauRanges: [Range<Int>]
     /// Per term: its correlation entries (empty for scalar terms).
@@ -42,10 +45,13 @@ public struct PosteriorLayout: Sendable, Equatable {
 
     public init(design: Design, form: PosteriorForm) {
         self.init(form: form, fixedNames: design.fixed.columnNames, groupNames: design.terms.map(\.groupingName),
-                  coefficientNames: design.terms.map(\.coefficientNames), levelCounts: design.terms.map(\.levelCount))
+                  coefficientNames: design.terms.map(\.coefficientNames), levelCounts: design.terms.map(\.levelCount),
+                  hasSigma: design.family.hasDispersion)
     }
 
-    public init(form: PosteriorForm, fixedNames: [String], groupNames: [String], coefficientNames: [[String]], levelCounts: [Int]) {
+    /// - Parameter hasSigma: whether the vector has a log σ entry (the family's dispersion).
+    public init(form: PosteriorForm, fixedNames: [String], groupNames: [String], coefficientNames: [[String]], levelCounts: [Int],
+                hasSigma: Bool = true) {
         precondition(groupNames.count == coefficientNames.count && groupNames.count == levelCounts.count)
         self.form = form
         self.fixedNames = fixedNames
@@ -55,8 +61,8 @@ public struct PosteriorLayout: Sendable, Equatable {
         var position = 0
         betaRange = form == .marginal ? 0..<0 : 0..<fixedNames.count
         position = betaRange.upperBound
-        logSigmaIndex = position
-        position += 1
+        logSigmaIndex = hasSigma ? position : nil
+        if hasSigma { position += 1 }
         var tau: [Range<Int>] = []
         for names in coefficientNames { tau.append(position ..< position + names.count); position += names.count }
         var correlation: [Range<Int>] = []
@@ -79,6 +85,12 @@ public struct PosteriorLayout: Sendable, Equatable {
 
     public var termSizes: [Int] { coefficientNames.map(\.count) }
 
+    /// The entries of log σ, each log τ and each correlation coordinate, in that order: the
+    /// covariance coordinates (what a start jitters by one common half-width).
+    public var scaleIndices: [Int] {
+        (logSigmaIndex.map { [$0] } ?? []) + logTauRanges.flatMap { $0 } + correlationRanges.flatMap { $0 }
+    }
+
     /// One name per unconstrained entry, brms-style where there is one: `b_Intercept`, `b_Days`,
     /// `log_sigma`, `log_sd_Subject__Intercept`, `atanh_cpc_Subject__Intercept__Days` (the
     /// canonical partial correlation of coefficients j < i, written j first as in brms's `cor_`),
@@ -87,7 +99,7 @@ public struct PosteriorLayout: Sendable, Equatable {
         func display(_ name: String) -> String { name == "(Intercept)" ? "Intercept" : name }
         var names = [String](repeating: "", count: dimension)
         for (i, name) in zip(betaRange, fixedNames) { names[i] = "b_" + display(name) }
-        names[logSigmaIndex] = "log_sigma"
+        if let logSigmaIndex { names[logSigmaIndex] = "log_sigma" }
         for (j, group) in groupNames.enumerated() {
             let coefficients = coefficientNames[j].map(display)
             for (c, index) in logTauRanges[j].enumerated() { names[index] = "log_sd_\(group)__\(coefficients[c])" }
@@ -112,7 +124,7 @@ public struct PosteriorLayout: Sendable, Equatable {
         precondition(x.count == dimension)
         let s = x.startIndex
         let beta = betaRange.map { x[s + $0] }
-        let sigma = exp(x[s + logSigmaIndex])
+        let sigma = logSigmaIndex.map { exp(x[s + $0]) }
         var tau: [[Double]] = []
         var factors: [[Double]] = []
         var effects: [[Double]] = []
@@ -127,14 +139,16 @@ public struct PosteriorLayout: Sendable, Equatable {
     }
 
     /// The unconstrained vector of `parameters` (the inverse of `constrain`). Under `.marginal`
-    /// β is not part of the vector; under `.full` `standardizedEffects` must be given.
+    /// β is not part of the vector; under `.full` `standardizedEffects` must be given; σ must be
+    /// given exactly when the layout has log σ.
     public func unconstrain(_ parameters: PosteriorParameters) -> [Double] {
         var x = [Double](repeating: 0, count: dimension)
         if form != .marginal {
             precondition(parameters.beta.count == fixedNames.count)
             for (i, index) in betaRange.enumerated() { x[index] = parameters.beta[i] }
         }
-        x[logSigmaIndex] = log(parameters.sigma)
+        precondition((parameters.sigma != nil) == (logSigmaIndex != nil), "σ is given exactly when the family has one")
+        if let logSigmaIndex, let sigma = parameters.sigma { x[logSigmaIndex] = log(sigma) }
         for j in groupNames.indices {
             for (c, index) in logTauRanges[j].enumerated() { x[index] = log(parameters.tau[j][c]) }
             let y = CorrelationCholeskyTransform.unconstrain(factor: parameters.correlationFactors[j], order: termSizes[j])
@@ -148,12 +162,12 @@ public struct PosteriorLayout: Sendable, Equatable {
     }
 }
 
-/// Constrained parameter values of a linear mixed model's posterior.
+/// Constrained parameter values of a (generalized) linear mixed model's posterior.
 public struct PosteriorParameters: Sendable, Equatable {
     /// β in X's column order (empty when β is integrated out).
     public var beta: [Double]
-    /// σ, the residual SD.
-    public var sigma: Double
+    /// σ, the residual SD; nil for families without one (binomial, Poisson).
+    public var sigma: Double?
     /// Per term, per coefficient: τ, the SD of the random effect.
     public var tau: [[Double]]
     /// Per term: W_j, the lower Cholesky factor of the correlation matrix R_j (column-major
@@ -162,7 +176,7 @@ public struct PosteriorParameters: Sendable, Equatable {
     /// Per term, level-major: z with b_{j,h} = diag(τ_j) W_j z_{j,h} (full form only, else empty).
     public var standardizedEffects: [[Double]]
 
-    public init(beta: [Double], sigma: Double, tau: [[Double]], correlationFactors: [[Double]], standardizedEffects: [[Double]] = []) {
+    public init(beta: [Double], sigma: Double?, tau: [[Double]], correlationFactors: [[Double]], standardizedEffects: [[Double]] = []) {
         self.beta = beta
         self.sigma = sigma
         self.tau = tau
@@ -172,7 +186,7 @@ public struct PosteriorParameters: Sendable, Equatable {
 
     /// Builds the values from covariance matrices Σ_j (column-major k_j x k_j); nil when one is
     /// not positive definite.
-    public init?(beta: [Double], sigma: Double, covariances: [[Double]], standardizedEffects: [[Double]] = []) {
+    public init?(beta: [Double], sigma: Double?, covariances: [[Double]], standardizedEffects: [[Double]] = []) {
         var tau: [[Double]] = []
         var factors: [[Double]] = []
         for sigmaJ in covariances {
