@@ -40,14 +40,9 @@ extension GibbsSampler {
                         h.withUnsafeBufferPointer { h in
                             x.withUnsafeMutableBufferPointer { x in
                                 slice.sweep(x, random: random) { x -> Double in
-                                    var value = 0.0
-                                    for c in 0..<k {
-                                        let t = exp(x[c])
-                                        guard t.isFinite, t > 0 else { return -.infinity }
-                                        let ratio = t / scales[c]
-                                        value += x[c] - log1p(ratio * ratio)
-                                        delta[c] = 1 - t / tau[c]
-                                    }
+                                    let value = Self.logScalePrior(x, scales: scales.baseAddress!, order: k)
+                                    guard value.isFinite else { return -.infinity }
+                                    for c in 0..<k { delta[c] = 1 - exp(x[c]) / tau[c] }
                                     var change = 0.0
                                     for c in 0..<k {
                                         change += 2 * delta[c] * d[c]
@@ -62,6 +57,19 @@ extension GibbsSampler {
             }
         }
         rescale(term: j, ratios: (0..<k).map { exp(x[$0]) / tau[$0] }, logScales: x)
+    }
+
+    /// Σ_c [x_c − log(1 + (e^{x_c} / A_c)²)]: the half-Cauchy(0, A_c) priors of τ_c = e^{x_c}
+    /// with the Jacobian of x = log τ (eq. 34); −∞ where some τ_c is 0 or not finite.
+    static func logScalePrior(_ x: UnsafePointer<Double>, scales: UnsafePointer<Double>, order k: Int) -> Double {
+        var value = 0.0
+        for c in 0..<k {
+            let t = exp(x[c])
+            guard t.isFinite, t > 0 else { return -.infinity }
+            let ratio = t / scales[c]
+            value += x[c] - log1p(ratio * ratio)
+        }
+        return value
     }
 
     /// The end of an interweaving step (eq. 35): b_j's coefficient c and row c of chol(Σ_j) =

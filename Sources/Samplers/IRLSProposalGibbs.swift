@@ -441,13 +441,8 @@ public struct IRLSProposalGibbs {
         let slice = gaussian.slice
         x.withUnsafeMutableBufferPointer { x in
             slice.sweep(x, random: random) { x -> Double in
-                var value = 0.0
-                for c in 0..<k {
-                    let t = exp(x[c])
-                    guard t.isFinite, t > 0 else { return -.infinity }
-                    let ratio = t / scales[c]
-                    value += x[c] - log1p(ratio * ratio)
-                }
+                let value = scales.withUnsafeBufferPointer { GibbsSampler.logScalePrior(x, scales: $0.baseAddress!, order: k) }
+                guard value.isFinite else { return -.infinity }
                 for i in 0..<n { eta[i] = base[i] }
                 for c in 0..<k {
                     let s = exp(x[c]) / tau[c]
