@@ -23,7 +23,10 @@
 #
 # Everything runs on one core: chains one after another (cores = 1). Seeded; a rerun on the same
 # machine and rstan build reproduces the draws, but not the seconds. Compile time (about a minute)
-# is excluded from every figure. The full run takes about 75 minutes.
+# is excluded from every figure. Stan 2.21 times warmup and sampling with clock(), so its seconds are
+# CPU seconds; the wall time of each sampling() call is recorded beside them. The references took
+# 70 minutes and the benchmarks 45 (wall) on 2 cores with a Swift build on the other one (load
+# average 3 to 8); 45 minutes of CPU for the references and 35 for the benchmarks.
 suppressPackageStartupMessages({ library(lme4); library(rstan); library(posterior); library(jsonlite) })
 rstan_options(auto_write = FALSE)
 # Debian's r-cran-bh ships no include/ directory (its headers are libboost-dev's): point rstan there.
@@ -99,7 +102,8 @@ posteriors <- list(
 # VerbAgg probit starts within init_r = 0.1 of zero: from rstan's default (-2, 2) the Anger
 # coefficient (Anger runs 11 to 39) puts eta at +-40, where Phi is exactly 0 or 1 in double precision,
 # and a trial chain stuck there (step size 7e-5, every transition divergent, R-hat 2.1).
-# The sampler sizes are set so that the whole script takes about 75 minutes on one core.
+# Run lengths: VerbAgg (minutes per chain) is kept to 4 x (1000 + 2000) so that references and
+# benchmarks together take about 80 minutes on one idle core; the rest run 4 x (1000 + 4000).
 
 # Timing runs: 4 x (1000 + 1000), default adapt_delta (and 0.99 for grouseticks).
 benchmarks <- list(
@@ -143,9 +147,11 @@ loadavg <- function() as.numeric(strsplit(readLines("/proc/loadavg"), " ")[[1]][
 
 run_stan <- function(model, d, chains, warmup, draws, adapt_delta, seed, init_r = 2) {
   load_before <- loadavg()
+  cpu_before <- proc.time()
   fit <- sampling(model, data = d$stan, chains = chains, cores = 1, iter = warmup + draws, warmup = warmup,
                   seed = seed, init_r = init_r, control = list(adapt_delta = adapt_delta), pars = c("beta", "tau"),
                   refresh = max(1L, (warmup + draws) %/% 5L))
+  cpu <- proc.time() - cpu_before
   elapsed <- get_elapsed_time(fit)
   arr <- as.array(fit)[, , c(paste0("beta[", seq_len(d$stan$K), "]"), paste0("tau[", seq_len(d$stan$G), "]")), drop = FALSE]
   dimnames(arr)[[3]] <- c(d$fixed_names, paste0("sd_", d$group_names))
@@ -156,6 +162,7 @@ run_stan <- function(model, d, chains, warmup, draws, adapt_delta, seed, init_r 
        treedepth_hits = as.integer(sum(vapply(sp, function(s) sum(s[, "treedepth__"] >= 10), 1))),
        mean_leapfrog = mean(unlist(lapply(sp, function(s) s[, "n_leapfrog__"]))),
        step_size = vapply(sp, function(s) s[1, "stepsize__"], 1),
+       cpu_seconds = unname(cpu[["user.self"]] + cpu[["sys.self"]]), wall_seconds = unname(cpu[["elapsed"]]),
        load = rbind(before = load_before, after = loadavg()))
 }
 
@@ -203,7 +210,10 @@ benchmark <- function(model, key) {
   list(posterior = b$posterior, stan = settings_of(4L, 1000L, 1000L, b$adapt_delta, b$seed, init_r_of(p)),
        seconds_warmup = sum(r$elapsed[, "warmup"]), seconds_sampling = sum(r$elapsed[, "sample"]),
        seconds = secs, min_ess_bulk = min(s$ess_bulk), min_ess_bulk_parameter = s$variable[which.min(s$ess_bulk)],
-       ess_per_second = min(s$ess_bulk) / secs, divergences = sum(r$divergences_per_chain),
+       ess_per_second = min(s$ess_bulk) / secs,
+       cpu_seconds = r$cpu_seconds, ess_per_cpu_second = min(s$ess_bulk) / r$cpu_seconds,
+       wall_seconds_sampling_call = r$wall_seconds,
+       divergences = sum(r$divergences_per_chain),
        divergences_per_chain = r$divergences_per_chain, max_treedepth_hits = r$treedepth_hits,
        max_rhat = max(s$rhat), mean_leapfrog_steps = r$mean_leapfrog,
        load_average_before_after = list(before = r$load["before", ], after = r$load["after", ]))
@@ -246,7 +256,11 @@ write_out <- function() {
                       "maps grouping-factor names (SD of the random intercept) to posterior's summarise_draws",
                       "statistics over all post-warmup draws. `benchmark`: 4 x (1000 + 1000) runs, one core, chains",
                       "one after another, compile excluded; seconds = warmup + sampling summed over chains",
-                      "(get_elapsed_time); ess_per_second = min bulk ESS over beta and SDs / seconds.",
+                      "(get_elapsed_time, which Stan 2.21 measures with clock(): CPU time of the process, not",
+                      "wall time); ess_per_second = min bulk ESS over beta and SDs / seconds. cpu_seconds: this R",
+                      "process's user + system CPU time over the whole sampling() call (adds rstan's setup);",
+                      "wall_seconds_sampling_call: the wall time of that call, larger when the machine is busy;",
+                      "load_average_before_after: /proc/loadavg (2 cores).",
                       "Divergences are post-warmup.")
   out$stan_program <<- stan_code
   out$generated <<- format(Sys.time(), "%Y-%m-%d")
