@@ -152,3 +152,24 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
         }
     }
 }
+
+/// The long tier of the GLMM Gibbs SBC, with the Gaussian one's switch: `MIXMC_SBC_LONG=1`
+/// (`MIXMC_SBC_SEED` overrides the seed): 1000 replications of each quick-tier model, 20 bins.
+///
+///   MIXMC_SBC_LONG=1 swift test -c release -Xswiftc -enable-testing --filter GeneralizedGibbsCalibrationLongTests
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["MIXMC_SBC_LONG"] == "1"))
+struct GeneralizedGibbsCalibrationLongTests {
+    @Test(arguments: 0..<6)
+    func ranksAreUniform(modelIndex: Int) throws {
+        let (model, thin) = (GeneralizedGibbsCalibrationTests.quickModels + GeneralizedGibbsCalibrationTests.poissonModels)[modelIndex]
+        let seed = ProcessInfo.processInfo.environment["MIXMC_SBC_SEED"].flatMap { UInt64($0) } ?? 77_200_001
+        let result = try runCalibration(model: model, replications: 1000, seed: seed + UInt64(modelIndex),
+                                        settings: CalibrationSettings(thin: thin))
+        let critical = familyCriticalValue(bins: 20, parameters: result.parameterNames.count)
+        for (i, name) in result.parameterNames.enumerated() {
+            let statistic = result.chiSquare(parameter: i, bins: 20)
+            print("SBC long \(model) \(name): χ² = \(String(format: "%.2f", statistic)), bins \(result.histogram(parameter: i, bins: 20))")
+            #expect(statistic < critical, "\(model): \(name) ranks χ² = \(statistic) ≥ \(critical)")
+        }
+    }
+}

@@ -189,7 +189,9 @@ func familyCriticalValue(bins: Int, parameters: Int) -> Double {
     case (10, 4): return 25.462478697854408
     case (10, 5): return 26.056433345164141
     case (10, 6): return 26.53877923022551
+    case (20, 3): return 39.938849338465694
     case (20, 4): return 40.8849737292633
+    case (20, 5): return 41.610259924134354
     case (20, 6): return 42.197634893775344
     default: preconditionFailure("no tabulated χ² quantile for \(bins) bins and \(parameters) parameters")
     }
