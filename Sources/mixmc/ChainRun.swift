@@ -338,8 +338,15 @@ final class ChainRun: @unchecked Sendable {
         }
         // After every file is cut (on a full disk that frees the room the rewrites need).
         for (index, iterations) in rewrites {
+            let (warmupRun, samplingRun) = (min(iterations, warmup), max(0, iterations - warmup))
             do {
-                try Self.recordIterationsRun(file: files[index], warmup: min(iterations, warmup), sampling: max(0, iterations - warmup))
+                do {
+                    try Self.recordIterationsRun(file: files[index], warmup: warmupRun, sampling: samplingRun)
+                } catch {
+                    // A file cut just below a size limit has no room for the comment line; the
+                    // counts alone never make it longer (they only shrink).
+                    try Self.recordIterationsRun(file: files[index], warmup: warmupRun, sampling: samplingRun, explaining: false)
+                }
             } catch {
                 // The rows stay whole; only readers that compare num_samples with them will object.
                 printError("note: \(files[index].path): cannot record the iterations run in its configuration: \(error.localizedDescription)")
@@ -350,7 +357,8 @@ final class ChainRun: @unchecked Sendable {
     /// Rewrites `num_warmup` and `num_samples` in a stopped chain's configuration to the
     /// iterations it ran, so that readers which check the row count against them (CmdStanPy's
     /// `from_csv`: "expected 1000 draws, found 612") read the file; a comment line says why.
-    static func recordIterationsRun(file: URL, warmup: Int, sampling: Int) throws {
+    /// Without `explaining`, the comment line is left out.
+    static func recordIterationsRun(file: URL, warmup: Int, sampling: Int, explaining: Bool = true) throws {
         let text = try String(contentsOf: file, encoding: .utf8)
         var lines = text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         var requested: [String: String] = [:]
@@ -365,7 +373,7 @@ final class ChainRun: @unchecked Sendable {
             }
         }
         guard let header = lines.firstIndex(where: { !$0.hasPrefix("#") }) else { return }
-        lines.insert("# stopped early: num_warmup and num_samples are the iterations run (\(requested["num_warmup"] ?? "?") and \(requested["num_samples"] ?? "?") were asked for)", at: header)
+        if explaining { lines.insert("# stopped early: num_warmup and num_samples are the iterations run (\(requested["num_warmup"] ?? "?") and \(requested["num_samples"] ?? "?") were asked for)", at: header) }
         try Data(lines.joined(separator: "\n").utf8).write(to: file, options: .atomic)
     }
 }
