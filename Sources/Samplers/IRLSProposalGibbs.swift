@@ -24,9 +24,6 @@ public struct IRLSProposalGibbs {
     public private(set) var gaussian: GibbsSampler
     /// η = offset + Xβ + Zb at the current state.
     public private(set) var linearPredictor: [Double]
-    /// Metropolis-Hastings proposals made and accepted (for the run's report and the tests).
-    public private(set) var proposals = 0
-    public private(set) var acceptances = 0
     /// Scratch: IRLS weights and working response; the linear predictor of a proposal and of
     /// the reverse proposal's mean.
     private var weights: [Double]
@@ -277,7 +274,6 @@ public struct IRLSProposalGibbs {
             noise.withUnsafeMutableBufferPointer { SmallDense.solveLowerTransposed(l.baseAddress!, order: k, $0.baseAddress!) }
         }
         let proposed = (0..<k).map { forward.mean[$0] + noise[$0] }
-        proposals += 1
         let proposedTarget = logTarget(proposed)
         guard proposedTarget.isFinite, let reverse = proposal(at: proposed) else { return nil }
         // (θ − m')ᵀ P' (θ − m') = ‖L'ᵀ(θ − m')‖².
@@ -290,7 +286,6 @@ public struct IRLSProposalGibbs {
         let logRatio = proposedTarget - logTarget(current) + (-0.5 * quadratic + reverse.logDeterminant)
             - (-0.5 * noiseSquares + forward.logDeterminant)
         guard logRatio >= 0 || log(random.uniform()) < logRatio else { return nil }
-        acceptances += 1
         for (a, row) in rows.enumerated() { linearPredictor[Int(row)] = etaOf(proposed, a) }
         return proposed
     }
