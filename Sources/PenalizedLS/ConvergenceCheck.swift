@@ -92,25 +92,50 @@ public struct ConvergenceCheck: Sendable {
 
     /// lme4's `deriv12`: central differences with step `step`, shortened at lower bounds.
     static func derivatives(_ f: ([Double]) -> Double, at x: [Double], value: Double, lowerBounds: [Double]) -> (gradient: [Double], hessian: [Double]) {
+        derivatives(evaluatingAll: { $0.map(f) }, at: x, value: value, lowerBounds: lowerBounds)
+    }
+
+    /// `deriv12` with the objective evaluated at all its points in one call, which may spread
+    /// them over threads: the points and the arithmetic on their values do not depend on how.
+    static func derivatives(evaluatingAll evaluate: ([[Double]]) -> [Double], at x: [Double], value: Double,
+                            lowerBounds: [Double]) -> (gradient: [Double], hessian: [Double]) {
         let n = x.count
         let up = [Double](repeating: step, count: n)
         let down = x.indices.map { x[$0] - step < lowerBounds[$0] ? x[$0] - lowerBounds[$0] : step }
-        func shifted(_ moves: [(Int, Double)]) -> Double {
+        // Points in the order they are read below: per j, x ± e_j, then per i < j the four corners.
+        var points: [[Double]] = []
+        func add(_ moves: [(Int, Double)]) {
             var point = x
             for (index, delta) in moves { point[index] += delta }
-            return f(point)
+            points.append(point)
+        }
+        for j in 0..<n {
+            add([(j, up[j])])
+            add([(j, -down[j])])
+            for i in 0..<j {
+                add([(i, up[i]), (j, up[j])])
+                add([(i, up[i]), (j, -down[j])])
+                add([(i, -down[i]), (j, up[j])])
+                add([(i, -down[i]), (j, -down[j])])
+            }
+        }
+        let values = evaluate(points)
+        var next = 0
+        func shifted() -> Double {
+            defer { next += 1 }
+            return values[next]
         }
         var gradient = [Double](repeating: 0, count: n)
         var hessian = [Double](repeating: 0, count: n * n)
         for j in 0..<n {
-            let plus = shifted([(j, up[j])]), minus = shifted([(j, -down[j])])
+            let plus = shifted(), minus = shifted()
             hessian[j + j * n] = plus / (up[j] * up[j]) - 2 * value / (up[j] * down[j]) + minus / (down[j] * down[j])
             gradient[j] = (plus - minus) / (up[j] + down[j])
             for i in 0..<j {
-                let entry = shifted([(i, up[i]), (j, up[j])]) / ((up[i] + up[j]) * (up[i] + up[j]))
-                    - shifted([(i, up[i]), (j, -down[j])]) / ((up[i] + down[j]) * (up[i] + down[j]))
-                    - shifted([(i, -down[i]), (j, up[j])]) / ((down[i] + up[j]) * (down[i] + up[j]))
-                    + shifted([(i, -down[i]), (j, -down[j])]) / ((down[i] + down[j]) * (down[i] + down[j]))
+                let entry = shifted() / ((up[i] + up[j]) * (up[i] + up[j]))
+                    - shifted() / ((up[i] + down[j]) * (up[i] + down[j]))
+                    - shifted() / ((down[i] + up[j]) * (down[i] + up[j]))
+                    + shifted() / ((down[i] + down[j]) * (down[i] + down[j]))
                 hessian[i + j * n] = entry
                 hessian[j + i * n] = entry
             }

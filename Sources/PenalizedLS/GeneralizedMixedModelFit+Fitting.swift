@@ -37,12 +37,7 @@ extension GeneralizedMixedModelFit {
         }
 
         let thetaCount = design.thetaCount
-        let objective = { (x: [Double]) -> Double in
-            pirls.setTheta(Array(x[..<thetaCount]))
-            pirls.setBeta(Array(x[thetaCount...]))
-            guard pirls.run(.betaFixed) else { return .infinity }
-            return quadrature.map { pirls.adaptiveQuadratureDeviance(rule: $0) } ?? pirls.laplaceDeviance
-        }
+        let objective = { (x: [Double]) -> Double in deviance(pirls, at: x, quadrature: quadrature) }
         let start = stageOne.minimizer + pirls.beta
         let rx = (try? pirls.jointFactorAtCurrentWeights()).flatMap { fixedEffectsCovarianceRX($0.factor, $0.products) }
         var options = BoundedOptimizer.Options()
@@ -67,15 +62,46 @@ extension GeneralizedMixedModelFit {
         if standardErrors == .hessian {
             // lme4's glmer takes deriv12 without bounds: θ = 0 is the middle of an even function.
             let unbounded = Array(repeating: -Double.infinity, count: x.count)
-            derivatives = ConvergenceCheck.derivatives({ point in
-                pirls.setU(mode)
-                return objective(point)
-            }, at: x, value: objective(x), lowerBounds: unbounded)
+            let value = objective(x)
+            derivatives = ConvergenceCheck.derivatives(evaluatingAll: { points in
+                laplaceDeviances(at: points, from: mode, design: design, quadrature: quadrature, first: pirls)
+            }, at: x, value: value, lowerBounds: unbounded)
             pirls.setU(mode)
             _ = objective(x)
         }
         return try result(pirls: pirls, design: design, method: method, quadrature: quadrature, theta: Array(x[..<thetaCount]),
                           beta: Array(x[thetaCount...]), derivatives: derivatives, lowerBounds: lower, optimizer: optimum, started: clock)
+    }
+
+    /// The Laplace (or quadrature) deviance at x = (θ, β), PIRLS started from its current u.
+    static func deviance(_ pirls: PIRLS, at x: [Double], quadrature: GaussHermiteRule?) -> Double {
+        let thetaCount = pirls.design.thetaCount
+        pirls.setTheta(Array(x[..<thetaCount]))
+        pirls.setBeta(Array(x[thetaCount...]))
+        guard pirls.run(.betaFixed) else { return .infinity }
+        return quadrature.map { pirls.adaptiveQuadratureDeviance(rule: $0) } ?? pirls.laplaceDeviance
+    }
+
+    /// The deviance at each point, PIRLS started from `mode` for every one, so that a value does
+    /// not depend on which points came before it: the points are shared among threads (one
+    /// PIRLS each, `first` one of them) and the values are the same bits on any number of them.
+    static func laplaceDeviances(at points: [[Double]], from mode: [Double], design: Design, quadrature: GaussHermiteRule?,
+                                 first: PIRLS) -> [Double] {
+        let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8, points.count))
+        let workers = [first] + (1..<threads).map { _ in PIRLS(design: design) }
+        var values = [Double](repeating: 0, count: points.count)
+        values.withUnsafeMutableBufferPointer { output in
+            // Each thread reads its own PIRLS and writes only its own indices.
+            nonisolated(unsafe) let output = output, workers = workers
+            DispatchQueue.concurrentPerform(iterations: threads) { thread in
+                let pirls = workers[thread]
+                for index in stride(from: thread, to: points.count, by: threads) {
+                    pirls.setU(mode)
+                    output[index] = deviance(pirls, at: points[index], quadrature: quadrature)
+                }
+            }
+        }
+        return values
     }
 
     /// lme4's nAGQ = 0 stage: θ optimized with β and u both found by PIRLS; leaves PIRLS at the

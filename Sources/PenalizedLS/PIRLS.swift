@@ -41,6 +41,7 @@ final class PIRLS {
     /// −2 Σ log p(y_i | μ_i = y_i): (71) = (72) + this per row, so the likelihood needs no
     /// log-gamma per evaluation (eq. 72).
     let saturatedDeviance: Double
+    private let rowDeviance: RowDeviance
     private(set) var iterations = 0
     /// Relative-covariance factors T_j at the current θ.
     private(set) var factors: [[Double]] = []
@@ -90,6 +91,7 @@ final class PIRLS {
         var saturated = 0.0
         for i in 0..<n { saturated += chosen.minusTwoLogLikelihood(y: y[i], mu: y[i], weight: priorWeights[i]) }
         saturatedDeviance = saturated
+        rowDeviance = RowDeviance(family: chosen, y: y, priorWeights: priorWeights)
     }
 
     // MARK: - State
@@ -112,26 +114,19 @@ final class PIRLS {
     /// Hot loops here work on local arrays and write the class's properties once: element access
     /// to a class's array property is checked for exclusivity on every call.
     func updateLinearPredictor() {
-        var eta = randomPart(u)
-        let fixedPart = self.fixedPart, family = self.family, y = self.y, prior = priorWeights
+        let eta = fixedPlusRandomPart(u)
         var mu = [Double](repeating: 0, count: eta.count)
         var derivative = [Double](repeating: 0, count: eta.count)
-        var deviance = 0.0
-        for i in eta.indices {
-            eta[i] += fixedPart[i]
-            (mu[i], derivative[i]) = family.meanAndDerivative(eta[i])
-            deviance += family.devianceResidual(y: y[i], mu: mu[i], weight: prior[i])
-        }
+        devianceResidualTotal = rowDeviance.evaluate(eta: eta, mu: &mu, derivative: &derivative)
         self.eta = eta
         self.mu = mu
         self.meanDerivative = derivative
-        devianceResidualTotal = deviance
     }
 
-    /// (ZΛu)_i for every row.
-    func randomPart(_ u: [Double]) -> [Double] {
+    /// η_i = (fixed part)_i + (ZΛu)_i for every row.
+    func fixedPlusRandomPart(_ u: [Double]) -> [Double] {
         let n = design.observationCount
-        var result = [Double](repeating: 0, count: n)
+        var result = fixedPart
         let q1 = randomProducts.layout.firstDimension
         let termStarts = randomProducts.termStarts
         let factors = self.factors
@@ -149,6 +144,10 @@ final class PIRLS {
                 }
             }
             let codes = term.groupCodes, rows = term.modelRows.storage
+            if k == 1 {
+                for i in 0..<n { result[i] += rows[i] * b[Int(codes[i])] }
+                continue
+            }
             for i in 0..<n {
                 let base = Int(codes[i]) * k
                 var s = 0.0
@@ -224,15 +223,15 @@ final class PIRLS {
             penalized = newPenalized
             if largestStep <= tolerance { break }
         }
-        // One more full step, whose factor is the Laplace determinant's: log|L|² is not
-        // stationary in u, so a factor one iterate behind the mode would leave the deviance off by
-        // the order of that iterate's step (and finite-difference Hessians, the SEs, off by far
-        // more). After a step within `tolerance` the next one is within its square (Newton) or
-        // a small multiple of it (Fisher scoring), so this factor's weights are the mode's to
-        // about 1e-12.
-        guard let proposal = solve(mode) else { return false }
-        apply(oldU: u, oldBeta: beta, proposal: proposal, step: 1, mode: mode)
-        return true
+        // One more factorization, at the weights of the last iterate, for the Laplace determinant:
+        // log|L|² is not stationary in u, so the factor of the previous iterate's weights would
+        // leave the deviance off by the order of that iterate's step (and finite-difference
+        // Hessians, the SEs, off by far more). After a step within `tolerance` the last iterate
+        // is within its square of the mode (Newton) or a small multiple of it (Fisher scoring),
+        // so this factor's weights are the mode's to about 1e-12. Its step is not taken: the
+        // penalized deviance is stationary at the mode, so a step that small changes it by its
+        // square, and taking it would cost another pass of exp and log over the rows.
+        return solve(mode) != nil
     }
 
     /// Newton's method (canonical links: IRLS weights are the observed information) converges

@@ -49,8 +49,8 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
     // R's thresholds (family.c, binomial()/poisson() in R's stats): η is clamped so that μ stays
     // strictly inside the family's range and dμ/dη stays positive.
     // Inlinable, so PIRLS's per-row loops (another module) compile the switch away.
-    @usableFromInline static let epsilon = Double.ulpOfOne
-    @usableFromInline static let logitThreshold = 30.0
+    public static let epsilon = Double.ulpOfOne
+    public static let logitThreshold = 30.0
     @usableFromInline static let probitThreshold = -gsl_cdf_ugaussian_Pinv(Double.ulpOfOne)
 
     /// μ = g⁻¹(η).
