@@ -144,15 +144,18 @@ final class PIRLS {
                 }
             }
             let codes = term.groupCodes, rows = term.modelRows.storage
-            if k == 1 {
-                for i in 0..<n { result[i] += rows[i] * b[Int(codes[i])] }
-                continue
-            }
-            for i in 0..<n {
-                let base = Int(codes[i]) * k
-                var s = 0.0
-                for c in 0..<k { s += rows[i + c * n] * b[base + c] }
-                result[i] += s
+            // Through buffers: element writes to the array would each check its uniqueness.
+            result.withUnsafeMutableBufferPointer { result in
+                if k == 1 {
+                    for i in 0..<n { result[i] += rows[i] * b[Int(codes[i])] }
+                    return
+                }
+                for i in 0..<n {
+                    let base = Int(codes[i]) * k
+                    var s = 0.0
+                    for c in 0..<k { s += rows[i + c * n] * b[base + c] }
+                    result[i] += s
+                }
             }
         }
         return result
@@ -160,10 +163,12 @@ final class PIRLS {
 
     static func offsetPlusXBeta(design: Design, beta: [Double]) -> [Double] {
         var result = design.offset
-        let x = design.fixed.matrix
-        for c in 0..<beta.count where beta[c] != 0 {
-            let value = beta[c]
-            for i in result.indices { result[i] += x[i, c] * value }
+        let n = result.count, x = design.fixed.matrix.storage
+        result.withUnsafeMutableBufferPointer { result in
+            for c in 0..<beta.count where beta[c] != 0 {
+                let value = beta[c]
+                for i in 0..<n { result[i] += x[i + c * n] * value }
+            }
         }
         return result
     }
@@ -249,11 +254,15 @@ final class PIRLS {
         var working = [Double](repeating: 0, count: n)
         let meanDerivative = self.meanDerivative, mu = self.mu, eta = self.eta, y = self.y, prior = priorWeights, family = self.family
         let fixedPart = mode == .betaFixed ? self.fixedPart : design.offset
-        for i in 0..<n {
-            let derivative = meanDerivative[i]
-            weights[i] = prior[i] * derivative * derivative / family.variance(mu[i])
-            // z_i = η_i − (fixed part) + (y_i − μ_i) / (dμ/dη): the working response (eq. 74-75).
-            working[i] = eta[i] - fixedPart[i] + (y[i] - mu[i]) / derivative
+        weights.withUnsafeMutableBufferPointer { weights in
+            working.withUnsafeMutableBufferPointer { working in
+                for i in 0..<n {
+                    let derivative = meanDerivative[i]
+                    weights[i] = prior[i] * derivative * derivative / family.variance(mu[i])
+                    // z_i = η_i − (fixed part) + (y_i − μ_i) / (dμ/dη): the working response (eq. 74-75).
+                    working[i] = eta[i] - fixedPart[i] + (y[i] - mu[i]) / derivative
+                }
+            }
         }
         switch mode {
         case .betaFixed:

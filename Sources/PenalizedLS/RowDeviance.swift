@@ -45,14 +45,19 @@ struct RowDeviance {
 
     /// Fills `mu` and `derivative` from `eta` and returns Σ d(y_i, μ_i).
     func evaluate(eta: [Double], mu: inout [Double], derivative: inout [Double]) -> Double {
-        switch (family.kind, family.link) {
-        case (.binomial, .logit): return logit(eta: eta, mu: &mu, derivative: &derivative)
-        case (.poisson, .log): return logLink(eta: eta, mu: &mu, derivative: &derivative)
-        default: return generic(eta: eta, mu: &mu, derivative: &derivative)
+        // Through buffers: element writes to the arrays would each check their uniqueness.
+        mu.withUnsafeMutableBufferPointer { mu in
+            derivative.withUnsafeMutableBufferPointer { derivative in
+                switch (family.kind, family.link) {
+                case (.binomial, .logit): return logit(eta: eta, mu: mu, derivative: derivative)
+                case (.poisson, .log): return logLink(eta: eta, mu: mu, derivative: derivative)
+                default: return generic(eta: eta, mu: mu, derivative: derivative)
+                }
+            }
         }
     }
 
-    private func generic(eta: [Double], mu: inout [Double], derivative: inout [Double]) -> Double {
+    private func generic(eta: [Double], mu: UnsafeMutableBufferPointer<Double>, derivative: UnsafeMutableBufferPointer<Double>) -> Double {
         let family = self.family, y = self.y, prior = priorWeights
         var total = CompensatedSum()
         for i in eta.indices {
@@ -62,7 +67,7 @@ struct RowDeviance {
         return total.value
     }
 
-    private func logit(eta: [Double], mu: inout [Double], derivative: inout [Double]) -> Double {
+    private func logit(eta: [Double], mu: UnsafeMutableBufferPointer<Double>, derivative: UnsafeMutableBufferPointer<Double>) -> Double {
         let family = self.family, y = self.y, prior = priorWeights, constants = self.constants, weighted = weightedResponses
         var total = CompensatedSum()
         var product = 1.0, factors = 0
@@ -94,7 +99,7 @@ struct RowDeviance {
         return 2 * total.value
     }
 
-    private func logLink(eta: [Double], mu: inout [Double], derivative: inout [Double]) -> Double {
+    private func logLink(eta: [Double], mu: UnsafeMutableBufferPointer<Double>, derivative: UnsafeMutableBufferPointer<Double>) -> Double {
         let family = self.family, y = self.y, prior = priorWeights, constants = self.constants, weighted = weightedResponses
         var total = CompensatedSum()
         for i in eta.indices {
