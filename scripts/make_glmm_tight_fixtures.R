@@ -7,6 +7,13 @@ suppressMessages({ library(lme4); library(jsonlite) })
 ctrl <- glmerControl(tolPwrss = 1e-13, optimizer = "nloptwrap",
                      optCtrl = list(xtol_abs = 1e-10, ftol_abs = 1e-12, xtol_rel = 0, ftol_rel = 0, maxeval = 1e5))
 fx <- "Tests/Fixtures/data/"
+# A binary model whose group variance is estimated as exactly 0 (a singular fit, θ on its bound).
+singular <- paste0(fx, "sim_binomial_singular.csv")
+if (!file.exists(singular)) {
+  set.seed(1)
+  g <- factor(rep(sprintf("g%02d", 1:15), each = 12)); x <- round(rnorm(180), 3)
+  write.csv(data.frame(y = rbinom(180, 1, plogis(-0.4 + 0.8 * x)), x = x, g = g), singular, row.names = FALSE)
+}
 cases <- list(
   cbpp_logit = list(data = paste0(fx, "cbpp_labels.csv"), formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)", family = binomial()),
   cbpp_probit = list(data = paste0(fx, "cbpp_labels.csv"), formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)", family = binomial("probit")),
@@ -19,6 +26,7 @@ cases <- list(
   poisson_offset_agq10 = list(data = paste0(fx, "sim_poisson_offset.csv"), formula = "y ~ x + offset(log_t) + (1 | g)", family = poisson(), nAGQ = 10),
   cbpp_probit_agq9 = list(data = paste0(fx, "cbpp_labels.csv"), formula = "cbind(incidence, size - incidence) ~ period + (1 | herd)", family = binomial("probit"), nAGQ = 9),
   grouseticks = list(data = paste0(fx, "grouseticks_labels.csv"), formula = "TICKS ~ YEAR + HEIGHT_s + (1 | BROOD) + (1 | INDEX) + (1 | LOCATION)", family = poisson()),
+  binomial_singular = list(data = singular, formula = "y ~ x + (1 | g)", family = binomial()),
   verbagg = list(data = "models/verbagg/data.csv", formula = "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)", family = binomial())
 )
 out <- list(generated_by = "scripts/make_glmm_tight_fixtures.R", date_utc = format(Sys.time(), tz = "UTC", usetz = TRUE),

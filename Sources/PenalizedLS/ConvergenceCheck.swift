@@ -95,6 +95,21 @@ public struct ConvergenceCheck: Sendable {
         derivatives(evaluatingAll: { $0.map(f) }, at: x, value: value, lowerBounds: lowerBounds)
     }
 
+    /// The gradient part of `deriv12` alone: (f(x + h e_j) − f(x − h e_j)) / 2h, the points
+    /// evaluated in one call.
+    static func gradient(evaluatingAll evaluate: ([[Double]]) -> [Double], at x: [Double], lowerBounds: [Double]) -> [Double] {
+        let down = x.indices.map { x[$0] - step < lowerBounds[$0] ? x[$0] - lowerBounds[$0] : step }
+        var points: [[Double]] = []
+        for j in x.indices {
+            var plus = x, minus = x
+            plus[j] += step
+            minus[j] -= down[j]
+            points += [plus, minus]
+        }
+        let values = evaluate(points)
+        return x.indices.map { j in (values[2 * j] - values[2 * j + 1]) / (step + down[j]) }
+    }
+
     /// `deriv12` with the objective evaluated at all its points in one call, which may spread
     /// them over threads: the points and the arithmetic on their values do not depend on how.
     static func derivatives(evaluatingAll evaluate: ([[Double]]) -> [Double], at x: [Double], value: Double,

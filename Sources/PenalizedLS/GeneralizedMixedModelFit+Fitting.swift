@@ -42,8 +42,10 @@ extension GeneralizedMixedModelFit {
         let rx = (try? pirls.jointFactorAtCurrentWeights()).flatMap { fixedEffectsCovarianceRX($0.factor, $0.products) }
         var options = BoundedOptimizer.Options()
         // The deviance is flat along some directions of β (VerbAgg: 1e-12 relative left the
-        // intercept 6e-4 from the optimum); stop on the step size instead.
-        options.relativeObjectiveTolerance = 1e-15
+        // intercept 6e-4 from the optimum); stop on the step size instead, or, when the Hessian
+        // is taken anyway (lme4's SEs), stop at 1e-12 and finish with a Newton step on it.
+        let polishing = standardErrors == .hessian
+        options.relativeObjectiveTolerance = polishing ? Self.polishedObjectiveTolerance : 1e-15
         let thetaSteps: [Double] = stageOne.minimizer.map { max(0.25 * abs($0), 0.025) }
         let betaSteps: [Double] = (0..<design.fixedCount).map { c -> Double in
             let variance: Double = rx?[c][c] ?? 1
@@ -53,24 +55,83 @@ extension GeneralizedMixedModelFit {
         let lower = design.thetaLowerBounds + Array(repeating: -Double.infinity, count: design.fixedCount)
         var optimum = BoundedOptimizer(options: options).minimize(objective, start: start, lowerBounds: lower)
         optimum.evaluations += stageOne.evaluations
-        let x = optimum.minimizer
+        var x = optimum.minimizer
 
         // lme4's summary SEs: Var(β̂) from 2 H⁻¹ of the deviance over (θ, β) (finite differences).
-        _ = objective(x)
-        let mode = pirls.u
+        var value = objective(x)
+        var mode = pirls.u
         var derivatives: (gradient: [Double], hessian: [Double])?
-        if standardErrors == .hessian {
+        if polishing {
             // lme4's glmer takes deriv12 without bounds: θ = 0 is the middle of an even function.
             let unbounded = Array(repeating: -Double.infinity, count: x.count)
-            let value = objective(x)
-            derivatives = ConvergenceCheck.derivatives(evaluatingAll: { points in
-                laplaceDeviances(at: points, from: mode, design: design, quadrature: quadrature, first: pirls)
-            }, at: x, value: value, lowerBounds: unbounded)
-            pirls.setU(mode)
-            _ = objective(x)
+            let hessian = { (x: [Double], value: Double, mode: [Double]) in
+                ConvergenceCheck.derivatives(evaluatingAll: { points in
+                    laplaceDeviances(at: points, from: mode, design: design, quadrature: quadrature, first: pirls)
+                }, at: x, value: value, lowerBounds: unbounded)
+            }
+            var taken = hessian(x, value, mode)
+            var polished = false
+            if let step = newtonStep(taken, at: x, lowerBounds: lower) {
+                let candidate = zip(x, step).map { $0 + $1 }
+                pirls.setU(mode)
+                let candidateValue = objective(candidate)
+                if candidateValue <= value {
+                    polished = true
+                    x = candidate
+                    value = candidateValue
+                    mode = pirls.u
+                    // The Hessian stays the one taken a step of at most 1e-2 standard errors
+                    // away; the gradient that lme4's convergence check reads is taken anew.
+                    taken.gradient = ConvergenceCheck.gradient(evaluatingAll: { points in
+                        laplaceDeviances(at: points, from: mode, design: design, quadrature: quadrature, first: pirls)
+                    }, at: x, lowerBounds: unbounded)
+                }
+            }
+            if !polished {
+                // No safe Newton step (a bound, an indefinite Hessian, a point too far): stage 2
+                // goes on from here to the step-size rule, and the Hessian is taken there.
+                options.relativeObjectiveTolerance = 1e-15
+                pirls.setU(mode)
+                let resumed = BoundedOptimizer(options: options).minimize(objective, start: x, lowerBounds: lower)
+                optimum.evaluations += resumed.evaluations
+                optimum.status = resumed.status
+                x = resumed.minimizer
+                value = objective(x)
+                mode = pirls.u
+                taken = hessian(x, value, mode)
+            }
+            derivatives = taken
         }
+        pirls.setU(mode)
+        _ = objective(x)
         return try result(pirls: pirls, design: design, method: method, quadrature: quadrature, theta: Array(x[..<thetaCount]),
                           beta: Array(x[thetaCount...]), derivatives: derivatives, lowerBounds: lower, optimizer: optimum, started: clock)
+    }
+
+    /// Stage 2's stopping rule when a Newton step finishes it: from there the step's predicted
+    /// decrease of the deviance is below `largestPolishedDecrease` on every fit tried.
+    static let polishedObjectiveTolerance = 1e-12
+    /// A Newton step predicted to lower the deviance by more than this means stage 2 stopped far
+    /// from the optimum (a step of more than about 1e-2 standard errors): it is not taken.
+    static let largestPolishedDecrease = 1e-4
+
+    /// The Newton step −H⁻¹g from finite-difference derivatives, or nil when H is not positive
+    /// definite, the step would cross a lower bound or lies farther than a polish should.
+    static func newtonStep(_ derivatives: (gradient: [Double], hessian: [Double]), at x: [Double], lowerBounds: [Double]) -> [Double]? {
+        let n = x.count
+        guard let lower = SmallDense.lowerCholesky(derivatives.hessian, order: n) else { return nil }
+        var step = derivatives.gradient.map { -$0 }
+        lower.withUnsafeBufferPointer { l in
+            step.withUnsafeMutableBufferPointer { SmallDense.solveLower(l.baseAddress!, order: n, $0.baseAddress!) }
+        }
+        // ½ gᵀH⁻¹g = ½‖L⁻¹g‖²: the decrease a quadratic model predicts.
+        let predictedDecrease = step.reduce(0) { $0 + $1 * $1 } / 2
+        guard predictedDecrease <= largestPolishedDecrease else { return nil }
+        lower.withUnsafeBufferPointer { l in
+            step.withUnsafeMutableBufferPointer { SmallDense.solveLowerTransposed(l.baseAddress!, order: n, $0.baseAddress!) }
+        }
+        guard zip(x, step).enumerated().allSatisfy({ $0.element.0 + $0.element.1 >= lowerBounds[$0.offset] }) else { return nil }
+        return step
     }
 
     /// The Laplace (or quadrature) deviance at x = (θ, β), PIRLS started from its current u.
