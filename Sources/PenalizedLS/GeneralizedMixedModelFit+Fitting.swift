@@ -43,7 +43,7 @@ extension GeneralizedMixedModelFit {
         var options = BoundedOptimizer.Options()
         // The deviance is flat along some directions of β (VerbAgg: 1e-12 relative left the
         // intercept 6e-4 from the optimum); stop on the step size instead, or, when the Hessian
-        // is taken anyway (lme4's SEs), stop at 1e-12 and finish with a Newton step on it.
+        // is taken anyway (lme4's SEs), stop at 1e-11 and finish with a Newton step on it.
         let polishing = standardErrors == .hessian
         options.relativeObjectiveTolerance = polishing ? Self.polishedObjectiveTolerance : 1e-15
         let thetaSteps: [Double] = stageOne.minimizer.map { max(0.25 * abs($0), 0.025) }
@@ -110,7 +110,7 @@ extension GeneralizedMixedModelFit {
 
     /// Stage 2's stopping rule when a Newton step finishes it: from there the step's predicted
     /// decrease of the deviance is below `largestPolishedDecrease` on every fit tried.
-    static let polishedObjectiveTolerance = 1e-12
+    static let polishedObjectiveTolerance = 1e-11
     /// A Newton step predicted to lower the deviance by more than this means stage 2 stopped far
     /// from the optimum (a step of more than about 1e-2 standard errors): it is not taken.
     static let largestPolishedDecrease = 1e-4
