@@ -128,6 +128,13 @@ public struct CrossProducts: Sendable {
             slots.withUnsafeBufferPointer { slots in
             weights.withUnsafeBufferPointer { weights in
             response.withUnsafeBufferPointer { response in
+                if fixedTouched == 1 {
+                    Self.refillOneOtherScalarTerm(n: n, m: m, firstCodes: firstCodes, firstRows: firstRows, offsets: offsets,
+                                             touchedRows: touchedRows, touchedValues: touchedValues, slots: slots,
+                                             weights: weights, response: response,
+                                             diagonal: diagonal, offDiagonal: offDiagonal, dense: dense)
+                    return
+                }
                 for i in 0..<n {
                     let g = Int(firstCodes[i])
                     let w = weights[i]
@@ -154,6 +161,36 @@ public struct CrossProducts: Sendable {
             } } } } }
         } } }
         for c in 0..<m { for r in (c + 1)..<max(m, c + 1) { dense[c, r] = dense[r, c] } }
+    }
+
+    /// `refillScalarTerms` for two scalar terms and no X (PIRLS with β fixed on a crossed
+    /// design): each row touches one dense row besides y's, so the loops over touched rows go and
+    /// y'y is summed in a register. The same additions in the same order: the same bits.
+    private static func refillOneOtherScalarTerm(n: Int, m: Int, firstCodes: [Int32], firstRows: [Double], offsets: [Int],
+                                          touchedRows: UnsafeBufferPointer<Int32>, touchedValues: UnsafeBufferPointer<Double>,
+                                          slots: UnsafeBufferPointer<Int32>, weights: UnsafeBufferPointer<Double>,
+                                          response: UnsafeBufferPointer<Double>, diagonal: UnsafeMutableBufferPointer<Double>,
+                                          offDiagonal: UnsafeMutableBufferPointer<Double>, dense: UnsafeMutableBufferPointer<Double>) {
+        let responseRow = m - 1
+        var responseSquares = 0.0
+        for i in 0..<n {
+            let g = Int(firstCodes[i])
+            let w = weights[i]
+            let z = firstRows[i]
+            let wz = w * z
+            diagonal[g] += wz * z
+            let start = offsets[g]
+            let y = response[i]
+            let wy = w * y
+            let value = touchedValues[i]
+            let row = Int(touchedRows[i])
+            offDiagonal[start + Int(slots[2 * i])] += value * wz
+            if value != 0 { dense[row + row * m] += value * w * value }
+            offDiagonal[start + Int(slots[2 * i + 1])] += y * wz
+            dense[responseRow + row * m] += wy * value
+            responseSquares += wy * y
+        }
+        dense[responseRow + responseRow * m] += responseSquares
     }
 
     /// The general fill: any term sizes, weighted or not, slots cached or searched.
