@@ -56,14 +56,18 @@ public enum StanCSVReadError: Error, Equatable, CustomStringConvertible {
 /// `save_warmup = 1`, the rows before the adaptation block are warmup (without an adaptation
 /// block: the first ceil(num_warmup / thin) rows, CmdStan's count), and are kept apart.
 public enum StanCSVReader {
-    public static func read(url: URL) throws -> StanCSVChain {
+    /// Reads a chain file. With `keeping`, only the columns whose names it accepts are parsed and
+    /// returned (`columnNames` lists them); the others' cells are counted (a ragged row is still
+    /// an error) but not read as numbers: `mixmc sample`'s summary leaves the `r_` columns, most
+    /// of a large design's file, unread this way.
+    public static func read(url: URL, keeping: ((String) -> Bool)? = nil) throws -> StanCSVChain {
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
             throw StanCSVReadError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
         }
-        return try read(bytes: Array(data), path: url.path)
+        return try read(bytes: Array(data), path: url.path, keeping: keeping)
     }
 
     public static func read(text: String, path: String) throws -> StanCSVChain {
@@ -78,7 +82,7 @@ public enum StanCSVReader {
         case denseRows
     }
 
-    static func read(bytes input: [UInt8], path: String) throws -> StanCSVChain {
+    static func read(bytes input: [UInt8], path: String, keeping: ((String) -> Bool)? = nil) throws -> StanCSVChain {
         var bytes = input
         bytes.append(0)  // strtod stops at the terminator of the last cell
         let total = input.count
@@ -86,6 +90,8 @@ public enum StanCSVReader {
 
         var entries: [StanCSVConfigEntry] = []
         var columnNames: [String]? = nil
+        /// The file's columns that are read, in file order (all of them without `keeping`).
+        var keptColumns: [Int] = []
         var columns: [[Double]] = []
         var rowCount = 0
         var rowsBeforeAdaptation: Int? = nil
@@ -158,7 +164,8 @@ public enum StanCSVReader {
                     let header = String(decoding: UnsafeBufferPointer(start: base + lineStart, count: contentEnd - lineStart), as: UTF8.self)
                     let names = header.split(separator: ",", omittingEmptySubsequences: false).map { String($0.trimmingSpaces()) }
                     columnNames = names
-                    columns = Array(repeating: [], count: names.count)
+                    keptColumns = names.indices.filter { keeping?(names[$0]) ?? true }
+                    columns = Array(repeating: [], count: keptColumns.count)
                     continue
                 }
                 finishDense()
@@ -175,8 +182,9 @@ public enum StanCSVReader {
                     throw StanCSVReadError.raggedRow(path: path, line: lineNumber, expected: names.count, found: cellStarts.count)
                 }
                 var parsed: [Double] = []
-                parsed.reserveCapacity(names.count)
-                for (cell, start) in cellStarts.enumerated() {
+                parsed.reserveCapacity(keptColumns.count)
+                for cell in keptColumns {
+                    let start = cellStarts[cell]
                     let end = cell + 1 < cellStarts.count ? cellStarts[cell + 1] - 1 : contentEnd
                     guard let value = StanCSVNumberFormat.parse(base + start, count: end - start) else {
                         if isLastLine && !endsWithNewline && cell == cellStarts.count - 1 {
@@ -189,7 +197,7 @@ public enum StanCSVReader {
                     }
                     parsed.append(value)
                 }
-                if parsed.count == names.count {
+                if parsed.count == keptColumns.count {
                     for (column, value) in parsed.enumerated() { columns[column].append(value) }
                     rowCount += 1
                 }
@@ -197,7 +205,8 @@ public enum StanCSVReader {
         }
         finishDense()
 
-        guard let names = columnNames else { throw StanCSVReadError.missingHeader(path: path) }
+        guard let allNames = columnNames else { throw StanCSVReadError.missingHeader(path: path) }
+        let names = keptColumns.map { allNames[$0] }
         let configuration = StanCSVConfiguration(entries: entries)
         let values = configuration.values
         let saveWarmup = values["save_warmup"].map { $0 == "1" || $0 == "true" } ?? false
