@@ -5,15 +5,6 @@ import ModelSpec
 import Testing
 import TestSupport
 
-/// The design of a model directory under `models/`.
-private func modelDesign(_ name: String) throws -> Design {
-    let directory = try ModelDirectory.load(path: Fixtures.repositoryRoot.appendingPathComponent("models/\(name)").path)
-    let formula = try Formula.parse(directory.formula)
-    let data = try DataTable.read(path: directory.dataPath,
-                                  categorical: Set(directory.categorical).union(Design.variables(of: formula).grouping))
-    return try Design.build(data: data, formula: formula)
-}
-
 /// `y ~ 1 + x + (1 | g) + (1 | h)` on `rows` rows whose g and h levels are drawn uniformly from
 /// `gLevels` and `hLevels` (as scripts/make_large_csv.py draws them), with a fixed stream.
 private func crossedDesign(rows: Int, gLevels: Int, hLevels: Int) throws -> Design {
@@ -41,7 +32,7 @@ private func crossedDesign(rows: Int, gLevels: Int, hLevels: Int) throws -> Desi
     /// and sim_crossed (30,000 rows, 200 x 150 crossed levels).
     @Test(arguments: ["insteval", "sim_crossed"])
     func collapsedOnTheLargeCrossedDesigns(_ name: String) throws {
-        let choice = GibbsSamplerChoice(design: try modelDesign(name))
+        let choice = GibbsSamplerChoice(design: try Fixtures.modelDesign(name))
         #expect(choice.sampler == .collapsed, "\(name): \(choice.reason)")
         #expect(choice.reason.hasPrefix("every term is scalar and a collapsed sweep reads the"))
     }
@@ -50,7 +41,7 @@ private func crossedDesign(rows: Int, gLevels: Int, hLevels: Int) throws -> Desi
     /// sim_medium's `(1 + x | g)`), and it is chosen saying so.
     @Test(arguments: ["sleepstudy", "sim_medium"])
     func blockedForVectorTerms(_ name: String) throws {
-        let choice = GibbsSamplerChoice(design: try modelDesign(name))
+        let choice = GibbsSamplerChoice(design: try Fixtures.modelDesign(name))
         #expect(choice.sampler == .blocked)
         #expect(choice.reason == "a random-effects term has more than one coefficient, which only the blocked sampler handles")
     }
