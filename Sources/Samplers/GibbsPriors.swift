@@ -64,9 +64,9 @@ public enum GibbsError: Error, Equatable, CustomStringConvertible {
     case termNotScalar(term: String, coefficients: Int)
     /// The model's family (or its data) is not one this Gibbs sampler handles.
     case familyNotSupported(String)
-    /// The blocked factor is over `BlockedFactorBudget.standard` (`excess` says how); whether
-    /// every term is scalar, so that the collapsed sampler can run the model instead.
-    case blockedFactorOverBudget(excess: String, everyTermScalar: Bool)
+    /// The blocked factor is over `BlockedFactorBudget.standard` (`excess` says how);
+    /// `instead` says what can run the model (`GibbsError.insteadOfTheBlockedFactor`).
+    case blockedFactorOverBudget(excess: String, instead: String)
 
     public var description: String {
         switch self {
@@ -77,10 +77,7 @@ public enum GibbsError: Error, Equatable, CustomStringConvertible {
         case .termNotScalar(let term, let coefficients):
             return "the collapsed Gibbs sampler needs every random-effects term to be a single coefficient (a random intercept such as (1 | g)), but \(term) has \(coefficients); use --algorithm gibbs or nuts for this model"
         case .familyNotSupported(let message): return message
-        case .blockedFactorOverBudget(let excess, let everyTermScalar):
-            let instead = everyTermScalar
-                ? "use --algorithm collapsed-gibbs (what the default --algorithm auto picks here): it reads the rows instead of factorizing"
-                : "only the collapsed Gibbs sampler (--algorithm collapsed-gibbs) avoids the dense factor, and it needs every random-effects term to be a single coefficient: write a vector term as uncorrelated ones, (x || g), or group fewer levels"
+        case .blockedFactorOverBudget(let excess, let instead):
             return "the blocked Gibbs sampler cannot run this model: \(excess); \(instead)"
         }
     }

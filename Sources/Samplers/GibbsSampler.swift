@@ -83,7 +83,7 @@ public struct GibbsSampler {
     public init(design: Design, priors: GibbsPriors) throws(GibbsError) {
         let layout = design.crossProducts.layout
         if let excess = BlockedFactorBudget.standard.excess(layout) {
-            throw .blockedFactorOverBudget(excess: excess, everyTermScalar: design.terms.allSatisfy { $0.size == 1 })
+            throw .blockedFactorOverBudget(excess: excess, instead: GibbsError.insteadOfTheBlockedFactor(design))
         }
         try self.init(design: design, priors: priors, factorLayout: layout)
     }

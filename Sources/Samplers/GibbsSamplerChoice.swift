@@ -134,3 +134,17 @@ public struct GibbsSamplerChoice: Sendable, Equatable {
         (0..<exponent).reduce(1.0) { value, _ in value * 10 }
     }
 }
+
+extension GibbsError {
+    /// What runs a design whose blocked factor is over the budget: collapsed Gibbs, which needs
+    /// no such factor, for a Gaussian model whose terms are single coefficients.
+    public static func insteadOfTheBlockedFactor(_ design: Design) -> String {
+        guard design.family.isGaussian else {
+            return "no sampler of mixmc runs a \(design.family) model this large: the collapsed Gibbs sampler, which needs no such factor, is for Gaussian models; group fewer levels"
+        }
+        guard design.terms.allSatisfy({ $0.size == 1 }) else {
+            return "only the collapsed Gibbs sampler (--algorithm collapsed-gibbs) avoids the dense factor, and it needs every random-effects term to be a single coefficient: write a vector term as uncorrelated ones, (x || g), or group fewer levels"
+        }
+        return "use --algorithm collapsed-gibbs (what the default --algorithm auto picks here): it reads the rows instead of factorizing"
+    }
+}

@@ -111,11 +111,9 @@ struct SamplingJob {
     static func checkBlockedFactorBudget(design: Design, algorithm: SamplingAlgorithm) throws {
         guard algorithm == .gibbs || algorithm == .nuts,
               let excess = BlockedFactorBudget.standard.excess(design.crossProducts.layout) else { return }
-        let everyTermScalar = design.terms.allSatisfy { $0.size == 1 }
-        if algorithm == .gibbs { throw GibbsError.blockedFactorOverBudget(excess: excess, everyTermScalar: everyTermScalar) }
-        throw ModelOptionsError(message: "NUTS cannot run this model: \(excess), in its starting fit and in every gradient",
-                                fix: everyTermScalar ? "use --algorithm collapsed-gibbs, or the default --algorithm auto, which picks it here"
-                                                     : "write vector terms as uncorrelated single-coefficient ones, (x || g), and use --algorithm collapsed-gibbs")
+        let instead = GibbsError.insteadOfTheBlockedFactor(design)
+        if algorithm == .gibbs { throw GibbsError.blockedFactorOverBudget(excess: excess, instead: instead) }
+        throw ModelOptionsError(message: "NUTS cannot run this model: \(excess), in its starting fit and in every gradient", fix: instead)
     }
 
     /// The NUTS target: as given, else collapsed for Gaussian models and full for binomial and

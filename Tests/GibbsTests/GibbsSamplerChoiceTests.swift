@@ -82,6 +82,18 @@ private func crossedDesign(rows: Int, gLevels: Int, hLevels: Int) throws -> Desi
         _ = try CollapsedCrossedGibbs(design: design, priors: priors)
     }
 
+    /// What a refusal over the budget names instead: collapsed Gibbs for Gaussian scalar terms,
+    /// the uncorrelated form for a vector term, nothing for a binomial model.
+    @Test func whatRunsADesignOverTheBudget() throws {
+        #expect(GibbsError.insteadOfTheBlockedFactor(try Fixtures.modelDesign("sim_crossed")).hasPrefix("use --algorithm collapsed-gibbs"))
+        #expect(GibbsError.insteadOfTheBlockedFactor(try Fixtures.modelDesign("sleepstudy")).contains("(x || g)"))
+        let cbpp = try DataTable.read(path: Fixtures.repositoryRoot.appendingPathComponent("models/cbpp/data.csv").path,
+                                      categorical: ["herd", "period"])
+        let binomial = try Design.build(data: cbpp, formula: Formula.parse("cbind(incidence, size - incidence) ~ period + (1 | herd)"),
+                                        family: Family(.binomial))
+        #expect(GibbsError.insteadOfTheBlockedFactor(binomial).hasPrefix("no sampler of mixmc runs a binomial"))
+    }
+
     /// The cost model's two sides move the way the samplers' costs do: the blocked sweep with
     /// the dense order's cube and flat in the rows, the collapsed sweep linear in the rows and
     /// once per large term.
