@@ -43,7 +43,7 @@ let package = Package(
         .executableTarget(name: "CSVRead", dependencies: ["ModelSpec"], path: "Benchmarks/CSVRead"),
 
         // Tests.
-        .target(name: "TestSupport", path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["ModelSpec"], path: "Tests/TestSupport"),
         .testTarget(name: "LinalgTests", dependencies: ["Linalg", "TestSupport"]),
         .testTarget(name: "ModelSpecTests", dependencies: ["ModelSpec", "TestSupport"]),
         .testTarget(name: "PenalizedLSTests", dependencies: ["PenalizedLS", "ModelSpec", "TestSupport"]),

@@ -56,18 +56,32 @@ public enum StanCSVReadError: Error, Equatable, CustomStringConvertible {
 /// `save_warmup = 1`, the rows before the adaptation block are warmup (without an adaptation
 /// block: the first ceil(num_warmup / thin) rows, CmdStan's count), and are kept apart.
 public enum StanCSVReader {
-    public static func read(url: URL) throws -> StanCSVChain {
+    /// Reads a chain file. With `keeping`, only the columns whose names it accepts are parsed and
+    /// returned (`columnNames` lists them); the others' cells are counted (a ragged row is still
+    /// an error) but not read as numbers: `mixmc sample`'s summary leaves the `r_` columns, most
+    /// of a large design's file, unread this way.
+    public static func read(url: URL, keeping: ((String) -> Bool)? = nil) throws -> StanCSVChain {
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
             throw StanCSVReadError.unreadable(path: url.path, reason: (error as NSError).localizedDescription)
         }
-        return try read(bytes: Array(data), path: url.path)
+        return try read(bytes: terminated(data), path: url.path, keeping: keeping)
     }
 
-    public static func read(text: String, path: String) throws -> StanCSVChain {
-        try read(bytes: Array(text.utf8), path: path)
+    public static func read(text: String, path: String, keeping: ((String) -> Bool)? = nil) throws -> StanCSVChain {
+        try read(bytes: terminated(text.utf8), path: path, keeping: keeping)
+    }
+
+    /// The bytes followed by a 0, which ends the last cell for the number parser; one copy (a
+    /// large design's chain file is hundreds of megabytes).
+    static func terminated(_ source: some Collection<UInt8>) -> [UInt8] {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(source.count + 1)
+        bytes.append(contentsOf: source)
+        bytes.append(0)
+        return bytes
     }
 
     private enum MetricState {
@@ -78,14 +92,18 @@ public enum StanCSVReader {
         case denseRows
     }
 
-    static func read(bytes input: [UInt8], path: String) throws -> StanCSVChain {
-        var bytes = input
-        bytes.append(0)  // strtod stops at the terminator of the last cell
-        let total = input.count
-        let endsWithNewline = input.last == UInt8(ascii: "\n")
+    /// `bytes` ends with the 0 of `terminated`.
+    static func read(bytes: [UInt8], path: String, keeping: ((String) -> Bool)? = nil) throws -> StanCSVChain {
+        let total = bytes.count - 1
+        let endsWithNewline = total > 0 && bytes[total - 1] == UInt8(ascii: "\n")
 
         var entries: [StanCSVConfigEntry] = []
         var columnNames: [String]? = nil
+        /// The file's columns that are read, in file order (all of them without `keeping`).
+        var keptColumns: [Int] = []
+        /// How many cell starts a row needs: up to the cell after the last kept one.
+        var startsNeeded = 0
+        var cellStarts: [Int] = []
         var columns: [[Double]] = []
         var rowCount = 0
         var rowsBeforeAdaptation: Int? = nil
@@ -106,8 +124,8 @@ public enum StanCSVReader {
             var lineNumber = 0
             while lineStart < total {
                 lineNumber += 1
-                var lineEnd = lineStart
-                while lineEnd < total, base[lineEnd] != UInt8(ascii: "\n") { lineEnd += 1 }
+                let lineEnd = memchr(base + lineStart, Int32(UInt8(ascii: "\n")), total - lineStart)
+                    .map { UnsafeRawPointer(base).distance(to: $0) } ?? total
                 let isLastLine = lineEnd >= total
                 var contentEnd = lineEnd
                 if contentEnd > lineStart, base[contentEnd - 1] == UInt8(ascii: "\r") { contentEnd -= 1 }
@@ -158,28 +176,40 @@ public enum StanCSVReader {
                     let header = String(decoding: UnsafeBufferPointer(start: base + lineStart, count: contentEnd - lineStart), as: UTF8.self)
                     let names = header.split(separator: ",", omittingEmptySubsequences: false).map { String($0.trimmingSpaces()) }
                     columnNames = names
-                    columns = Array(repeating: [], count: names.count)
+                    keptColumns = names.indices.filter { keeping?(names[$0]) ?? true }
+                    startsNeeded = (keptColumns.last ?? -1) + 2
+                    columns = Array(repeating: [], count: keptColumns.count)
                     continue
                 }
                 finishDense()
                 if metricState != .none { metricState = .none }
 
-                // A data row: split on commas and parse each cell in place.
-                var cellStarts: [Int] = [lineStart]
-                for index in lineStart..<contentEnd where base[index] == UInt8(ascii: ",") { cellStarts.append(index + 1) }
-                if cellStarts.count != names.count {
-                    if isLastLine && !endsWithNewline && cellStarts.count < names.count {
+                // A data row: find where the cells read start (up to the one after the last kept
+                // cell, whose start ends it), count the rest, and parse the kept cells in place.
+                cellStarts.removeAll(keepingCapacity: true)
+                cellStarts.append(lineStart)
+                var cellCount = 1
+                var position = lineStart
+                while position < contentEnd,
+                      let comma = memchr(base + position, Int32(UInt8(ascii: ",")), contentEnd - position) {
+                    position = UnsafeRawPointer(base).distance(to: comma) + 1
+                    if cellCount < startsNeeded { cellStarts.append(position) }
+                    cellCount += 1
+                }
+                if cellCount != names.count {
+                    if isLastLine && !endsWithNewline && cellCount < names.count {
                         droppedPartialFinalLine = true
                         continue
                     }
-                    throw StanCSVReadError.raggedRow(path: path, line: lineNumber, expected: names.count, found: cellStarts.count)
+                    throw StanCSVReadError.raggedRow(path: path, line: lineNumber, expected: names.count, found: cellCount)
                 }
                 var parsed: [Double] = []
-                parsed.reserveCapacity(names.count)
-                for (cell, start) in cellStarts.enumerated() {
-                    let end = cell + 1 < cellStarts.count ? cellStarts[cell + 1] - 1 : contentEnd
+                parsed.reserveCapacity(keptColumns.count)
+                for cell in keptColumns {
+                    let start = cellStarts[cell]
+                    let end = cell + 1 < cellCount ? cellStarts[cell + 1] - 1 : contentEnd
                     guard let value = StanCSVNumberFormat.parse(base + start, count: end - start) else {
-                        if isLastLine && !endsWithNewline && cell == cellStarts.count - 1 {
+                        if isLastLine && !endsWithNewline && cell == cellCount - 1 {
                             droppedPartialFinalLine = true
                             parsed.removeAll()
                             break
@@ -189,7 +219,7 @@ public enum StanCSVReader {
                     }
                     parsed.append(value)
                 }
-                if parsed.count == names.count {
+                if parsed.count == keptColumns.count {
                     for (column, value) in parsed.enumerated() { columns[column].append(value) }
                     rowCount += 1
                 }
@@ -197,7 +227,8 @@ public enum StanCSVReader {
         }
         finishDense()
 
-        guard let names = columnNames else { throw StanCSVReadError.missingHeader(path: path) }
+        guard let allNames = columnNames else { throw StanCSVReadError.missingHeader(path: path) }
+        let names = keptColumns.map { allNames[$0] }
         let configuration = StanCSVConfiguration(entries: entries)
         let values = configuration.values
         let saveWarmup = values["save_warmup"].map { $0 == "1" || $0 == "true" } ?? false

@@ -65,11 +65,16 @@ public struct MixedModelFit: Sendable {
 
 public enum FitError: Error, CustomStringConvertible {
     case rankDeficientFixedEffects(names: [String])
+    /// The blocked factor every objective evaluation needs is over `BlockedFactorBudget.standard`
+    /// (`excess` says how).
+    case blockedFactorOverBudget(excess: String)
 
     public var description: String {
         switch self {
         case .rankDeficientFixedEffects(let names):
             return "the fixed-effects columns (\(names.joined(separator: ", "))) are linearly dependent; remove a redundant term from the formula"
+        case .blockedFactorOverBudget(let excess):
+            return "the REML/ML fit cannot run this model: \(excess), once per objective evaluation; `mixmc sample` (its default --algorithm auto picks collapsed Gibbs) samples crossed single-coefficient terms without that factor"
         }
     }
 }
@@ -77,8 +82,12 @@ public enum FitError: Error, CustomStringConvertible {
 extension MixedModelFit {
     /// Fits by minimizing the profiled objective over θ with BOBYQA (from `StartingValues`), then
     /// checks the optimum as lme4 does (`ConvergenceCheck`).
+    /// Refuses before starting a design whose blocked factor is over `BlockedFactorBudget.standard`.
     public static func fit(_ design: Design, method: EstimationMethod = .reml, options: BoundedOptimizer.Options = .init()) throws -> MixedModelFit {
         let clock = ContinuousClock.now
+        if let excess = BlockedFactorBudget.standard.excess(design.crossProducts.layout) {
+            throw FitError.blockedFactorOverBudget(excess: excess)
+        }
         let objective = ProfiledObjective(design: design, method: method)
         let lower = design.thetaLowerBounds
         let start = StartingValues.theta(for: design)

@@ -32,7 +32,7 @@ import ModelSpec
 /// made (docs/benchmarks.md, "Large crossed designs"). Not thread-safe: one sampler per chain.
 public struct CollapsedCrossedGibbs {
     /// The current state (β, b, σ, τ) in the blocked sampler's layout; its log joint density is
-    /// `lp__`. Its own sweep is never called.
+    /// `lp__`. It holds no blocked factor, and its own sweep is never called.
     public private(set) var state: GibbsSampler
     /// When set (the default), every centered τ step is followed by the interweaving step of
     /// eq. 61: the centered step alone mixes slowly when the data leave much of each effect to
@@ -114,7 +114,7 @@ public struct CollapsedCrossedGibbs {
     /// budget:)` (0: none, every term its own block). Throws when a term has more than one coefficient.
     public init(design: Design, priors: GibbsPriors, denseLevelBudget: Int = defaultDenseLevelBudget) throws(GibbsError) {
         try Self.checkSupports(design)
-        state = try GibbsSampler(design: design, priors: priors)
+        state = try GibbsSampler(stateOf: design, priors: priors)
         let n = design.observationCount, p = design.fixedCount
         let y = zip(design.response, design.offset).map { $0 - $1 }
         let fixed = design.fixed.matrix

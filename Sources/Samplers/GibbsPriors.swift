@@ -64,6 +64,9 @@ public enum GibbsError: Error, Equatable, CustomStringConvertible {
     case termNotScalar(term: String, coefficients: Int)
     /// The model's family (or its data) is not one this Gibbs sampler handles.
     case familyNotSupported(String)
+    /// The blocked factor is over `BlockedFactorBudget.standard` (`excess` says how);
+    /// `instead` says what can run the model (`GibbsError.insteadOfTheBlockedFactor`).
+    case blockedFactorOverBudget(excess: String, instead: String)
 
     public var description: String {
         switch self {
@@ -74,6 +77,8 @@ public enum GibbsError: Error, Equatable, CustomStringConvertible {
         case .termNotScalar(let term, let coefficients):
             return "the collapsed Gibbs sampler needs every random-effects term to be a single coefficient (a random intercept such as (1 | g)), but \(term) has \(coefficients); use --algorithm gibbs or nuts for this model"
         case .familyNotSupported(let message): return message
+        case .blockedFactorOverBudget(let excess, let instead):
+            return "the blocked Gibbs sampler cannot run this model: \(excess); \(instead)"
         }
     }
 }

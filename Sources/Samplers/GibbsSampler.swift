@@ -78,7 +78,25 @@ public struct GibbsSampler {
     /// A sampler started at σ² = the OLS residual variance of ỹ on X (from the cross-products)
     /// and Σ_j = σ² I (lme4's start T_j = I), with β and b at 0 until the first sweep draws them.
     /// Without a dispersion parameter σ = 1 and Σ_j = I.
+    /// Throws `blockedFactorOverBudget` before allocating anything when the factor is over
+    /// `BlockedFactorBudget.standard`.
     public init(design: Design, priors: GibbsPriors) throws(GibbsError) {
+        let layout = design.crossProducts.layout
+        if let excess = BlockedFactorBudget.standard.excess(layout) {
+            throw .blockedFactorOverBudget(excess: excess, instead: GibbsError.insteadOfTheBlockedFactor(design))
+        }
+        try self.init(design: design, priors: priors, factorLayout: layout)
+    }
+
+    /// The same start holding the state only: with no factor (`factorLayout` empty) it cannot
+    /// sweep, which is all `CollapsedCrossedGibbs` needs of it (its designs may be far over the
+    /// factor's budget).
+    init(stateOf design: Design, priors: GibbsPriors) throws(GibbsError) {
+        let none = BlockedLayout(groupCount: 0, groupSize: 1, denseDimension: 0, patternOffsets: [0], patternRows: [])
+        try self.init(design: design, priors: priors, factorLayout: none)
+    }
+
+    private init(design: Design, priors: GibbsPriors, factorLayout: BlockedLayout) throws(GibbsError) {
         try priors.validate(fixedCount: design.fixedCount, termSizes: design.terms.map(\.size))
         self.design = design
         self.priors = priors
@@ -96,7 +114,7 @@ public struct GibbsSampler {
             term.size == 1 ? HalfCauchyVariance(scale: priors.tauScales[j][0]) : nil
         }
         covarianceCoordinates = []
-        factor = BlockedCholesky(layout: design.crossProducts.layout)
+        factor = BlockedCholesky(layout: factorLayout)
         let firstOrder = design.terms.first?.size ?? 0
         firstTermSliceWidths = Array(repeating: SliceSampler().width, count: 1 + firstOrder * (firstOrder + 1) / 2)
         covarianceCoordinates = coordinates(of: covarianceFactors)

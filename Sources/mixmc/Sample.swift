@@ -9,6 +9,9 @@ import Samplers
 
 /// The sampler of `mixmc sample`.
 enum SamplingAlgorithm: String, ExpressibleByArgument, CaseIterable {
+    /// Blocked or collapsed Gibbs for a Gaussian model by `GibbsSamplerChoice`'s cost model, the
+    /// family's Gibbs sampler otherwise (`SamplingJob.chooseAlgorithm`).
+    case auto
     case gibbs
     case nuts
     case collapsedGibbs = "collapsed-gibbs"
@@ -43,7 +46,11 @@ struct Sample: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Draw from the posterior with the blocked Gibbs sampler or NUTS; one Stan CSV file per chain.",
         discussion: """
-            --algorithm gibbs (default) runs the blocked Gibbs sampler; --algorithm collapsed-gibbs \
+            --algorithm auto (default) runs the blocked or the collapsed Gibbs sampler, whichever a \
+            cost model of the design (rows, levels, the blocked factor's dense order and fill-in) \
+            prices faster per sweep, and the family's Gibbs sampler for binomial and Poisson models; \
+            the run header names the choice and why. --algorithm gibbs runs the blocked Gibbs \
+            sampler; --algorithm collapsed-gibbs \
             runs the collapsed Gibbs sampler for crossed random intercepts (every term a single \
             coefficient; same priors, columns and lp__ as gibbs); --algorithm nuts runs NUTS with \
             Stan's adaptation on the collapsed log-posterior (random effects integrated out and drawn \
@@ -90,8 +97,8 @@ struct Sample: ParsableCommand {
             transform: Sample.parseSeed)
     var seed: UInt64?
 
-    @Option(help: "Sampler: gibbs, nuts or collapsed-gibbs (scalar random-effects terms only).")
-    var algorithm: SamplingAlgorithm = .gibbs
+    @Option(help: "Sampler: auto (default: blocked or collapsed Gibbs, whichever the design's cost model prices faster; the run header says which and why), gibbs, nuts or collapsed-gibbs (scalar random-effects terms only).")
+    var algorithm: SamplingAlgorithm = .auto
 
     @Option(help: "NUTS only: the log-posterior to sample, collapsed, marginal or full (default collapsed).")
     var target: NUTSTargetOption?
@@ -179,7 +186,9 @@ struct Sample: ParsableCommand {
         let wallSeconds = Self.seconds(ContinuousClock.now - start)
         if let status = result.status { return status }
 
-        let read = try result.files.map { try StanCSVReader.read(url: $0) }
+        // The summary leaves the group-level effects out (`mixmc diagnose --all` has them), so
+        // their columns, nearly all of a large design's file, are not parsed.
+        let read = try result.files.map { try StanCSVReader.read(url: $0, keeping: { !$0.hasPrefix("r_") }) }
         let summary = try RunSummary(chains: read)
         print(Diagnose.renderTable(summary, files: result.files))
         print("")

@@ -2,6 +2,7 @@ import ArgumentParser
 import ChainIO
 import Diagnostics
 import Foundation
+import Linalg
 import ModelSpec
 import PenalizedLS
 import Samplers
@@ -81,14 +82,38 @@ struct SamplingJob {
         let family = design.family
         guard !family.isGaussian else { return nil }
         switch algorithm {
-        case .gibbs:
+        case .gibbs, .auto:
             return GeneralizedGibbs(family: family)
         case .collapsedGibbs:
             throw ModelOptionsError(message: "--algorithm collapsed-gibbs handles Gaussian models only; this model's family is \(family)",
-                                    fix: "use --algorithm gibbs (the default): for this family it is \(GeneralizedGibbs(family: family).configurationName.replacingOccurrences(of: "mixmc ", with: "the "))")
+                                    fix: "use --algorithm gibbs, or the default auto, which runs it: for this family it is \(GeneralizedGibbs(family: family).configurationName.replacingOccurrences(of: "mixmc ", with: "the "))")
         case .nuts:
             return nil
         }
+    }
+
+    /// The sampler a run uses: the one named, or for `auto` the family's Gibbs sampler
+    /// (`GeneralizedGibbs`, whose header line says why) and for a Gaussian model the blocked or
+    /// collapsed one `GibbsSamplerChoice` prices faster, with the header line naming it and why.
+    static func chooseAlgorithm(_ algorithm: SamplingAlgorithm, design: Design) -> (algorithm: SamplingAlgorithm, header: String?) {
+        guard algorithm == .auto else { return (algorithm, nil) }
+        guard design.family.isGaussian else { return (.gibbs, nil) }
+        let choice = GibbsSamplerChoice(design: design)
+        switch choice.sampler {
+        case .blocked: return (.gibbs, "sampler: blocked Gibbs, chosen by --algorithm auto: \(choice.reason)")
+        case .collapsed: return (.collapsedGibbs, "sampler: collapsed Gibbs, chosen by --algorithm auto: \(choice.reason)")
+        }
+    }
+
+    /// Refuses, before anything is written, a sampler that needs the blocked factor (blocked
+    /// Gibbs, and NUTS, whose start is the REML or Laplace fit) on a design whose factor is over
+    /// `BlockedFactorBudget.standard`.
+    static func checkBlockedFactorBudget(design: Design, algorithm: SamplingAlgorithm) throws {
+        guard algorithm == .gibbs || algorithm == .nuts,
+              let excess = BlockedFactorBudget.standard.excess(design.crossProducts.layout) else { return }
+        let instead = GibbsError.insteadOfTheBlockedFactor(design)
+        if algorithm == .gibbs { throw GibbsError.blockedFactorOverBudget(excess: excess, instead: instead) }
+        throw ModelOptionsError(message: "NUTS cannot run this model: \(excess), in its starting fit and in every gradient", fix: instead)
     }
 
     /// The NUTS target: as given, else collapsed for Gaussian models and full for binomial and
@@ -99,6 +124,7 @@ struct SamplingJob {
     }
 
     func run(design: Design) throws -> Result {
+        let (algorithm, choiceHeader) = Self.chooseAlgorithm(self.algorithm, design: design)
         let directory = try modelPath.map { try ModelDirectory.load(path: $0) }
         let priorsPath = self.priorsPath ?? directory?.priorsPath
         let priorSet = try priorsPath.map { try PriorSet.load(path: $0, design: design) } ?? PriorSet.defaults(for: design)
@@ -107,6 +133,7 @@ struct SamplingJob {
         let seed = self.seed ?? UInt64.random(in: 0..<(1 << 31))
         // A model the sampler cannot run is refused before anything is written.
         if algorithm == .collapsedGibbs { try CollapsedCrossedGibbs.checkSupports(design) }
+        try Self.checkBlockedFactorBudget(design: design, algorithm: algorithm)
         let generalized = try Self.checkFamilySupported(design: design, algorithm: algorithm)
         if algorithm == .nuts, !design.family.isGaussian, case let form = nutsTarget(for: design).form, form != .full {
             throw PosteriorError.integratedFormNeedsGaussian(form: form, family: design.family)
@@ -122,10 +149,10 @@ struct SamplingJob {
         printError("output: \(outputDirectory)/")
         if let generalized {
             printError(generalized.header(family: design.family))
-        } else if algorithm == .gibbs && design.terms.count >= 2 && design.terms.allSatisfy({ $0.size == 1 }) {
-            // Not chosen for the user: its sweeps read every row, the blocked sampler's do not
-            // (docs/decisions.md, "Blocked or collapsed Gibbs").
-            printError("note: every random-effects term is scalar; --algorithm collapsed-gibbs is often several times faster on such crossed designs (docs/benchmarks.md)")
+        } else if let choiceHeader {
+            printError(choiceHeader)
+        } else if algorithm == .gibbs, design.family.isGaussian, case let choice = GibbsSamplerChoice(design: design), choice.sampler == .collapsed {
+            printError("note: --algorithm auto (the default) would run collapsed Gibbs here: \(choice.reason)")
         }
 
         let chainAlgorithm: any ChainAlgorithm
@@ -146,6 +173,8 @@ struct SamplingJob {
             let sampler = try CollapsedCrossedGibbs(design: design, priors: GibbsPriors(priorSet))
             chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
                                          options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed))
+        case .auto:
+            preconditionFailure("chooseAlgorithm resolves auto to a sampler")
         case .nuts:
             let targetOption = nutsTarget(for: design)
             let metricOption = nuts.metric ?? .diag

@@ -57,6 +57,28 @@ struct StanCSVReaderTests {
         #expect(error.description == "bad.csv:4: expected 2 cells as in the header, found 1")
     }
 
+    /// `keeping` returns only the columns it accepts, with the values a full read gives (CmdStan's
+    /// sampler columns and `lp__` before the parameters, as `mixmc sample` keeps them), still
+    /// refuses a ragged row, and leaves the cells it skips unparsed.
+    @Test func keepingReadsOnlyTheAcceptedColumns() throws {
+        let url = Fixtures.url("cmdstan/sleepstudy-1.csv")
+        let full = try StanCSVReader.read(url: url)
+        let kept = try StanCSVReader.read(url: url, keeping: { !$0.hasPrefix("r_") })
+        #expect(kept.columnNames == full.columnNames.filter { !$0.hasPrefix("r_") })
+        for (index, name) in kept.columnNames.enumerated() {
+            #expect(kept.draws[index] == full.column(name), "\(name)")
+        }
+        #expect(kept.adaptation == full.adaptation)
+        #expect(kept.timing == full.timing)
+
+        let notLast = try StanCSVReader.read(text: "lp__,r_a,b\n1,x,2\n3,y,4\n", path: "kept.csv", keeping: { $0 != "r_a" })
+        #expect(notLast.columnNames == ["lp__", "b"])
+        #expect(notLast.draws == [[1, 3], [2, 4]])
+        #expect(throws: StanCSVReadError.raggedRow(path: "kept.csv", line: 3, expected: 3, found: 4)) {
+            try StanCSVReader.read(text: "lp__,b,r_a\n1,2,3\n1,2,3,4\n", path: "kept.csv", keeping: { !$0.hasPrefix("r_") })
+        }
+    }
+
     @Test func nonNumericCellNamesColumn() throws {
         let text = "lp__,sigma\n1,2\n3,abc\n4,5\n"
         #expect(throws: StanCSVReadError.nonNumericCell(path: "bad.csv", line: 3, column: "sigma", text: "abc")) {

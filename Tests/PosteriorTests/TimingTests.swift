@@ -9,11 +9,7 @@ import TestSupport
 struct TimingTests {
     @Test(arguments: ["sleepstudy", "sim_medium", "sim_crossed", "insteval"])
     func evaluationTime(model: String) throws {
-        let directory = try ModelDirectory.load(path: Fixtures.repositoryRoot.appendingPathComponent("models/\(model)").path)
-        let formula = try Formula.parse(directory.formula)
-        let categorical = Design.variables(of: formula).grouping.union(directory.categorical)
-        let data = try DataTable.read(path: directory.dataPath, categorical: categorical)
-        let design = try Design.build(data: data, formula: formula)
+        let design = try Fixtures.modelDesign(model)
         let priors = PriorSet.defaults(for: design)
         var random = TestRandom(seed: 1)
         for form in PosteriorForm.allCases {
