@@ -25,6 +25,9 @@ extension GeneralizedMixedModelFit {
                 throw GeneralizedFitError.quadratureNeedsOneScalarTerm(terms: design.terms.map { "(\($0.coefficientNames.joined(separator: " + ")) | \($0.groupingName))" })
             }
         }
+        if let excess = BlockedFactorBudget.standard.excess(design.crossProducts.layout) {
+            throw GeneralizedFitError.blockedFactorOverBudget(excess: excess)
+        }
         if method == .penalizedQuasiLikelihood {
             return try PenalizedQuasiLikelihood.fit(design, started: clock)
         }

@@ -86,9 +86,13 @@ public struct GeneralizedMixedModelFit: Sendable {
 public enum GeneralizedFitError: Error, CustomStringConvertible, Equatable {
     case quadratureNeedsOneScalarTerm(terms: [String])
     case quadratureNodes(Int)
+    /// The blocked factor every PIRLS iteration needs is over `BlockedFactorBudget.standard`.
+    case blockedFactorOverBudget(excess: String)
 
     public var description: String {
         switch self {
+        case .blockedFactorOverBudget(let excess):
+            return "the binomial/Poisson fit cannot run this model: \(excess), once per PIRLS iteration; mixmc has no sparse factorization for binomial and Poisson designs this large yet: merge levels of the largest crossed factor, or fit it with lme4's glmer"
         case .quadratureNeedsOneScalarTerm(let terms):
             return "adaptive Gauss-Hermite quadrature (--nagq > 1) integrates one scalar random effect per group, as lme4 allows; this model has \(terms.joined(separator: " + ")). Use the Laplace approximation (--nagq 1)"
         case .quadratureNodes(let nodes):

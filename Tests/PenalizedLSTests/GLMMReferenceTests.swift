@@ -126,3 +126,28 @@ func weightedGaussianMatchesLme4(_ name: String) throws {
     let model = try design(data: entry["data"] as! String, formula: entry["formula"] as! String, family: family(entry))
     #expect(throws: GeneralizedFitError.self) { try GeneralizedMixedModelFit.fit(model, method: .adaptiveQuadrature(nodes: 5)) }
 }
+
+/// A binary model on two crossed factors of 8,000 and 4,000 levels: its blocked factor's dense part
+/// (order 4,002: h, the intercept, y) is over `BlockedFactorBudget.standard`, and no Laplace, AGQ or PQL fit starts.
+@Test func overBudgetDesignIsRefusedBeforeFitting() throws {
+    var text = "y,g,h\n"
+    var state: UInt64 = 14
+    func next(_ bound: Int) -> Int {
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        return Int((state >> 33) % UInt64(bound))
+    }
+    for _ in 0..<48_000 { text += "\(next(2)),\(next(8000)),\(next(4000))\n" }
+    let url = FileManager.default.temporaryDirectory.appendingPathComponent("mixmc-glmm-budget-\(UUID().uuidString).csv")
+    try text.write(to: url, atomically: true, encoding: .utf8)
+    defer { try? FileManager.default.removeItem(at: url) }
+    let formula = try Formula.parse("y ~ 1 + (1 | g) + (1 | h)")
+    let data = try DataTable.read(path: url.path, categorical: ["g", "h"])
+    let model = try Design.build(data: data, formula: formula, family: Family(.binomial))
+    for method in [GeneralizedMixedModelFit.Method.laplace, .penalizedQuasiLikelihood] {
+        #expect {
+            _ = try GeneralizedMixedModelFit.fit(model, method: method)
+        } throws: { error in
+            "\(error)".hasPrefix("the binomial/Poisson fit cannot run this model: its blocked Cholesky factor would have a dense part of 4002 x 4002")
+        }
+    }
+}
