@@ -5,22 +5,30 @@
 #     scripts/check_identical_runs.sh OLD_MIXMC NEW_MIXMC [SCRATCH_DIR]
 #
 # Run from the repository root. Samples sleepstudy, dyestuff, penicillin, pastes and sim_medium
-# (seed 7, 200 + 200, the default algorithm) and fits every example model with --json; prints one
-# line per file and exits 1 if any differs.
+# (seed 7, 200 + 200, the default algorithm), sleepstudy and sim_crossed with NUTS, penicillin
+# and sim_crossed with collapsed Gibbs (crossed scalar terms), the GLMM examples cbpp, verbagg
+# and grouseticks (their default Gibbs samplers), and
+# fits every example model with --json; prints one line per file and exits 1 if any differs.
 set -u
 old=$1 new=$2 out=${3:-/tmp/mixmc-identical}
 rm -rf "$out"; mkdir -p "$out"
 filter() { grep -v "Elapsed\|seconds\|file = " "$1"; }
 status=0
-for m in sleepstudy dyestuff penicillin pastes sim_medium; do
+runs="sleepstudy dyestuff penicillin pastes sim_medium sleepstudy:nuts sim_crossed:nuts penicillin:collapsed-gibbs
+  sim_crossed:collapsed-gibbs cbpp verbagg grouseticks"
+for run in $runs; do
+  m=${run%%:*} algorithm=""
+  [ "$run" != "$m" ] && algorithm="--algorithm ${run#*:}"
+  name=${run/:/-}
   for side in old new; do
     bin=$old; [ $side = new ] && bin=$new
-    OPENBLAS_NUM_THREADS=1 "$bin" sample models/$m --seed 7 --draws 200 --warmup 200 --quiet --overwrite \
-      --output "$out/$side/$m" > "$out/$side-$m.stdout" 2> "$out/$side-$m.stderr"
+    OPENBLAS_NUM_THREADS=1 "$bin" sample models/$m $algorithm --seed 7 --draws 200 --warmup 200 --quiet --overwrite \
+      --output "$out/$side/$name" > "$out/$side-$name.stdout" 2> "$out/$side-$name.stderr"
   done
-  for f in "$out/old/$m"/*.csv "$out/old/$m/labels.json"; do
-    g="$out/new/$m/$(basename "$f")"
-    if cmp -s <(filter "$f") <(filter "$g"); then echo "same    $m/$(basename "$f")"; else echo "DIFFERS $m/$(basename "$f")"; status=1; fi
+  if ! ls "$out/old/$name"/*.csv > /dev/null 2>&1; then echo "NO RUN  $name (see $out/old-$name.stderr)"; status=1; continue; fi
+  for f in "$out/old/$name"/*.csv "$out/old/$name/labels.json"; do
+    g="$out/new/$name/$(basename "$f")"
+    if cmp -s <(filter "$f") <(filter "$g"); then echo "same    $name/$(basename "$f")"; else echo "DIFFERS $name/$(basename "$f")"; status=1; fi
   done
 done
 for m in sleepstudy dyestuff penicillin pastes sim_medium sim_crossed insteval cbpp grouseticks verbagg; do
