@@ -95,7 +95,7 @@ public struct CrossProducts: Sendable {
         fixedCount = p
         observationCount = n
         termOfDenseRow = termOfRow
-        fillRows(terms: terms, fixed: fixed, response: response, weights: weights, byGroup: byGroup)
+        fillRows(terms: terms, fixed: fixed, response: response, weights: weights)
     }
 
     /// Recomputes every block's values on the same pattern in one pass over the rows: y's column
@@ -105,8 +105,7 @@ public struct CrossProducts: Sendable {
             refillScalarTerms(terms: terms, response: response, weights: weights, slots: slots)
             return
         }
-        fillRows(terms: terms, fixed: fixed, response: response, weights: weights,
-                 byGroup: RowsByGroup(codes: terms[0].groupCodes, groupCount: terms[0].levelCount))
+        fillRows(terms: terms, fixed: fixed, response: response, weights: weights)
     }
 
     /// `fill` for a weighted refill (PIRLS) when every term is scalar: the same sums, with each
@@ -162,13 +161,18 @@ public struct CrossProducts: Sendable {
 
     /// The general fill: any term sizes, weighted or not. Two passes, each adding to every entry
     /// in increasing row order (as one pass in file order would, so the sums keep their bits):
-    /// the first term's blocks (`diagonal`, `offDiagonal`) group by group, with the group's block
-    /// and the place of each dense row in its pattern at hand; then `dense` in file order.
-    private mutating func fillRows(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double], weights: [Double]?, byGroup: RowsByGroup) {
+    /// the first term's blocks (`diagonal`, `offDiagonal`) group by group, and `dense` in file
+    /// order. For the first pass, each chunk of rows is read in file order and its rows' values
+    /// are written out sorted by group (a stable counting sort); each group's rows are then added
+    /// with the group's block and the place of each dense row in its pattern at hand. Reading the
+    /// rows in group order directly instead would fetch every row's values from a random place in
+    /// memory, which took most of the fill's time on large files.
+    private mutating func fillRows(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double], weights: [Double]?) {
         precondition(response.count == observationCount && fixed.columns == fixedCount && weights.map { $0.count == observationCount } ?? true)
         let n = observationCount
         let first = terms[0]
         let k1 = first.size
+        let groupCount = first.levelCount
         let p = fixedCount
         let m = layout.denseDimension
         let fixedStart = fixedStart
@@ -180,19 +184,14 @@ public struct CrossProducts: Sendable {
         // rows are read through buffers taken once, not through the term values (a copy per row).
         let others = terms.dropFirst()
         let touched = others.reduce(0) { $0 + $1.size } + p + 1
-        let touchedRows = UnsafeMutableBufferPointer<Int>.allocate(capacity: touched)
-        let touchedValues = UnsafeMutableBufferPointer<Double>.allocate(capacity: touched)
-        let z1 = UnsafeMutableBufferPointer<Double>.allocate(capacity: k1)
-        // The place of each dense row in the current group's pattern.
-        let place = UnsafeMutableBufferPointer<Int>.allocate(capacity: m)
-        defer { touchedRows.deallocate(); touchedValues.deallocate(); z1.deallocate(); place.deallocate() }
         let otherCodes = others.map(\.groupCodes)
         let otherRows = others.map(\.modelRows.storage)
         let otherSizes = others.map(\.size)
         let otherStarts = Array(termStarts.dropFirst())
+        let firstCodes = first.groupCodes
         let firstRows = first.modelRows.storage
         let fixedValues = fixed.storage
-        func loadTouched(row i: Int) {
+        func loadTouched(row i: Int, into touchedRows: UnsafeMutablePointer<Int>, _ touchedValues: UnsafeMutablePointer<Double>) {
             var t = 0
             for j in otherCodes.indices {
                 let size = otherSizes[j]
@@ -211,35 +210,66 @@ public struct CrossProducts: Sendable {
             touchedRows[t] = m - 1
             touchedValues[t] = response[i]
         }
+
+        // A chunk's rows sorted by group: touched rows and values, z₁ and the weight of each.
+        let chunkSize = max(min(n, 1 << 18), 1)
+        let sortedRows = UnsafeMutableBufferPointer<Int>.allocate(capacity: chunkSize * touched)
+        let sortedValues = UnsafeMutableBufferPointer<Double>.allocate(capacity: chunkSize * touched)
+        let sortedFirst = UnsafeMutableBufferPointer<Double>.allocate(capacity: chunkSize * k1)
+        let sortedWeights = UnsafeMutableBufferPointer<Double>.allocate(capacity: weights == nil ? 0 : chunkSize)
+        let groupStarts = UnsafeMutableBufferPointer<Int>.allocate(capacity: groupCount + 1)
+        let groupNext = UnsafeMutableBufferPointer<Int>.allocate(capacity: groupCount)
+        let z1 = UnsafeMutableBufferPointer<Double>.allocate(capacity: k1)
+        // The place of each dense row in the current group's pattern.
+        let place = UnsafeMutableBufferPointer<Int>.allocate(capacity: m)
+        defer {
+            for buffer in [sortedRows, groupStarts, groupNext, place] { buffer.deallocate() }
+            for buffer in [sortedValues, sortedFirst, sortedWeights, z1] { buffer.deallocate() }
+        }
         diagonal.withUnsafeMutableBufferPointer { diagonal in
         offDiagonal.withUnsafeMutableBufferPointer { offDiagonal in
         layout.patternRows.withUnsafeBufferPointer { rows in
-        byGroup.rows.withUnsafeBufferPointer { groupRows in
-        for g in 0..<first.levelCount {
-            let start = offsets[g], count = offsets[g + 1] - start
-            for index in 0..<count { place[Int(rows[start + index])] = index }
-            for listed in byGroup.starts[g] ..< byGroup.starts[g + 1] {
-                let i = Int(groupRows[listed])
-                for c in 0..<k1 { z1[c] = firstRows[i + c * n] }
-                if let weights {
-                    // w z₁ on the left of every product: each block entry gets w_i once.
-                    let w = weights[i]
-                    for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += w * z1[r] * z1[c] } }
-                    for c in 0..<k1 { z1[c] *= w }
-                } else {
-                    for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += z1[r] * z1[c] } }
-                }
-                loadTouched(row: i)
-                for a in 0..<touched {
-                    let index = place[touchedRows[a]]
-                    for c in 0..<k1 { offDiagonal[start * k1 + c * count + index] += touchedValues[a] * z1[c] }
+        for chunkStart in stride(from: 0, to: n, by: chunkSize) {
+            let chunkEnd = min(chunkStart + chunkSize, n)
+            groupStarts.update(repeating: 0)
+            for i in chunkStart..<chunkEnd { groupStarts[Int(firstCodes[i]) + 1] += 1 }
+            for g in 0..<groupCount { groupStarts[g + 1] += groupStarts[g] }
+            _ = groupNext.update(fromContentsOf: groupStarts[..<groupCount])
+            for i in chunkStart..<chunkEnd {
+                let g = Int(firstCodes[i])
+                let slot = groupNext[g]
+                groupNext[g] += 1
+                loadTouched(row: i, into: sortedRows.baseAddress! + slot * touched, sortedValues.baseAddress! + slot * touched)
+                for c in 0..<k1 { sortedFirst[slot * k1 + c] = firstRows[i + c * n] }
+                if let weights { sortedWeights[slot] = weights[i] }
+            }
+            for g in 0..<groupCount where groupStarts[g] < groupStarts[g + 1] {
+                let start = offsets[g], count = offsets[g + 1] - start
+                for index in 0..<count { place[Int(rows[start + index])] = index }
+                for slot in groupStarts[g] ..< groupStarts[g + 1] {
+                    for c in 0..<k1 { z1[c] = sortedFirst[slot * k1 + c] }
+                    if weights != nil {
+                        // w z₁ on the left of every product: each block entry gets w_i once.
+                        let w = sortedWeights[slot]
+                        for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += w * z1[r] * z1[c] } }
+                        for c in 0..<k1 { z1[c] *= w }
+                    } else {
+                        for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += z1[r] * z1[c] } }
+                    }
+                    for a in 0..<touched {
+                        let index = place[sortedRows[slot * touched + a]]
+                        let value = sortedValues[slot * touched + a]
+                        for c in 0..<k1 { offDiagonal[start * k1 + c * count + index] += value * z1[c] }
+                    }
                 }
             }
         }
-        } } } }
+        } } }
+
+        let touchedRows = sortedRows.baseAddress!, touchedValues = sortedValues.baseAddress!
         dense.storage.withUnsafeMutableBufferPointer { dense in
         for i in 0..<n {
-            loadTouched(row: i)
+            loadTouched(row: i, into: touchedRows, touchedValues)
             let w = weights?[i]
             for a in 0..<touched {
                 var va = touchedValues[a]

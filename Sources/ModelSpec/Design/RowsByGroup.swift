@@ -1,10 +1,9 @@
 /// The rows of a design listed group by group of one grouping factor, each group's rows in
 /// increasing order (a stable counting sort of the row numbers by group code).
 ///
-/// The cross-products of the first term's groups are sums over each group's rows only; visiting
-/// the rows group by group keeps one group's block of the products in cache while its rows are
-/// added, instead of a random group's block for every row, and the sums see their rows in the
-/// same order as a pass in file order (so they keep their bits).
+/// The cross-products' pattern lists, for each group of the first term, the levels of the other
+/// terms that share a row with it: with the rows listed by group, each group's levels are found
+/// by marking the levels seen, without sorting one key per row.
 struct RowsByGroup {
     /// Group g's rows are `rows[starts[g] ..< starts[g + 1]]`.
     let starts: [Int]
