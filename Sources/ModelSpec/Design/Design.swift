@@ -173,6 +173,7 @@ public struct Design: Sendable {
     static func dropUnused(levels: [String], codes: [Int32]) -> (levels: [String], codes: [Int32]) {
         var used = Array(repeating: false, count: levels.count)
         for code in codes { used[Int(code)] = true }
+        if !used.contains(false) { return (levels, codes) }
         var newIndex = Array(repeating: Int32(-1), count: levels.count)
         var kept: [String] = []
         for (index, level) in levels.enumerated() where used[index] {
