@@ -196,8 +196,9 @@ public enum DesignError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Design {
-    /// Keeps each row's positions in the cross-products' pattern, so that refills skip the search
-    /// (`CrossProducts.cacheRowSlots`): call once before refilling at every sweep.
+    /// For all-scalar designs, keeps each row's positions in the cross-products' pattern and its
+    /// values, so that refills read them from tables (`CrossProducts.cacheRowSlots`): call once
+    /// before refilling at every sweep.
     public mutating func prepareCrossProductRefills() {
         crossProducts.cacheRowSlots(terms: terms, fixed: fixed.matrix)
     }
