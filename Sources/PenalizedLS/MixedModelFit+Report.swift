@@ -61,11 +61,48 @@ extension MixedModelFit {
     }
 }
 
-/// R's default (type 7) quantile of sorted values.
-func typeSevenQuantile(_ sorted: [Double], _ probability: Double) -> Double {
-    guard !sorted.isEmpty else { return .nan }
-    let h = Double(sorted.count - 1) * probability
-    let low = Int(h.rounded(.down))
-    let high = min(low + 1, sorted.count - 1)
-    return sorted[low] + (h - Double(low)) * (sorted[high] - sorted[low])
+/// R's default (type 7) quantiles of `values` at each probability. The order statistics they need
+/// are found by selection, not by sorting: the same values as a sort's, at a fraction of its cost
+/// on the residuals of a ten-million-row fit.
+func typeSevenQuantiles(_ values: [Double], at probabilities: [Double]) -> [Double] {
+    guard !values.isEmpty else { return probabilities.map { _ in .nan } }
+    let last = values.count - 1
+    let positions = probabilities.map { probability -> (h: Double, low: Int, high: Int) in
+        let h = Double(last) * probability
+        let low = Int(h.rounded(.down))
+        return (h, low, min(low + 1, last))
+    }
+    var ordered = values
+    var statistics: [Int: Double] = [:]
+    ordered.withUnsafeMutableBufferPointer { buffer in
+        var from = 0
+        for rank in Set(positions.flatMap { [$0.low, $0.high] }).sorted() {
+            statistics[rank] = selectOrderStatistic(buffer, rank: rank, from: from)
+            from = rank
+        }
+    }
+    return positions.map { statistics[$0.low]! + ($0.h - Double($0.low)) * (statistics[$0.high]! - statistics[$0.low]!) }
+}
+
+/// The `rank`-th smallest value (0-based) of `values[from...]`, when every value before `from` is
+/// at most every value from it on; leaves the smaller values before `rank` and the larger after
+/// it (Hoare's FIND, with a median-of-three pivot).
+private func selectOrderStatistic(_ values: UnsafeMutableBufferPointer<Double>, rank: Int, from: Int) -> Double {
+    var low = from, high = values.count - 1
+    while low < high {
+        let middle = low + (high - low) / 2
+        let pivot = max(min(values[low], values[middle]), min(max(values[low], values[middle]), values[high]))
+        var i = low, j = high
+        while i <= j {
+            while values[i] < pivot { i += 1 }
+            while values[j] > pivot { j -= 1 }
+            if i <= j {
+                values.swapAt(i, j)
+                i += 1
+                j -= 1
+            }
+        }
+        if rank <= j { high = j } else if rank >= i { low = i } else { break }
+    }
+    return values[rank]
 }

@@ -36,8 +36,7 @@ enum RSummary {
 
     /// `.prt.resids`: the type-7 quantiles, `zapsmall`ed to 5 digits, printed with 4.
     static func scaledResiduals(_ residuals: [Double]) -> String {
-        let sorted = residuals.sorted()
-        let quantiles = RPrintFormat.zapsmall([0, 0.25, 0.5, 0.75, 1].map { typeSevenQuantile(sorted, $0) }, digits: digits + 1)
+        let quantiles = RPrintFormat.zapsmall(typeSevenQuantiles(residuals, at: [0, 0.25, 0.5, 0.75, 1]), digits: digits + 1)
         return "Scaled residuals: \n" + namedVector(names: ["Min", "1Q", "Median", "3Q", "Max"],
                                                      values: RPrintFormat.format(quantiles, digits: digits))
     }

@@ -21,6 +21,15 @@ public enum Column: Sendable, Equatable {
         case .categorical(let factor): return factor.codes[row] < 0
         }
     }
+
+    /// True when some row holds a missing value: one pass over the column's values, without a
+    /// call per row.
+    public var hasMissing: Bool {
+        switch self {
+        case .numeric(let values): return values.contains { $0.isNaN }
+        case .categorical(let factor): return factor.codes.contains { $0 < 0 }
+        }
+    }
 }
 
 /// A categorical column as R stores a factor: sorted level labels and, per row, a code.

@@ -28,16 +28,14 @@ public struct CrossProducts: Sendable {
     public let termOfDenseRow: [Int32]
 
     public var responseIndex: Int { layout.denseDimension - 1 }
-    /// For a products value that is refilled (PIRLS), each row's positions in its group's
-    /// off-diagonal pattern, row-major (rows x touched), found once by `cacheRowSlots`; nil for a
-    /// value filled once, which searches the pattern instead of keeping n x touched indices.
+    /// For a products value that is refilled (PIRLS) and whose terms are all scalar, each row's
+    /// positions in its group's off-diagonal pattern, row-major (rows x touched), found once by
+    /// `cacheRowSlots`; nil otherwise (the general fill needs no per-row table).
     private var rowSlots: [Int32]?
-    /// With `rowSlots`, when every term is scalar: each row's dense rows and values other than
-    /// the response's (other terms, then X), row-major n x (touched − 1).
+    /// With `rowSlots`: each row's dense rows and values other than the response's (other terms,
+    /// then X), row-major n x (touched − 1).
     private var touchedRowTable: [Int32] = []
     private var touchedValueTable: [Double] = []
-    /// True once `cacheRowSlots` built the tables (every term scalar).
-    private var hasScalarTables = false
 
     /// Finds the pattern and fills the blocks. `response` is y minus any offset; `weights`, when
     /// given, are the rows' weights w_i in `[Z X y]ᵀ W [Z X y]`.
@@ -60,29 +58,34 @@ public struct CrossProducts: Sendable {
         termOfRow += Array(repeating: -1, count: p + 1)
 
         // Pattern: for each group of the first term, the groups of every other term it shares an
-        // observation with (all k_j rows of each), then every X and y row.
-        var pairsPerTerm: [[Int]] = Array(repeating: [], count: first.levelCount)
-        for (j, term) in terms.enumerated().dropFirst() {
-            var keys = [Int](repeating: 0, count: n)
-            let levels = term.levelCount
-            for i in 0..<n { keys[i] = Int(first.groupCodes[i]) * levels + Int(term.groupCodes[i]) }
-            keys.sort()
-            var previous = -1
-            for key in keys where key != previous {
-                previous = key
-                let g = key / levels, h = key % levels
-                for c in 0..<term.size { pairsPerTerm[g].append(starts[j] + h * term.size + c) }
-            }
-        }
+        // observation with (all k_j rows of each, in increasing order), then every X and y row.
+        let byGroup = RowsByGroup(codes: first.groupCodes, groupCount: first.levelCount)
         var offsets = [0]
         var rows: [Int32] = []
         rows.reserveCapacity(first.levelCount * (p + 1))
+        // The last group of the first term seen beside each level of each other term.
+        var lastSeen = terms.dropFirst().map { [Int32](repeating: -1, count: $0.levelCount) }
+        var shared: [Int32] = []
         for g in 0..<first.levelCount {
-            for r in pairsPerTerm[g] { rows.append(Int32(r)) }
+            let groupRows = byGroup.rows[byGroup.starts[g] ..< byGroup.starts[g + 1]]
+            for (j, term) in terms.enumerated().dropFirst() {
+                shared.removeAll(keepingCapacity: true)
+                term.groupCodes.withUnsafeBufferPointer { codes in
+                lastSeen[j - 1].withUnsafeMutableBufferPointer { lastSeen in
+                    for i in groupRows {
+                        let h = codes[Int(i)]
+                        if lastSeen[Int(h)] != Int32(g) {
+                            lastSeen[Int(h)] = Int32(g)
+                            shared.append(h)
+                        }
+                    }
+                } }
+                shared.sort()
+                for h in shared { for c in 0..<term.size { rows.append(Int32(starts[j] + Int(h) * term.size + c)) } }
+            }
             for r in fixedStart..<m { rows.append(Int32(r)) }
             offsets.append(rows.count)
         }
-        pairsPerTerm = []
         layout = BlockedLayout(groupCount: first.levelCount, groupSize: k1, denseDimension: m, patternOffsets: offsets, patternRows: rows)
         diagonal = Array(repeating: 0.0, count: first.levelCount * k1 * k1)
         offDiagonal = Array(repeating: 0.0, count: rows.count * k1)
@@ -92,13 +95,13 @@ public struct CrossProducts: Sendable {
         fixedCount = p
         observationCount = n
         termOfDenseRow = termOfRow
-        fill(terms: terms, fixed: fixed, response: response, weights: weights)
+        fillRows(terms: terms, fixed: fixed, response: response, weights: weights)
     }
 
     /// Recomputes every block's values on the same pattern in one pass over the rows: y's column
     /// becomes `response` and each row is weighted by `weights` (unweighted when nil).
     public mutating func fill(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double], weights: [Double]?) {
-        if let slots = rowSlots, let weights, hasScalarTables {
+        if let slots = rowSlots, let weights {
             refillScalarTerms(terms: terms, response: response, weights: weights, slots: slots)
             return
         }
@@ -193,17 +196,24 @@ public struct CrossProducts: Sendable {
         dense[responseRow + responseRow * m] += responseSquares
     }
 
-    /// The general fill: any term sizes, weighted or not, slots cached or searched.
+    /// The general fill: any term sizes, weighted or not. Two passes, each adding to every entry
+    /// in increasing row order (as one pass in file order would, so the sums keep their bits):
+    /// the first term's blocks (`diagonal`, `offDiagonal`) group by group, and `dense` in file
+    /// order. For the first pass, each chunk of rows is read in file order and its rows' values
+    /// are written out sorted by group (a stable counting sort); each group's rows are then added
+    /// with the group's block and the place of each dense row in its pattern at hand. Reading the
+    /// rows in group order directly instead would fetch every row's values from a random place in
+    /// memory, which took most of the fill's time on large files.
     private mutating func fillRows(terms: [RandomEffectsTerm], fixed: Matrix, response: [Double], weights: [Double]?) {
         precondition(response.count == observationCount && fixed.columns == fixedCount && weights.map { $0.count == observationCount } ?? true)
         let n = observationCount
         let first = terms[0]
         let k1 = first.size
+        let groupCount = first.levelCount
         let p = fixedCount
         let m = layout.denseDimension
-        let starts = termStarts
+        let fixedStart = fixedStart
         let offsets = layout.patternOffsets
-        let rows = layout.patternRows
         for i in diagonal.indices { diagonal[i] = 0 }
         for i in offDiagonal.indices { offDiagonal[i] = 0 }
         for i in dense.storage.indices { dense.storage[i] = 0 }
@@ -211,32 +221,14 @@ public struct CrossProducts: Sendable {
         // rows are read through buffers taken once, not through the term values (a copy per row).
         let others = terms.dropFirst()
         let touched = others.reduce(0) { $0 + $1.size } + p + 1
-        var touchedRows = [Int](repeating: 0, count: touched)
-        var touchedValues = [Double](repeating: 0, count: touched)
-        var z1 = [Double](repeating: 0, count: k1)
         let otherCodes = others.map(\.groupCodes)
         let otherRows = others.map(\.modelRows.storage)
         let otherSizes = others.map(\.size)
-        let otherStarts = Array(starts.dropFirst())
+        let otherStarts = Array(termStarts.dropFirst())
         let firstCodes = first.groupCodes
         let firstRows = first.modelRows.storage
         let fixedValues = fixed.storage
-        let slots = rowSlots
-        diagonal.withUnsafeMutableBufferPointer { diagonal in
-        offDiagonal.withUnsafeMutableBufferPointer { offDiagonal in
-        dense.storage.withUnsafeMutableBufferPointer { dense in
-        rows.withUnsafeBufferPointer { rows in
-        for i in 0..<n {
-            let g = Int(firstCodes[i])
-            for c in 0..<k1 { z1[c] = firstRows[i + c * n] }
-            if let weights {
-                // w z₁ on the left of every product: each block entry gets w_i once.
-                let w = weights[i]
-                for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += w * z1[r] * z1[c] } }
-                for c in 0..<k1 { z1[c] *= w }
-            } else {
-                for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += z1[r] * z1[c] } }
-            }
+        func loadTouched(row i: Int, into touchedRows: UnsafeMutablePointer<Int>, _ touchedValues: UnsafeMutablePointer<Double>) {
             var t = 0
             for j in otherCodes.indices {
                 let size = otherSizes[j]
@@ -254,12 +246,67 @@ public struct CrossProducts: Sendable {
             }
             touchedRows[t] = m - 1
             touchedValues[t] = response[i]
-            // Off-diagonal block of group g: each touched row's place in the group's sorted pattern.
-            let start = offsets[g], count = offsets[g + 1] - start
-            for a in 0..<touched {
-                let index = slots.map { Int($0[i * touched + a]) } ?? Self.search(rows, from: start, count: count, for: Int32(touchedRows[a]))
-                for c in 0..<k1 { offDiagonal[start * k1 + c * count + index] += touchedValues[a] * z1[c] }
+        }
+
+        // A chunk's rows sorted by group: touched rows and values, z₁ and the weight of each.
+        let chunkSize = max(min(n, 1 << 18), 1)
+        let sortedRows = UnsafeMutableBufferPointer<Int>.allocate(capacity: chunkSize * touched)
+        let sortedValues = UnsafeMutableBufferPointer<Double>.allocate(capacity: chunkSize * touched)
+        let sortedFirst = UnsafeMutableBufferPointer<Double>.allocate(capacity: chunkSize * k1)
+        let sortedWeights = UnsafeMutableBufferPointer<Double>.allocate(capacity: weights == nil ? 0 : chunkSize)
+        let groupStarts = UnsafeMutableBufferPointer<Int>.allocate(capacity: groupCount + 1)
+        let groupNext = UnsafeMutableBufferPointer<Int>.allocate(capacity: groupCount)
+        let z1 = UnsafeMutableBufferPointer<Double>.allocate(capacity: k1)
+        // The place of each dense row in the current group's pattern.
+        let place = UnsafeMutableBufferPointer<Int>.allocate(capacity: m)
+        defer {
+            for buffer in [sortedRows, groupStarts, groupNext, place] { buffer.deallocate() }
+            for buffer in [sortedValues, sortedFirst, sortedWeights, z1] { buffer.deallocate() }
+        }
+        diagonal.withUnsafeMutableBufferPointer { diagonal in
+        offDiagonal.withUnsafeMutableBufferPointer { offDiagonal in
+        layout.patternRows.withUnsafeBufferPointer { rows in
+        for chunkStart in stride(from: 0, to: n, by: chunkSize) {
+            let chunkEnd = min(chunkStart + chunkSize, n)
+            groupStarts.update(repeating: 0)
+            for i in chunkStart..<chunkEnd { groupStarts[Int(firstCodes[i]) + 1] += 1 }
+            for g in 0..<groupCount { groupStarts[g + 1] += groupStarts[g] }
+            _ = groupNext.update(fromContentsOf: groupStarts[..<groupCount])
+            for i in chunkStart..<chunkEnd {
+                let g = Int(firstCodes[i])
+                let slot = groupNext[g]
+                groupNext[g] += 1
+                loadTouched(row: i, into: sortedRows.baseAddress! + slot * touched, sortedValues.baseAddress! + slot * touched)
+                for c in 0..<k1 { sortedFirst[slot * k1 + c] = firstRows[i + c * n] }
+                if let weights { sortedWeights[slot] = weights[i] }
             }
+            for g in 0..<groupCount where groupStarts[g] < groupStarts[g + 1] {
+                let start = offsets[g], count = offsets[g + 1] - start
+                for index in 0..<count { place[Int(rows[start + index])] = index }
+                for slot in groupStarts[g] ..< groupStarts[g + 1] {
+                    for c in 0..<k1 { z1[c] = sortedFirst[slot * k1 + c] }
+                    if weights != nil {
+                        // w z₁ on the left of every product: each block entry gets w_i once.
+                        let w = sortedWeights[slot]
+                        for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += w * z1[r] * z1[c] } }
+                        for c in 0..<k1 { z1[c] *= w }
+                    } else {
+                        for c in 0..<k1 { for r in 0..<k1 { diagonal[g * k1 * k1 + c * k1 + r] += z1[r] * z1[c] } }
+                    }
+                    for a in 0..<touched {
+                        let index = place[sortedRows[slot * touched + a]]
+                        let value = sortedValues[slot * touched + a]
+                        for c in 0..<k1 { offDiagonal[start * k1 + c * count + index] += value * z1[c] }
+                    }
+                }
+            }
+        }
+        } } }
+
+        let touchedRows = sortedRows.baseAddress!, touchedValues = sortedValues.baseAddress!
+        dense.storage.withUnsafeMutableBufferPointer { dense in
+        for i in 0..<n {
+            loadTouched(row: i, into: touchedRows, touchedValues)
             let w = weights?[i]
             for a in 0..<touched {
                 var va = touchedValues[a]
@@ -269,14 +316,16 @@ public struct CrossProducts: Sendable {
                 for b in 0...a { dense[rowA + touchedRows[b] * m] += va * touchedValues[b] }
             }
         }
-        } } } }
+        }
         // Rows within an observation are increasing, so the loop above filled the lower triangle.
         for c in 0..<m { for r in (c + 1)..<max(m, c + 1) { dense[c, r] = dense[r, c] } }
     }
 
-    /// Finds and keeps every row's off-diagonal positions, so that later fills skip the search
-    /// (a GLMM's PIRLS refills at every iteration).
+    /// When every term is scalar, finds and keeps every row's off-diagonal positions, dense rows
+    /// and values, so that later weighted fills read them from tables (a GLMM's PIRLS refills at
+    /// every iteration). Other designs refill through the general fill, which needs no table.
     public mutating func cacheRowSlots(terms: [RandomEffectsTerm], fixed: Matrix) {
+        guard terms.allSatisfy({ $0.size == 1 }) else { return }
         let others = terms.dropFirst()
         let touched = others.reduce(0) { $0 + $1.size } + fixedCount + 1
         let n = observationCount
@@ -301,7 +350,6 @@ public struct CrossProducts: Sendable {
             }
         }
         rowSlots = slots
-        guard terms.allSatisfy({ $0.size == 1 }) else { return }
         let fixedTouched = touched - 1
         var rowTable = [Int32](repeating: 0, count: n * fixedTouched)
         var valueTable = [Double](repeating: 0, count: n * fixedTouched)
@@ -320,7 +368,6 @@ public struct CrossProducts: Sendable {
         }
         touchedRowTable = rowTable
         touchedValueTable = valueTable
-        hasScalarTables = true
     }
 
     /// Position (relative to `from`) of `value` in the sorted slice; the pattern holds it by construction.

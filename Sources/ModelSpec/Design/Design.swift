@@ -173,6 +173,7 @@ public struct Design: Sendable {
     static func dropUnused(levels: [String], codes: [Int32]) -> (levels: [String], codes: [Int32]) {
         var used = Array(repeating: false, count: levels.count)
         for code in codes { used[Int(code)] = true }
+        if !used.contains(false) { return (levels, codes) }
         var newIndex = Array(repeating: Int32(-1), count: levels.count)
         var kept: [String] = []
         for (index, level) in levels.enumerated() where used[index] {
@@ -195,8 +196,9 @@ public enum DesignError: Error, CustomStringConvertible, Equatable {
 }
 
 extension Design {
-    /// Keeps each row's positions in the cross-products' pattern, so that refills skip the search
-    /// (`CrossProducts.cacheRowSlots`): call once before refilling at every sweep.
+    /// For all-scalar designs, keeps each row's positions in the cross-products' pattern and its
+    /// values, so that refills read them from tables (`CrossProducts.cacheRowSlots`): call once
+    /// before refilling at every sweep.
     public mutating func prepareCrossProductRefills() {
         crossProducts.cacheRowSlots(terms: terms, fixed: fixed.matrix)
     }

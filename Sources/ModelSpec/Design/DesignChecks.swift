@@ -118,7 +118,11 @@ public enum DesignChecks {
     /// original order) and those moved past the rank.
     static func pivotedQR(_ x: Matrix, tolerance: Double = 1e-7) -> (kept: [Int], dropped: [Int]) {
         let n = x.rows, p = x.columns
-        var a = x.storage
+        // A buffer, not an array: `norm` captures it, and a captured `var` array is read through
+        // its box on every access (these loops run over every row of X).
+        let a = UnsafeMutableBufferPointer<Double>.allocate(capacity: x.storage.count)
+        _ = a.initialize(from: x.storage)
+        defer { a.deallocate() }
         var pivot = Array(0..<p)
         func norm(_ column: Int, from row: Int) -> Double {
             var scale = 0.0

@@ -38,7 +38,7 @@ extension ModelMatrix {
         let rowCount = data.rowCount
         if intercept {
             names.append("(Intercept)")
-            storage.append(contentsOf: repeatElement(1.0, count: rowCount))
+            storage = Array(repeating: 1.0, count: rowCount)
         }
         for (term, coding) in zip(terms, codings) {
             let components = try term.variables.enumerated().map { index, variable -> [Component] in
