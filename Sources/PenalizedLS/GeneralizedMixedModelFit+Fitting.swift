@@ -67,10 +67,11 @@ extension GeneralizedMixedModelFit {
         if polishing {
             // lme4's glmer takes deriv12 without bounds: θ = 0 is the middle of an even function.
             let unbounded = Array(repeating: -Double.infinity, count: x.count)
+            let evaluateAll = { (points: [[Double]], mode: [Double]) in
+                deviances(at: points, from: mode, design: design, quadrature: quadrature, first: pirls)
+            }
             let hessian = { (x: [Double], value: Double, mode: [Double]) in
-                ConvergenceCheck.derivatives(evaluatingAll: { points in
-                    laplaceDeviances(at: points, from: mode, design: design, quadrature: quadrature, first: pirls)
-                }, at: x, value: value, lowerBounds: unbounded)
+                ConvergenceCheck.derivatives(evaluatingAll: { evaluateAll($0, mode) }, at: x, value: value, lowerBounds: unbounded)
             }
             var taken = hessian(x, value, mode)
             var polished = false
@@ -85,9 +86,7 @@ extension GeneralizedMixedModelFit {
                     mode = pirls.u
                     // The Hessian stays the one taken a step of at most 1e-2 standard errors
                     // away; the gradient that lme4's convergence check reads is taken anew.
-                    taken.gradient = ConvergenceCheck.gradient(evaluatingAll: { points in
-                        laplaceDeviances(at: points, from: mode, design: design, quadrature: quadrature, first: pirls)
-                    }, at: x, lowerBounds: unbounded)
+                    taken.gradient = ConvergenceCheck.gradient(evaluatingAll: { evaluateAll($0, mode) }, at: x, lowerBounds: unbounded)
                 }
             }
             if !polished {
@@ -104,9 +103,10 @@ extension GeneralizedMixedModelFit {
                 taken = hessian(x, value, mode)
             }
             derivatives = taken
+            // The derivatives' evaluations left PIRLS elsewhere: back to the optimum's state.
+            pirls.setU(mode)
+            _ = objective(x)
         }
-        pirls.setU(mode)
-        _ = objective(x)
         return try result(pirls: pirls, design: design, method: method, quadrature: quadrature, theta: Array(x[..<thetaCount]),
                           beta: Array(x[thetaCount...]), derivatives: derivatives, lowerBounds: lower, optimizer: optimum, started: clock)
     }
@@ -146,10 +146,11 @@ extension GeneralizedMixedModelFit {
         return quadrature.map { pirls.adaptiveQuadratureDeviance(rule: $0) } ?? pirls.laplaceDeviance
     }
 
-    /// The deviance at each point, PIRLS started from `mode` for every one, so that a value does
-    /// not depend on which points came before it: the points are shared among threads (one
-    /// PIRLS each, `first` one of them) and the values are the same bits on any number of them.
-    static func laplaceDeviances(at points: [[Double]], from mode: [Double], design: Design, quadrature: GaussHermiteRule?,
+    /// The Laplace (or quadrature) deviance at each point, PIRLS started from `mode` for every
+    /// one, so that a value does not depend on which points came before it: the points are shared
+    /// among threads (one PIRLS each, `first` one of them) and the values are the same bits on any
+    /// number of them.
+    static func deviances(at points: [[Double]], from mode: [Double], design: Design, quadrature: GaussHermiteRule?,
                                  first: PIRLS) -> [Double] {
         let threads = max(1, min(ProcessInfo.processInfo.activeProcessorCount, 8, points.count))
         let workers = [first] + (1..<threads).map { _ in PIRLS(design: design) }
