@@ -12,7 +12,10 @@ import ModelSpec
 /// 2. the cross-products refilled with the working weights and response they imply (eq. 101, 103);
 /// 3. one sweep of the Gaussian sampler with σ ≡ 1: (β, b), then every Σ_j and the
 ///    interweaving steps;
-/// 4. η at the new state, for the next sweep's latent draws and for `lp__`.
+/// 4. for Albert-Chib without an offset, the scale move of marginal augmentation (eq. 111):
+///    utilities, β, b and every SD scaled by one draw, which lets τ cross scales fast where
+///    groups are all successes or all failures;
+/// 5. η at the new state, for the next sweep's latent draws and for `lp__`.
 ///
 /// Each sweep reads every row (steps 1, 2 and 4); the Gaussian step's cost does not depend on
 /// the number of rows. Not thread-safe: one sampler per chain.
@@ -41,6 +44,12 @@ public struct AugmentedGibbs {
     /// Scratch of step 2: the working weights and response.
     private var weights: [Double]
     private var working: [Double]
+    /// Whether sweeps end with the scale move (step 4): Albert-Chib on a design without an offset.
+    public let expandsLatentScale: Bool
+    /// Σ n_i, the number of utilities (Albert-Chib).
+    private let latentCount: Double
+    /// Σ_i Σ_t (u_it − ū_i)² of the last utilities drawn: eq. 103's term free of η.
+    private var withinRowSquares = 0.0
 
     /// The augmentation that fits `design`'s family and link; nil when none does.
     public static func augmentation(for family: Family) -> Augmentation? {
@@ -87,6 +96,8 @@ public struct AugmentedGibbs {
         gaussian.design.prepareCrossProductRefills()
         self.gaussian = gaussian
         linearPredictor = design.offset
+        expandsLatentScale = augmentation == .albertChib && design.offset.allSatisfy { $0 == 0 }
+        latentCount = trials.reduce(0, +)
         weights = Array(repeating: 0, count: n)
         working = Array(repeating: 0, count: n)
     }
@@ -113,18 +124,27 @@ public struct AugmentedGibbs {
                 }
             case .albertChib:
                 // The mean of the row's n_i utilities with weight n_i: their sum of squares about
-                // η is n_i (ū − η)² plus a term free of η (eq. 103).
+                // η is n_i (ū − η)² plus a term free of η (eq. 103), kept for the scale move.
+                // Welford's running mean and squares of the deviations d = u − η.
+                var within = 0.0
                 for i in 0..<n {
                     let count = trials[i]
                     guard count > 0 else { weights[i] = 0; working[i] = 0; continue }
-                    let mean = eta[i]
-                    var sum = 0.0
+                    let center = eta[i]
+                    var mean = 0.0, squares = 0.0, seen = 0.0
                     let positives = Int(successes[i]), negatives = Int(count) - positives
-                    for _ in 0..<positives { sum += mean + random.standardNormalTail(above: -mean) }
-                    for _ in 0..<negatives { sum += mean - random.standardNormalTail(above: mean) }
+                    for t in 0..<(positives + negatives) {
+                        let deviation = t < positives ? random.standardNormalTail(above: -center) : -random.standardNormalTail(above: center)
+                        seen += 1
+                        let step = deviation - mean
+                        mean += step / seen
+                        squares += step * (deviation - mean)
+                    }
+                    within += squares
                     weights[i] = count
-                    working[i] = sum / count - offset[i]
+                    working[i] = center + mean - offset[i]
                 }
+                withinRowSquares = within
             }
         } } } } } }
         gaussian.design.refillCrossProducts(response: working, weights: weights)
@@ -145,6 +165,9 @@ extension AugmentedGibbs: GibbsChainSampler {
     public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
         augment(random: random)
         try gaussian.sweep(random: &random)
+        if expandsLatentScale && !gaussian.holdsVarianceParametersFixed {
+            gaussian.expandLatentScale(latentCount: latentCount, withinRowSquares: withinRowSquares, random: random)
+        }
         updateLinearPredictor()
     }
 

@@ -143,16 +143,8 @@ extension GibbsSampler {
             }
         }
         let ratio = exp(x[0]) / sigma
-        let logRatio = log(ratio)
         self.sigma = exp(x[0])
-        for j in design.terms.indices {
-            randomEffects[j] = randomEffects[j].map { $0 * ratio }
-            covarianceFactors[j] = covarianceFactors[j].map { $0 * ratio }
-            if var coordinates = covarianceCoordinates[j] {
-                for c in 0..<design.terms[j].size { coordinates[c] += logRatio }
-                covarianceCoordinates[j] = coordinates
-            }
-        }
+        scaleAll(by: ratio, logRatio: log(ratio), includingFixedEffects: false)
     }
 
     /// √(Σ_a L[row, a]²): the SD of coefficient `row` from a column-major lower factor.

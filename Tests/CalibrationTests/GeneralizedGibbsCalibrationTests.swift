@@ -155,11 +155,15 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
 
 /// The long tier of the GLMM Gibbs SBC, with the Gaussian one's switch: `MIXMC_SBC_LONG=1`
 /// (`MIXMC_SBC_SEED` overrides the seed): 1000 replications of each quick-tier model, 20 bins.
+/// `MIXMC_SBC_MODELS=2,3` runs only those models (indices into quick + Poisson models).
 ///
 ///   MIXMC_SBC_LONG=1 swift test -c release -Xswiftc -enable-testing --filter GeneralizedGibbsCalibrationLongTests
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["MIXMC_SBC_LONG"] == "1"))
 struct GeneralizedGibbsCalibrationLongTests {
-    @Test(arguments: 0..<6)
+    static let selectedModels: [Int] = ProcessInfo.processInfo.environment["MIXMC_SBC_MODELS"]
+        .map { $0.split(separator: ",").compactMap { Int($0) } } ?? Array(0..<6)
+
+    @Test(arguments: selectedModels)
     func ranksAreUniform(modelIndex: Int) throws {
         let (model, thin) = (GeneralizedGibbsCalibrationTests.quickModels + GeneralizedGibbsCalibrationTests.poissonModels)[modelIndex]
         let seed = ProcessInfo.processInfo.environment["MIXMC_SBC_SEED"].flatMap { UInt64($0) } ?? 77_200_001
