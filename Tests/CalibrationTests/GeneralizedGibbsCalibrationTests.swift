@@ -39,7 +39,10 @@ struct GeneralizedCalibrationModel: Sendable, CustomStringConvertible {
     /// mean on some row is 10¹⁵ or more (the half-Cauchy tail's τ of 100 or so), whose counts no
     /// sampler could be given. Skipping such draws conditions the prior on an event the data of
     /// the kept draws rule out all but surely (counts of that size would be needed), so the
-    /// ranks stay uniform to any precision a test can see.
+    /// ranks stay uniform to any precision a test can see. Also nil for a data set whose
+    /// response is constant (every binomial trial a failure, or every one a success; every count
+    /// 0), which `Design.build` refuses: an event of the data alone, so the kept replications'
+    /// ranks stay exactly uniform (each is uniform given its data).
     func simulate(random: RandomStream) throws -> CalibrationModel.Truth? {
         let family = try Family(kind, link: link)
         let prior = priors
@@ -68,6 +71,9 @@ struct GeneralizedCalibrationModel: Sendable, CustomStringConvertible {
                 lines.append("\(count),\(trials),\(x),g\(g)")
             }
         }
+        let counts = lines.dropFirst().map { Int($0.prefix { $0 != "," })! }
+        let constant = kind == .poisson ? counts.allSatisfy { $0 == 0 } : (counts.allSatisfy { $0 == 0 } || counts.allSatisfy { $0 == trials })
+        guard !constant else { return nil }
         let values = correlatedSlope ? beta + tau + [rho] : beta + tau
         return CalibrationModel.Truth(values: values, csv: lines.joined(separator: "\n"))
     }
@@ -97,7 +103,7 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
         replication += 1
         guard let truth = try model.simulate(random: RandomStream(seed: seed, chain: replication)) else {
             skipped += 1
-            precondition(skipped <= replications / 4, "\(model): \(skipped) prior draws with unrepresentable counts")
+            precondition(skipped <= replications / 4, "\(model): \(skipped) prior draws with unrepresentable counts or a constant response")
             continue
         }
         let design = try model.design(csv: truth.csv)
@@ -110,7 +116,7 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
         ranks.append(replicate.ranks)
         effectiveSizes.append(replicate.effectiveSizes)
     }
-    if skipped > 0 { print("SBC \(model): \(skipped) prior draws skipped (a mean of 1e15 or more)") }
+    if skipped > 0 { print("SBC \(model): \(skipped) prior draws skipped (a mean of 1e15 or more, or a constant response)") }
     return CalibrationResult(parameterNames: model.parameterNames, ranks: ranks,
                              effectiveSizes: effectiveSizes, drawCount: settings.drawCount)
 }
