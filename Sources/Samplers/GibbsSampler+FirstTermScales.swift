@@ -52,10 +52,12 @@ extension GibbsSampler {
     /// Tunes the first-term step's slice widths over the warmup (`SliceWidthAdaptation`).
     public mutating func beginWarmup() {
         firstTermWidthAdaptation = SliceWidthAdaptation(widths: firstTermSliceWidths)
+        if let widths = nestedIntercepts?.widths { nestedIntercepts?.adaptation = SliceWidthAdaptation(widths: widths) }
     }
 
     public mutating func endWarmup() {
         firstTermWidthAdaptation = nil
+        nestedIntercepts?.adaptation = nil
     }
 
     /// B w per first-term coefficient (level-major, q₁ values), B the first term's off-diagonal

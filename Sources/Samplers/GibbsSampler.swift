@@ -64,6 +64,8 @@ public struct GibbsSampler {
     public internal(set) var firstTermSliceWidths: [Double]
     /// Present during warmup only.
     var firstTermWidthAdaptation: SliceWidthAdaptation?
+    /// When set (`marginalizeNestedScales`), the first-term step is the nested-scales step.
+    var nestedIntercepts: NestedIntercepts?
 
     /// σ's half-Cauchy prior and its auxiliary variable.
     private var sigmaPrior: HalfCauchyVariance
@@ -155,7 +157,9 @@ public struct GibbsSampler {
     /// `interweaves`) each term's SDs given its standardized effects (eq. 29-35).
     public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
         let marginalizes = marginalizesFirstTermScales && !holdsVarianceParametersFixed
-        if marginalizes { updateFirstTermScales(random: random) }
+        if marginalizes {
+            if let nestedIntercepts { updateNestedScales(nestedIntercepts, random: random) } else { updateFirstTermScales(random: random) }
+        }
         var noise = [Double](repeating: 0, count: design.crossProducts.layout.firstDimension + design.crossProducts.responseIndex)
         random.fillStandardNormals(&noise)
         let draw = try solveCoefficients(noise: noise)

@@ -49,11 +49,18 @@ struct SamplingJob {
     enum GeneralizedGibbs {
         /// Data augmentation makes the model conditionally Gaussian (logit, probit).
         case augmented(AugmentedGibbs.Augmentation)
+        /// The log rates as latent variables make a Poisson model with an observation-level
+        /// term Gaussian in the rest (`LatentLogRateGibbs`).
+        case latentLogRate
         /// Metropolis-Hastings on β and each level of b with IRLS proposals (Poisson, cloglog).
         case irlsProposal
 
-        init(family: Family) {
-            self = AugmentedGibbs.augmentation(for: family).map { .augmented($0) } ?? .irlsProposal
+        init(design: Design) {
+            if let augmentation = AugmentedGibbs.augmentation(for: design.family) {
+                self = .augmented(augmentation)
+            } else {
+                self = LatentLogRateGibbs.applies(to: design) ? .latentLogRate : .irlsProposal
+            }
         }
 
         /// The run header's line: which sampler and why.
@@ -61,6 +68,8 @@ struct SamplingJob {
             switch self {
             case .augmented(let augmentation):
                 return "sampler: blocked Gibbs after \(augmentation.rawValue) augmentation, the exact sampler for \(family): given the latent variables the model is Gaussian, and (β, b) are drawn jointly through the blocked Cholesky factor (docs/math.md, eq. 100-105)"
+            case .latentLogRate:
+                return "sampler: blocked Gibbs with the log rates as latent variables, the exact sampler for \(family) with an observation-level term: given them the model is Gaussian with that term as its residual, (β, b) are drawn jointly through the blocked Cholesky factor, and each log rate by a Metropolis-Hastings step from its Laplace approximation (docs/math.md, eq. 112-114)"
             case .irlsProposal:
                 return "sampler: Gibbs with Metropolis-Hastings steps for β and for each random-effects level (IRLS proposals) and shift moves, the exact sampler for \(family): no data augmentation makes it conditionally Gaussian (docs/math.md, eq. 106-110)"
             }
@@ -70,6 +79,7 @@ struct SamplingJob {
         var configurationName: String {
             switch self {
             case .augmented(let augmentation): "mixmc Gibbs sampler after \(augmentation.rawValue) augmentation"
+            case .latentLogRate: "mixmc Gibbs sampler with latent log rates"
             case .irlsProposal: "mixmc Gibbs sampler with IRLS-proposal Metropolis-Hastings steps for beta and each level of b"
             }
         }
@@ -83,10 +93,10 @@ struct SamplingJob {
         guard !family.isGaussian else { return nil }
         switch algorithm {
         case .gibbs, .auto:
-            return GeneralizedGibbs(family: family)
+            return GeneralizedGibbs(design: design)
         case .collapsedGibbs:
             throw ModelOptionsError(message: "--algorithm collapsed-gibbs handles Gaussian models only; this model's family is \(family)",
-                                    fix: "use --algorithm gibbs, or the default auto, which runs it: for this family it is \(GeneralizedGibbs(family: family).configurationName.replacingOccurrences(of: "mixmc ", with: "the "))")
+                                    fix: "use --algorithm gibbs, or the default auto, which runs it: for this family it is \(GeneralizedGibbs(design: design).configurationName.replacingOccurrences(of: "mixmc ", with: "the "))")
         case .nuts:
             return nil
         }
@@ -162,6 +172,8 @@ struct SamplingJob {
             let options = GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed)
             if case .augmented = generalized {
                 chainAlgorithm = GibbsChains(sampler: try AugmentedGibbs(design: design, priors: GibbsPriors(priorSet)), columns: columns, options: options)
+            } else if case .latentLogRate = generalized {
+                chainAlgorithm = GibbsChains(sampler: try LatentLogRateGibbs(design: design, priors: GibbsPriors(priorSet)), columns: columns, options: options)
             } else {
                 chainAlgorithm = GibbsChains(sampler: try IRLSProposalGibbs(design: design, priors: GibbsPriors(priorSet)), columns: columns, options: options)
             }

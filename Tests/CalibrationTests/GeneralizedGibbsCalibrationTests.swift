@@ -8,9 +8,12 @@ import Samplers
 /// (docs/calibration.md): `groups` groups of `perGroup` rows, x ~ N(0, 1), `trials` trials a row,
 ///
 ///   y ~ Binomial(n, g⁻¹(η)) or Poisson(exp(η)),  η = β₀ + β₁ x + b_{g,0} + b_{g,1} x (slope only
-///   when `correlatedSlope`),
+///   when `correlatedSlope`) [+ c_{a(g)}] [+ e_i],
 ///
-/// with β ~ N(0, 1), τ ~ half-Cauchy(0, 1), R ~ LKJ(2), and g the logit or probit link.
+/// with β ~ N(0, 1), τ ~ half-Cauchy(0, 1), R ~ LKJ(2), and g the logit or probit link. With
+/// `coarseGroups` > 0 the groups are nested in that many coarse groups a (g mod a) with
+/// intercepts c ~ N(0, τ_a²); with `observationLevel` each row has its own e_i ~ N(0, τ_obs²),
+/// the term (1 | obs) (Poisson overdispersion).
 struct GeneralizedCalibrationModel: Sendable, CustomStringConvertible {
     let kind: Family.Kind
     let link: Link
@@ -18,21 +21,28 @@ struct GeneralizedCalibrationModel: Sendable, CustomStringConvertible {
     let perGroup: Int
     let trials: Int
     let correlatedSlope: Bool
+    var coarseGroups = 0
+    var observationLevel = false
 
     var formula: String {
         let response = kind == .poisson || trials == 1 ? "y" : "cbind(y, n - y)"
         return response + (correlatedSlope ? " ~ 1 + x + (1 + x | g)" : " ~ 1 + x + (1 | g)")
+            + (coarseGroups > 0 ? " + (1 | a)" : "") + (observationLevel ? " + (1 | obs)" : "")
     }
+    var termCount: Int { 1 + (coarseGroups > 0 ? 1 : 0) + (observationLevel ? 1 : 0) }
     var termSize: Int { correlatedSlope ? 2 : 1 }
-    var description: String { "\(kind.rawValue)(\(link.rawValue)) \(formula), \(groups) groups x \(perGroup) rows\(kind == .binomial ? " x \(trials) trials" : "")" }
+    var description: String { "\(kind.rawValue)(\(link.rawValue)) \(formula), \(groups) groups\(coarseGroups > 0 ? " in \(coarseGroups)" : "") x \(perGroup) rows\(kind == .binomial ? " x \(trials) trials" : "")" }
 
+    /// β ~ N(0, 1), every SD half-Cauchy(0, 1): the same for every term, so in any term order.
     var priors: GibbsPriors {
         GibbsPriors(fixedMeans: [0, 0], fixedSDs: [1, 1], sigmaScale: 1,
-                    tauScales: [Array(repeating: 1, count: termSize)], lkjEta: [2])
+                    tauScales: [Array(repeating: 1, count: termSize)] + Array(repeating: [1], count: termCount - 1),
+                    lkjEta: Array(repeating: 2, count: termCount))
     }
 
     var parameterNames: [String] {
-        correlatedSlope ? ["beta0", "beta1", "tau0", "tau1", "rho"] : ["beta0", "beta1", "tau"]
+        (correlatedSlope ? ["beta0", "beta1", "tau0", "tau1", "rho"] : ["beta0", "beta1", "tau"])
+            + (coarseGroups > 0 ? ["tau_a"] : []) + (observationLevel ? ["tau_obs"] : [])
     }
 
     /// One draw of the parameters and of a data set given them; nil for a Poisson draw whose
@@ -53,14 +63,19 @@ struct GeneralizedCalibrationModel: Sendable, CustomStringConvertible {
             let first = random.gamma(shape: prior.lkjEta[0], scale: 1), second = random.gamma(shape: prior.lkjEta[0], scale: 1)
             rho = 2 * first / (first + second) - 1
         }
-        var lines = ["y,n,x,g"]
+        let tauCoarse = coarseGroups > 0 ? halfCauchy(scale: 1, random: random) : 0
+        let tauObservation = observationLevel ? halfCauchy(scale: 1, random: random) : 0
+        let coarseEffects = (0..<coarseGroups).map { _ in tauCoarse * random.standardNormal() }
+        var lines = ["y,n,x,g,a,obs"]
         for g in 0..<groups {
             let z0 = random.standardNormal(), z1 = random.standardNormal()
             let intercept = tau[0] * z0
             let slope = correlatedSlope ? tau[1] * (rho * z0 + (1 - rho * rho).squareRoot() * z1) : 0
+            let coarse = coarseGroups > 0 ? coarseEffects[g % coarseGroups] : 0
             for _ in 0..<perGroup {
                 let x = random.standardNormal()
-                let mean = family.mean(beta[0] + beta[1] * x + intercept + slope * x)
+                let extra = coarse + (observationLevel ? tauObservation * random.standardNormal() : 0)
+                let mean = family.mean(beta[0] + beta[1] * x + intercept + slope * x + extra)
                 var count = 0
                 if kind == .poisson {
                     guard mean < 1e15 else { return nil }
@@ -68,27 +83,35 @@ struct GeneralizedCalibrationModel: Sendable, CustomStringConvertible {
                 } else {
                     for _ in 0..<trials where random.uniform() < mean { count += 1 }
                 }
-                lines.append("\(count),\(trials),\(x),g\(g)")
+                lines.append("\(count),\(trials),\(x),g\(g),a\(coarseGroups > 0 ? g % coarseGroups : 0),o\(lines.count)")
             }
         }
         let counts = lines.dropFirst().map { Int($0.prefix { $0 != "," })! }
         let constant = kind == .poisson ? counts.allSatisfy { $0 == 0 } : (counts.allSatisfy { $0 == 0 } || counts.allSatisfy { $0 == trials })
         guard !constant else { return nil }
-        let values = correlatedSlope ? beta + tau + [rho] : beta + tau
+        let values = (correlatedSlope ? beta + tau + [rho] : beta + tau)
+            + (coarseGroups > 0 ? [tauCoarse] : []) + (observationLevel ? [tauObservation] : [])
         return CalibrationModel.Truth(values: values, csv: lines.joined(separator: "\n"))
     }
 
-    func parameters(of sampler: some GibbsChainSampler) -> [Double] {
-        let covariance = sampler.covariances[0]
+    /// The parameters in `parameterNames`' order from a sampler of `design` (whose terms are in
+    /// decreasing number of levels, not the formula's order).
+    func parameters(of sampler: some GibbsChainSampler, design: Design) -> [Double] {
+        let covariances = sampler.covariances
+        func sd(_ name: String) -> Double {
+            covariances[design.terms.firstIndex { $0.groupingName == name }!][0].squareRoot()
+        }
+        let extra = (coarseGroups > 0 ? [sd("a")] : []) + (observationLevel ? [sd("obs")] : [])
+        let covariance = covariances[design.terms.firstIndex { $0.groupingName == "g" }!]
         if correlatedSlope {
             let (t0, t1) = (covariance[0].squareRoot(), covariance[3].squareRoot())
-            return sampler.beta + [t0, t1, covariance[1] / (t0 * t1)]
+            return sampler.beta + [t0, t1, covariance[1] / (t0 * t1)] + extra
         }
-        return sampler.beta + [covariance[0].squareRoot()]
+        return sampler.beta + [covariance[0].squareRoot()] + extra
     }
 
     func design(csv: String) throws -> Design {
-        let data = try DataTable.parse(text: csv, source: "simulated", categorical: ["g"])
+        let data = try DataTable.parse(text: csv, source: "simulated", categorical: ["g", "a", "obs"])
         return try Design.build(data: data, formula: Formula.parse(formula), family: Family(kind, link: link))
     }
 }
@@ -108,11 +131,16 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
         }
         let design = try model.design(csv: truth.csv)
         let random = RandomStream(seed: seed &+ 1, chain: replication)
-        let replicate = AugmentedGibbs.augmentation(for: design.family) != nil
-            ? try rankReplication(truth: truth.values, sampler: try AugmentedGibbs(design: design, priors: model.priors), random: random,
-                                  settings: settings, parameters: model.parameters(of:))
-            : try rankReplication(truth: truth.values, sampler: try IRLSProposalGibbs(design: design, priors: model.priors), random: random,
-                                  settings: settings, parameters: model.parameters(of:))
+        let replicate = if AugmentedGibbs.augmentation(for: design.family) != nil {
+            try rankReplication(truth: truth.values, sampler: try AugmentedGibbs(design: design, priors: model.priors), random: random,
+                                settings: settings, parameters: { model.parameters(of: $0, design: design) })
+        } else if LatentLogRateGibbs.applies(to: design) {
+            try rankReplication(truth: truth.values, sampler: try LatentLogRateGibbs(design: design, priors: model.priors), random: random,
+                                settings: settings, parameters: { model.parameters(of: $0, design: design) })
+        } else {
+            try rankReplication(truth: truth.values, sampler: try IRLSProposalGibbs(design: design, priors: model.priors), random: random,
+                                settings: settings, parameters: { model.parameters(of: $0, design: design) })
+        }
         ranks.append(replicate.ranks)
         effectiveSizes.append(replicate.effectiveSizes)
     }
@@ -137,14 +165,19 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
         (GeneralizedCalibrationModel(kind: .binomial, link: .probit, groups: 10, perGroup: 6, trials: 3, correlatedSlope: false), 12),
     ]
 
-    /// The Poisson sampler (IRLS-proposal Metropolis-Hastings, shift moves, likelihood
-    /// interweaving) on a random intercept and on correlated slopes.
+    /// The Poisson samplers: IRLS-proposal Metropolis-Hastings (shift moves, likelihood
+    /// interweaving) on a random intercept and on correlated slopes; latent log rates with an
+    /// observation-level term, beside a random intercept and beside groups nested in coarse groups
+    /// (the nested-scales step).
     static let poissonModels: [(GeneralizedCalibrationModel, thin: Int)] = [
         (GeneralizedCalibrationModel(kind: .poisson, link: .log, groups: 10, perGroup: 8, trials: 1, correlatedSlope: false), 5),
         (GeneralizedCalibrationModel(kind: .poisson, link: .log, groups: 8, perGroup: 8, trials: 1, correlatedSlope: true), 10),
+        (GeneralizedCalibrationModel(kind: .poisson, link: .log, groups: 10, perGroup: 8, trials: 1, correlatedSlope: false, observationLevel: true), 5),
+        (GeneralizedCalibrationModel(kind: .poisson, link: .log, groups: 12, perGroup: 5, trials: 1, correlatedSlope: false, coarseGroups: 4, observationLevel: true), 5),
     ]
+    static let modelCount = quickModels.count + poissonModels.count
 
-    @Test(arguments: 0..<6)
+    @Test(arguments: 0..<modelCount)
     func ranksAreUniform(modelIndex: Int) throws {
         let (model, thin) = (Self.quickModels + Self.poissonModels)[modelIndex]
         let result = try runCalibration(model: model, replications: 100, seed: 20261203 + UInt64(modelIndex),
@@ -167,7 +200,7 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["MIXMC_SBC_LONG"] == "1"))
 struct GeneralizedGibbsCalibrationLongTests {
     static let selectedModels: [Int] = ProcessInfo.processInfo.environment["MIXMC_SBC_MODELS"]
-        .map { $0.split(separator: ",").compactMap { Int($0) } } ?? Array(0..<6)
+        .map { $0.split(separator: ",").compactMap { Int($0) } } ?? Array(0..<GeneralizedGibbsCalibrationTests.modelCount)
 
     @Test(arguments: selectedModels)
     func ranksAreUniform(modelIndex: Int) throws {

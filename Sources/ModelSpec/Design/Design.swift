@@ -221,3 +221,28 @@ extension Design {
                       terms: terms, rowsDropped: rowsDropped, crossProducts: products)
     }
 }
+
+extension Design {
+    /// The term that is an intercept with one row per level, (1 | obs): a Poisson model's
+    /// observation-level random effect, the usual model of overdispersion. nil when there is none.
+    public var observationLevelInterceptTerm: Int? {
+        terms.indices.first { j in
+            let term = terms[j]
+            return term.size == 1 && term.levelCount == observationCount && term.modelRows.storage.allSatisfy { $0 == 1 }
+        }
+    }
+
+    /// The Gaussian linear mixed model of a Poisson model's latent log rates ψ (docs/math.md,
+    /// eq. 112): ψ = offset + Xβ + Zb + e, the term `dropped` (an observation-level intercept,
+    /// `observationLevelInterceptTerm`) playing the residual e, the other terms, X and the offset
+    /// as they are. `logRates` is ψ (the products hold ψ − offset).
+    public func latentLogRateModel(droppingTerm dropped: Int, logRates: [Double]) -> Design {
+        precondition(logRates.count == observationCount && terms.count >= 2)
+        let kept = terms.enumerated().filter { $0.offset != dropped }.map(\.element)
+        let adjusted = zip(logRates, offset).map { $0 - $1 }
+        let products = CrossProducts(terms: kept, fixed: fixed.matrix, response: adjusted)
+        return Design(formula: formula, dataSource: dataSource, responseName: responseName, family: .gaussian, response: logRates,
+                      priorWeights: nil, weightsName: nil, offset: offset, fixed: fixed,
+                      terms: kept, rowsDropped: rowsDropped, crossProducts: products)
+    }
+}

@@ -1,0 +1,112 @@
+import Foundation
+import ModelSpec
+
+/// The first term nested in another, both scalar intercepts ((1 | a/b): b's levels each inside one
+/// level of a): the pair whose SDs `updateNestedScales` draws with both terms' coefficients
+/// integrated out.
+struct NestedIntercepts {
+    /// The coarse term (a), whose level holds each first-term (fine) level: `parent[h]`.
+    let coarseTerm: Int
+    let parent: [Int32]
+    /// Initial slice widths of (log σ, log τ_fine, log τ_coarse), tuned over the warmup.
+    var widths: [Double] = [1, 1, 1]
+    var adaptation: SliceWidthAdaptation?
+
+    /// The pair in `design`, if its first term is an intercept nested in another term's intercept.
+    init?(_ design: Design) {
+        let n = design.observationCount
+        func isIntercept(_ term: RandomEffectsTerm) -> Bool {
+            term.size == 1 && term.modelRows.storage.allSatisfy { $0 == 1 }
+        }
+        guard let fine = design.terms.first, isIntercept(fine) else { return nil }
+        for (j, coarse) in design.terms.enumerated().dropFirst() where isIntercept(coarse) && coarse.levelCount < fine.levelCount {
+            var parent = [Int32](repeating: -1, count: fine.levelCount)
+            var nested = true
+            for i in 0..<n {
+                let h = Int(fine.groupCodes[i])
+                if parent[h] < 0 { parent[h] = coarse.groupCodes[i] } else if parent[h] != coarse.groupCodes[i] { nested = false; break }
+            }
+            if nested {
+                coarseTerm = j
+                self.parent = parent
+                return
+            }
+        }
+        return nil
+    }
+}
+
+extension GibbsSampler {
+    /// Turns on the nested-scales step (docs/math.md, eq. 115) in place of the first term's
+    /// (eq. 63-66) when the first term is an intercept nested in another term's intercept;
+    /// returns whether it is on. Off by default: it changes the draws of the models it applies to.
+    public mutating func marginalizeNestedScales() -> Bool {
+        nestedIntercepts = NestedIntercepts(design)
+        return nestedIntercepts != nil
+    }
+
+    /// σ, τ_fine and τ_coarse | β, the other terms' b, y with both nested terms' coefficients
+    /// integrated out (eq. 115): one slice step on each of their logs (σ's only when it is not
+    /// known). Per fine level h with weight n_h = Σ w_i and weighted residual sum s_h (r = ỹ − Xβ −
+    /// the other terms' Zb), its mean r̄_h = s_h / n_h is N(b_coarse + b_fine, σ²/n_h) and the
+    /// rest of the residual sum of squares W is σ² χ² free of b; integrating b_fine then
+    /// b_coarse level by level costs O(fine levels) per evaluation. Like the first-term step it
+    /// leaves b stale, so it runs just before the joint draw of (β, b).
+    mutating func updateNestedScales(_ nested: NestedIntercepts, random: RandomSource) {
+        let coarse = nested.coarseTerm
+        var effects = randomEffects
+        effects[coarse] = effects[coarse].map { _ in 0 }
+        let w = denseCoefficients(beta: beta, randomEffects: effects)
+        let sums = firstTermOffDiagonalProducts(w).map { -$0 }
+        let weights = design.crossProducts.diagonal
+        var between = 0.0
+        for h in sums.indices where weights[h] > 0 { between += sums[h] * sums[h] / weights[h] }
+        let within = max(denseQuadraticForm(w) - between, 0)
+        let fineCount = sums.indices.filter { weights[$0] > 0 }.count
+        let sigmaPower = Double(design.observationCount - fineCount)
+        let coarseLevels = design.terms[coarse].levelCount
+        let parent = nested.parent
+        let scales = [priors.sigmaScale, priors.tauScales[0][0], priors.tauScales[coarse][0]]
+        let knownSigma = residualScaleIsKnown
+        var x = [log(sigma), log(covarianceFactors[0][0]), log(covarianceFactors[coarse][0])]
+        var precision = [Double](repeating: 0, count: coarseLevels)
+        var linear = [Double](repeating: 0, count: coarseLevels)
+        let slice = self.slice
+        x.withUnsafeMutableBufferPointer { x in
+            slice.sweep(x, widths: nested.widths, from: knownSigma ? 1 : 0, random: random) { x -> Double in
+                var value = 0.0
+                for c in (knownSigma ? 1 : 0)..<3 {
+                    let t = exp(x[c])
+                    guard t.isFinite, t > 0 else { return -.infinity }
+                    let ratio = t / scales[c]
+                    value += x[c] - log1p(ratio * ratio)
+                }
+                let variance = exp(2 * x[0]), fineVariance = exp(2 * x[1]), coarseVariance = exp(2 * x[2])
+                value -= 0.5 * sigmaPower * 2 * x[0] + 0.5 * within / variance
+                for l in 0..<coarseLevels { precision[l] = 1 / coarseVariance; linear[l] = 0 }
+                for h in 0..<sums.count where weights[h] > 0 {
+                    let mean = sums[h] / weights[h]
+                    let v = fineVariance + variance / weights[h]
+                    value -= 0.5 * (log(v) + mean * mean / v)
+                    let l = Int(parent[h])
+                    precision[l] += 1 / v
+                    linear[l] += mean / v
+                }
+                for l in 0..<coarseLevels {
+                    value += 0.5 * linear[l] * linear[l] / precision[l] - 0.5 * log(coarseVariance * precision[l])
+                }
+                return value
+            }
+        }
+        var updated = nested
+        if var adaptation = updated.adaptation {
+            adaptation.observe(x)
+            updated.widths = adaptation.widths
+            updated.adaptation = adaptation
+        }
+        nestedIntercepts = updated
+        if !knownSigma { sigma = exp(x[0]) }
+        covarianceFactors[0] = [exp(x[1])]
+        covarianceFactors[coarse] = [exp(x[2])]
+    }
+}

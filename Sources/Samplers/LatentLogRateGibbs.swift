@@ -1,0 +1,212 @@
+import Foundation
+import ModelSpec
+
+/// Blocked Gibbs for a Poisson log-link mixed model with an observation-level random intercept
+/// (1 | obs), the usual model of overdispersion (docs/math.md, eq. 112-114). With the log rates
+/// ψ_i = offset_i + x_iβ + z_ib + e_i as latent variables the model splits in two:
+///
+/// - given ψ, (β, b, τ_obs, Σ) are those of a Gaussian linear mixed model of ψ whose residual SD
+///   σ is τ_obs (`Design.latentLogRateModel`): the Gaussian sampler draws them exactly, (β, b)
+///   jointly through the blocked Cholesky factor and σ with the first term's Σ₁ with b₁
+///   integrated out;
+/// - given the rest, the ψ_i are independent, each with the log-concave density
+///   y_i ψ − e^ψ − (ψ − m_i)² / (2σ²), m_i = offset_i + x_iβ + z_ib, updated by a
+///   Metropolis-Hastings step whose proposal is the Laplace approximation at its mode.
+///
+/// The observation-level effects reported are e = ψ − m. Each sweep reads every row three times
+/// (the ψ steps, the refill, m); the Gaussian step's cost does not depend on the rows. Not
+/// thread-safe: one sampler per chain.
+public struct LatentLogRateGibbs {
+    /// The Gaussian model of ψ; its cross-products are refilled with ψ − offset every sweep.
+    public private(set) var gaussian: GibbsSampler
+    /// The observation-level term's index among the Poisson design's terms.
+    public let observationTerm: Int
+    /// The Poisson design's counts and its prior weights-free log-likelihood (`logLikelihood`).
+    private let poisson: Design
+    /// ψ, e^ψ (kept so a step needs no exponential of the current value), m.
+    public private(set) var logRates: [Double]
+    private var rates: [Double]
+    private var meanLogRates: [Double]
+    /// Scratch for the refill: ψ − offset, unit weights.
+    private var working: [Double]
+    private let unitWeights: [Double]
+    /// ψ steps accepted, of those taken (for tests and the run's report).
+    public private(set) var acceptedSteps = 0
+    public private(set) var steps = 0
+
+    /// Whether `design` is one this sampler runs: Poisson with the log link, no prior weights, an
+    /// observation-level intercept term and at least one other term.
+    public static func applies(to design: Design) -> Bool {
+        design.family.kind == .poisson && design.family.link == .log && design.priorWeights == nil
+            && design.terms.count >= 2 && design.observationLevelInterceptTerm != nil
+    }
+
+    /// A sampler started at ψ_i = log(y_i + ½), the Gaussian sampler's start for σ and Σ (σ² the
+    /// residual variance of the least-squares fit of ψ on X, Σ_j = σ² I), β = 0 and b = 0 until the
+    /// first sweep draws them.
+    public init(design: Design, priors: GibbsPriors) throws(GibbsError) {
+        guard Self.applies(to: design), let observationTerm = design.observationLevelInterceptTerm else {
+            throw .familyNotSupported("the latent log-rate sampler needs a Poisson log-link model without prior weights, with an observation-level term (1 | obs) and another term")
+        }
+        try priors.validate(fixedCount: design.fixedCount, termSizes: design.terms.map(\.size))
+        self.observationTerm = observationTerm
+        poisson = design
+        let logRates = design.response.map { log($0 + 0.5) }
+        self.logRates = logRates
+        rates = logRates.map { exp($0) }
+        meanLogRates = design.offset
+        let others = design.terms.indices.filter { $0 != observationTerm }
+        let gaussianPriors = GibbsPriors(fixedMeans: priors.fixedMeans, fixedSDs: priors.fixedSDs,
+                                         sigmaScale: priors.tauScales[observationTerm][0],
+                                         tauScales: others.map { priors.tauScales[$0] }, lkjEta: others.map { priors.lkjEta[$0] })
+        var gaussian = try GibbsSampler(design: design.latentLogRateModel(droppingTerm: observationTerm, logRates: logRates), priors: gaussianPriors)
+        gaussian.design.prepareCrossProductRefills()
+        _ = gaussian.marginalizeNestedScales()
+        self.gaussian = gaussian
+        working = Array(repeating: 0, count: design.observationCount)
+        unitWeights = Array(repeating: 1, count: design.observationCount)
+    }
+
+    /// m = offset + Xβ + Zb (every term but the observation-level one) at the current state.
+    mutating func updateMeanLogRates() {
+        gaussian.design.linearPredictor(beta: gaussian.beta, randomEffects: gaussian.randomEffects, into: &meanLogRates)
+    }
+
+    /// The interweaving step for σ = τ_obs (docs/math.md, eq. 115, as eq. 29-35 for the other
+    /// terms): with the standardized effects ẽ = (ψ − m)/σ held, a slice step on log σ' under
+    /// log half-Cauchy(σ') + log σ' + Σ_i [y_i ψ_i(σ') − e^{ψ_i(σ')}], ψ_i(σ') = m_i + σ' ẽ_i;
+    /// then ψ = m + σ' ẽ. The centered step (σ given ψ) mixes slowly where the counts say little
+    /// about ψ; this one where they say much.
+    mutating func interweaveObservationScale(random: RandomStream) {
+        let sigma = gaussian.sigma
+        let scale = gaussian.priors.sigmaScale
+        let n = logRates.count
+        var standardized = [Double](repeating: 0, count: n)
+        for i in 0..<n { standardized[i] = (logRates[i] - meanLogRates[i]) / sigma }
+        var x = [log(sigma)]
+        let slice = gaussian.slice
+        poisson.response.withUnsafeBufferPointer { counts in
+        meanLogRates.withUnsafeBufferPointer { means in
+        standardized.withUnsafeBufferPointer { standardized in
+        x.withUnsafeMutableBufferPointer { x in
+            slice.sweep(x, random: random) { x -> Double in
+                let t = exp(x[0])
+                guard t.isFinite, t > 0 else { return -.infinity }
+                let ratio = t / scale
+                var value = x[0] - log1p(ratio * ratio)
+                for i in 0..<n {
+                    let psi = means[i] + t * standardized[i]
+                    value += counts[i] * psi - exp(psi)
+                }
+                return value
+            }
+        } } } }
+        let updated = exp(x[0])
+        gaussian.sigma = updated
+        for i in 0..<n {
+            logRates[i] = meanLogRates[i] + updated * standardized[i]
+            rates[i] = exp(logRates[i])
+        }
+    }
+
+    /// Each ψ_i given y_i, m_i and σ.
+    mutating func updateLogRates(random: RandomStream) {
+        let variance = gaussian.sigma * gaussian.sigma
+        let n = logRates.count
+        var accepted = 0
+        poisson.response.withUnsafeBufferPointer { counts in
+        meanLogRates.withUnsafeBufferPointer { means in
+        poisson.offset.withUnsafeBufferPointer { offset in
+        logRates.withUnsafeMutableBufferPointer { psi in
+        rates.withUnsafeMutableBufferPointer { rates in
+            for i in 0..<n {
+                if Self.step(logRate: &psi[i], rate: &rates[i], count: counts[i], mean: means[i], variance: variance, random: random) {
+                    accepted += 1
+                }
+            }
+        } } } } }
+        acceptedSteps += accepted
+        steps += n
+    }
+
+    /// The Gaussian model's cross-products at the current ψ.
+    mutating func refill() {
+        for i in logRates.indices { working[i] = logRates[i] - poisson.offset[i] }
+        gaussian.design.refillCrossProducts(response: working, weights: unitWeights)
+    }
+
+    /// One Metropolis-Hastings step for ψ with target log density
+    /// f(ψ) = y ψ − e^ψ − (ψ − m)² / (2v) (eq. 113) and the independence proposal
+    /// N(ψ̂, 1 / (e^ψ̂ + 1/v)), ψ̂ the mode of f (eq. 114). Returns whether it moved.
+    static func step(logRate psi: inout Double, rate: inout Double, count y: Double, mean m: Double, variance v: Double,
+                     random: RandomStream) -> Bool {
+        let mode = Self.mode(count: y, mean: m, variance: v)
+        let modeRate = exp(mode)
+        let proposalSD = 1 / (modeRate + 1 / v).squareRoot()
+        let proposed = mode + proposalSD * random.standardNormal()
+        let proposedRate = exp(proposed)
+        func target(_ x: Double, _ ex: Double) -> Double { y * x - ex - (x - m) * (x - m) / (2 * v) }
+        func proposal(_ x: Double) -> Double { let z = (x - mode) / proposalSD; return -0.5 * z * z }
+        let logRatio = target(proposed, proposedRate) - target(psi, rate) + proposal(psi) - proposal(proposed)
+        guard logRatio >= 0 || log(random.uniform()) < logRatio else { return false }
+        psi = proposed
+        rate = proposedRate
+        return true
+    }
+
+    /// The root of f'(ψ) = y − e^ψ − (ψ − m)/v, decreasing and concave in ψ: Newton's method from
+    /// a point right of the root (m when f'(m) ≤ 0, else log y, where f' = −(log y − m)/v < 0)
+    /// stays right of it and decreases monotonically to it (eq. 114).
+    static func mode(count y: Double, mean m: Double, variance v: Double) -> Double {
+        var x = y - exp(m) <= 0 ? m : log(y)
+        for _ in 0..<100 {
+            let ex = exp(x)
+            let slope = y - ex - (x - m) / v
+            let step = slope / (ex + 1 / v)
+            x += step
+            if abs(step) <= 1e-10 * (1 + abs(x)) { break }
+        }
+        return x
+    }
+}
+
+extension LatentLogRateGibbs: GibbsChainSampler {
+    public var beta: [Double] { gaussian.beta }
+    /// b per term of the Poisson design, the observation-level term's e = ψ − m.
+    public var randomEffects: [[Double]] {
+        var effects = gaussian.randomEffects
+        effects.insert(zip(logRates, meanLogRates).map { $0 - $1 }, at: observationTerm)
+        return effects
+    }
+    public var sigma: Double { 1 }
+    public var covariances: [[Double]] {
+        var covariances = gaussian.covariances
+        covariances.insert([gaussian.sigma * gaussian.sigma], at: observationTerm)
+        return covariances
+    }
+
+    /// The Gaussian model's sweep given ψ, m at its state, ψ given m, σ's interweaving step, and
+    /// the refill for the next sweep.
+    public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
+        try gaussian.sweep(random: &random)
+        updateMeanLogRates()
+        updateLogRates(random: random)
+        interweaveObservationScale(random: random)
+        refill()
+    }
+
+    /// `lp__`: log p(y | ψ) + the log priors of β, b (e included) and the SDs (the Gaussian
+    /// model's log density of ψ with its priors is exactly that of e and the rest).
+    public func logJointDensity() -> Double {
+        var total = poisson.logLikelihood(eta: logRates)
+        let variance = gaussian.sigma * gaussian.sigma
+        var squares = 0.0
+        for i in logRates.indices { let e = logRates[i] - meanLogRates[i]; squares += e * e }
+        let n = Double(logRates.count)
+        total += -0.5 * n * log(2 * Double.pi * variance) - 0.5 * squares / variance
+        return gaussian.addingLogPriors(to: total)
+    }
+
+    public mutating func beginWarmup() { gaussian.beginWarmup() }
+    public mutating func endWarmup() { gaussian.endWarmup() }
+}
