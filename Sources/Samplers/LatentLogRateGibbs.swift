@@ -72,7 +72,7 @@ public struct LatentLogRateGibbs {
         gaussian.design.linearPredictor(beta: gaussian.beta, randomEffects: gaussian.randomEffects, into: &meanLogRates)
     }
 
-    /// The interweaving step for σ = τ_obs (docs/math.md, eq. 115, as eq. 29-35 for the other
+    /// The interweaving step for σ = τ_obs (docs/math.md, eq. 116, as eq. 29-35 for the other
     /// terms): with the standardized effects ẽ = (ψ − m)/σ held, a slice step on log σ' under
     /// log half-Cauchy(σ') + log σ' + Σ_i [y_i ψ_i(σ') − e^{ψ_i(σ')}], ψ_i(σ') = m_i + σ' ẽ_i;
     /// then ψ = m + σ' ẽ. The centered step (σ given ψ) mixes slowly where the counts say little
@@ -85,8 +85,10 @@ public struct LatentLogRateGibbs {
         for i in 0..<n { standardized[i] = (logRates[i] - meanLogRates[i]) / sigma }
         var x = [log(sigma)]
         let slice = gaussian.slice
+        // The likelihood relative to the current ψ, Σ_i [y_i d_i − e^{ψ_i} (e^{d_i} − 1)] with
+        // d_i = (σ' − σ) ẽ_i: small near σ' = σ however large the counts (SliceSampler.step).
         poisson.response.withUnsafeBufferPointer { counts in
-        meanLogRates.withUnsafeBufferPointer { means in
+        rates.withUnsafeBufferPointer { rates in
         standardized.withUnsafeBufferPointer { standardized in
         x.withUnsafeMutableBufferPointer { x in
             slice.sweep(x, random: random) { x -> Double in
@@ -94,11 +96,12 @@ public struct LatentLogRateGibbs {
                 guard t.isFinite, t > 0 else { return -.infinity }
                 let ratio = t / scale
                 var value = x[0] - log1p(ratio * ratio)
+                let change = t - sigma
                 for i in 0..<n {
-                    let psi = means[i] + t * standardized[i]
-                    value += counts[i] * psi - exp(psi)
+                    let d = change * standardized[i]
+                    value += counts[i] * d - rates[i] * expm1(d)
                 }
-                return value
+                return value.isNaN ? -.infinity : value
             }
         } } } }
         let updated = exp(x[0])
@@ -144,13 +147,13 @@ public struct LatentLogRateGibbs {
         let modeRate = exp(mode)
         let proposalSD = 1 / (modeRate + 1 / v).squareRoot()
         let proposed = mode + proposalSD * random.standardNormal()
-        let proposedRate = exp(proposed)
-        func target(_ x: Double, _ ex: Double) -> Double { y * x - ex - (x - m) * (x - m) / (2 * v) }
+        // f(ψ') − f(ψ) with d = ψ' − ψ written so that it stays exact for large counts.
+        let d = proposed - psi
         func proposal(_ x: Double) -> Double { let z = (x - mode) / proposalSD; return -0.5 * z * z }
-        let logRatio = target(proposed, proposedRate) - target(psi, rate) + proposal(psi) - proposal(proposed)
+        let logRatio = y * d - rate * expm1(d) - d * (proposed + psi - 2 * m) / (2 * v) + proposal(psi) - proposal(proposed)
         guard logRatio >= 0 || log(random.uniform()) < logRatio else { return false }
         psi = proposed
-        rate = proposedRate
+        rate = exp(proposed)
         return true
     }
 

@@ -36,7 +36,11 @@ public struct SliceSampler: Sendable, Equatable {
         while true {
             let x1 = left + random.uniform() * (right - left)
             let value = logDensity(x1)
-            if value > level { return (x1, value) }
+            // x1 = x0 ends the shrinking even when g(x0) is not above the level: that happens only
+            // when the level rounds to g(x0) (|g| so large that log U is below its last digit),
+            // where the loop would otherwise never end. Targets keep their values small near the
+            // current point (written relative to it) so that it does not happen.
+            if value > level || x1 == x0 { return (x1, value) }
             if x1 < x0 { left = x1 } else { right = x1 }
         }
     }

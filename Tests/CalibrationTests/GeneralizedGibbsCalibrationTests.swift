@@ -176,8 +176,12 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
         (GeneralizedCalibrationModel(kind: .poisson, link: .log, groups: 12, perGroup: 5, trials: 1, correlatedSlope: false, coarseGroups: 4, observationLevel: true), 5),
     ]
     static let modelCount = quickModels.count + poissonModels.count
+    /// `MIXMC_SBC_MODELS=6,7` runs only those models (indices into quick + Poisson models), in
+    /// either tier.
+    static let selectedModels: [Int] = ProcessInfo.processInfo.environment["MIXMC_SBC_MODELS"]
+        .map { $0.split(separator: ",").compactMap { Int($0) } } ?? Array(0..<modelCount)
 
-    @Test(arguments: 0..<modelCount)
+    @Test(arguments: selectedModels)
     func ranksAreUniform(modelIndex: Int) throws {
         let (model, thin) = (Self.quickModels + Self.poissonModels)[modelIndex]
         let result = try runCalibration(model: model, replications: 100, seed: 20261203 + UInt64(modelIndex),
@@ -194,15 +198,12 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
 
 /// The long tier of the GLMM Gibbs SBC, with the Gaussian one's switch: `MIXMC_SBC_LONG=1`
 /// (`MIXMC_SBC_SEED` overrides the seed): 1000 replications of each quick-tier model, 20 bins.
-/// `MIXMC_SBC_MODELS=2,3` runs only those models (indices into quick + Poisson models).
+/// `MIXMC_SBC_MODELS` selects models as in the quick tier.
 ///
 ///   MIXMC_SBC_LONG=1 swift test -c release -Xswiftc -enable-testing --filter GeneralizedGibbsCalibrationLongTests
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["MIXMC_SBC_LONG"] == "1"))
 struct GeneralizedGibbsCalibrationLongTests {
-    static let selectedModels: [Int] = ProcessInfo.processInfo.environment["MIXMC_SBC_MODELS"]
-        .map { $0.split(separator: ",").compactMap { Int($0) } } ?? Array(0..<GeneralizedGibbsCalibrationTests.modelCount)
-
-    @Test(arguments: selectedModels)
+    @Test(arguments: GeneralizedGibbsCalibrationTests.selectedModels)
     func ranksAreUniform(modelIndex: Int) throws {
         let (model, thin) = (GeneralizedGibbsCalibrationTests.quickModels + GeneralizedGibbsCalibrationTests.poissonModels)[modelIndex]
         let seed = ProcessInfo.processInfo.environment["MIXMC_SBC_SEED"].flatMap { UInt64($0) } ?? 77_200_001
