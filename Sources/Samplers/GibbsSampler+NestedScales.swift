@@ -71,6 +71,13 @@ extension GibbsSampler {
         var x = [log(sigma), log(covarianceFactors[0][0]), log(covarianceFactors[coarse][0])]
         var precision = [Double](repeating: 0, count: coarseLevels)
         var linear = [Double](repeating: 0, count: coarseLevels)
+        // v_h and log v_h depend on h only through n_h: once per distinct weight (a few group
+        // sizes under unit weights) rather than once per level.
+        let distinctWeights = Array(Set(weights.filter { $0 > 0 })).sorted()
+        let positionOf = Dictionary(uniqueKeysWithValues: distinctWeights.enumerated().map { ($1, $0) })
+        let weightIndex = weights.map { $0 > 0 ? positionOf[$0]! : -1 }
+        var inverseV = [Double](repeating: 0, count: distinctWeights.count)
+        var logV = [Double](repeating: 0, count: distinctWeights.count)
         let slice = self.slice
         x.withUnsafeMutableBufferPointer { x in
             slice.sweep(x, widths: nested.widths, from: knownSigma ? 1 : 0, random: random) { x -> Double in
@@ -84,13 +91,18 @@ extension GibbsSampler {
                 let variance = exp(2 * x[0]), fineVariance = exp(2 * x[1]), coarseVariance = exp(2 * x[2])
                 value -= 0.5 * sigmaPower * 2 * x[0] + 0.5 * within / variance
                 for l in 0..<coarseLevels { precision[l] = 1 / coarseVariance; linear[l] = 0 }
-                for h in 0..<sums.count where weights[h] > 0 {
+                for d in distinctWeights.indices {
+                    let v = fineVariance + variance / distinctWeights[d]
+                    inverseV[d] = 1 / v
+                    logV[d] = log(v)
+                }
+                for h in 0..<sums.count where weightIndex[h] >= 0 {
+                    let d = weightIndex[h]
                     let mean = sums[h] / weights[h]
-                    let v = fineVariance + variance / weights[h]
-                    value -= 0.5 * (log(v) + mean * mean / v)
+                    value -= 0.5 * (logV[d] + mean * mean * inverseV[d])
                     let l = Int(parent[h])
-                    precision[l] += 1 / v
-                    linear[l] += mean / v
+                    precision[l] += inverseV[d]
+                    linear[l] += mean * inverseV[d]
                 }
                 for l in 0..<coarseLevels {
                     value += 0.5 * linear[l] * linear[l] / precision[l] - 0.5 * log(coarseVariance * precision[l])
