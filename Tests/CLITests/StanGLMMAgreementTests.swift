@@ -9,7 +9,7 @@ import TestSupport
 /// Tests/Fixtures/stan_glmm_references.json, made by scripts/make_stan_glmm_references.R with rstan
 /// (non-centered, β ~ Normal(0, 10), every SD ~ half-Cauchy(0, 5): the models' priors.toml). Each
 /// posterior mean of β and of every SD must lie within 4 combined MCSE, √(MCSE_mixmc² +
-/// MCSE_Stan²), of Stan's. cbpp runs in every `swift test`; VerbAgg and grouseticks, whose runs
+/// MCSE_Stan²), of Stan's. cbpp and grouseticks run in every `swift test`; VerbAgg, whose runs
 /// take minutes in a debug build, with `MIXMC_REFERENCE_LONG=1` (docs/benchmarks.md records them).
 @Suite struct StanGLMMAgreementTests {
     struct Case: CustomTestStringConvertible, Sendable {
@@ -24,11 +24,11 @@ import TestSupport
     static let quick: [Case] = [
         Case(reference: "cbpp_logit", model: "cbpp", link: nil, warmup: 1000, draws: 4000),
         Case(reference: "cbpp_probit", model: "cbpp", link: "probit", warmup: 1000, draws: 4000),
+        Case(reference: "grouseticks_poisson", model: "grouseticks", link: nil, warmup: 1000, draws: 2000),
     ]
     static let long: [Case] = [
         Case(reference: "verbagg_logit", model: "verbagg", link: nil, warmup: 1000, draws: 2000),
         Case(reference: "verbagg_probit", model: "verbagg", link: "probit", warmup: 1000, draws: 4000),
-        Case(reference: "grouseticks_poisson", model: "grouseticks", link: nil, warmup: 2000, draws: 20000),
     ]
     static let runsLong = ProcessInfo.processInfo.environment["MIXMC_REFERENCE_LONG"] == "1"
 

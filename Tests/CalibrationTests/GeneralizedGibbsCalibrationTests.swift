@@ -198,7 +198,8 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
 
 /// The long tier of the GLMM Gibbs SBC, with the Gaussian one's switch: `MIXMC_SBC_LONG=1`
 /// (`MIXMC_SBC_SEED` overrides the seed): 1000 replications of each quick-tier model, 20 bins.
-/// `MIXMC_SBC_MODELS` selects models as in the quick tier.
+/// `MIXMC_SBC_MODELS` selects models as in the quick tier; `MIXMC_SBC_WARMUP` sets the sweeps
+/// discarded (default 200), to tell a slow start from slow mixing.
 ///
 ///   MIXMC_SBC_LONG=1 swift test -c release -Xswiftc -enable-testing --filter GeneralizedGibbsCalibrationLongTests
 @Suite(.enabled(if: ProcessInfo.processInfo.environment["MIXMC_SBC_LONG"] == "1"))
@@ -207,8 +208,9 @@ struct GeneralizedGibbsCalibrationLongTests {
     func ranksAreUniform(modelIndex: Int) throws {
         let (model, thin) = (GeneralizedGibbsCalibrationTests.quickModels + GeneralizedGibbsCalibrationTests.poissonModels)[modelIndex]
         let seed = ProcessInfo.processInfo.environment["MIXMC_SBC_SEED"].flatMap { UInt64($0) } ?? 77_200_001
+        let warmup = ProcessInfo.processInfo.environment["MIXMC_SBC_WARMUP"].flatMap { Int($0) } ?? CalibrationSettings().warmup
         let result = try runCalibration(model: model, replications: 1000, seed: seed + UInt64(modelIndex),
-                                        settings: CalibrationSettings(thin: thin))
+                                        settings: CalibrationSettings(thin: thin, warmup: warmup))
         let critical = familyCriticalValue(bins: 20, parameters: result.parameterNames.count)
         for (i, name) in result.parameterNames.enumerated() {
             let statistic = result.chiSquare(parameter: i, bins: 20)
