@@ -224,18 +224,27 @@ public struct IRLSProposalGibbs {
             for c in 0..<k { s += values[a * k + c] * theta[c] }
             return s
         }
-        func logTarget(_ theta: [Double]) -> Double {
+        /// log π(θ') − log π(θ) of the block's conditional, the likelihood's part row by row in
+        /// the change of η (`Family.logLikelihoodChange`: exact for large counts, where the two
+        /// log-likelihoods' own values lose the difference).
+        func logTargetChange(from theta: [Double], to proposed: [Double]) -> Double {
             var total = 0.0
             for (a, row) in rows.enumerated() {
                 let i = Int(row)
-                total -= 0.5 * family.minusTwoLogLikelihood(y: design.response[i], mu: family.mean(etaOf(theta, a)), weight: design.priorWeights?[i] ?? 1)
+                var d = 0.0
+                for c in 0..<k { d += values[a * k + c] * (proposed[c] - theta[c]) }
+                total += family.logLikelihoodChange(y: design.response[i], eta: etaOf(theta, a), change: d, weight: design.priorWeights?[i] ?? 1)
             }
-            for c in 0..<k {
-                var qc = 0.0
-                for d in 0..<k { qc += priorPrecision[c + d * k] * theta[d] }
-                total += -0.5 * theta[c] * qc + priorShift[c] * theta[c]
+            func logPrior(_ theta: [Double]) -> Double {
+                var prior = 0.0
+                for c in 0..<k {
+                    var qc = 0.0
+                    for d in 0..<k { qc += priorPrecision[c + d * k] * theta[d] }
+                    prior += -0.5 * theta[c] * qc + priorShift[c] * theta[c]
+                }
+                return prior
             }
-            return total
+            return total + logPrior(proposed) - logPrior(theta)
         }
         // The proposal at θ: the lower factor of P and the mean m; nil when P is not positive definite.
         func proposal(at theta: [Double]) -> (factor: [Double], mean: [Double], logDeterminant: Double)? {
@@ -274,8 +283,8 @@ public struct IRLSProposalGibbs {
             noise.withUnsafeMutableBufferPointer { SmallDense.solveLowerTransposed(l.baseAddress!, order: k, $0.baseAddress!) }
         }
         let proposed = (0..<k).map { forward.mean[$0] + noise[$0] }
-        let proposedTarget = logTarget(proposed)
-        guard proposedTarget.isFinite, let reverse = proposal(at: proposed) else { return nil }
+        let targetChange = logTargetChange(from: current, to: proposed)
+        guard targetChange.isFinite, let reverse = proposal(at: proposed) else { return nil }
         // (θ − m')ᵀ P' (θ − m') = ‖L'ᵀ(θ − m')‖².
         var quadratic = 0.0
         for c in 0..<k {
@@ -283,7 +292,7 @@ public struct IRLSProposalGibbs {
             for r in c..<k { s += reverse.factor[r + c * k] * (current[r] - reverse.mean[r]) }
             quadratic += s * s
         }
-        let logRatio = proposedTarget - logTarget(current) + (-0.5 * quadratic + reverse.logDeterminant)
+        let logRatio = targetChange + (-0.5 * quadratic + reverse.logDeterminant)
             - (-0.5 * noiseSquares + forward.logDeterminant)
         guard logRatio >= 0 || log(random.uniform()) < logRatio else { return nil }
         for (a, row) in rows.enumerated() { linearPredictor[Int(row)] = etaOf(proposed, a) }
@@ -432,18 +441,22 @@ public struct IRLSProposalGibbs {
         let tau = (0..<k).map { GibbsSampler.rowNorm(gaussian.covarianceFactors[j], row: $0, order: k) }
         let scales = gaussian.priors.tauScales[j]
         var x = tau.map { log($0) }
-        var eta = linearPredictor
+        let family = design.family
+        let current = linearPredictor
         let slice = gaussian.slice
+        // The likelihood relative to the current η (`Family.logLikelihoodChange`), so that the
+        // slice level does not round to the current value for large counts (SliceSampler.step).
         x.withUnsafeMutableBufferPointer { x in
             slice.sweep(x, random: random) { x -> Double in
-                let value = scales.withUnsafeBufferPointer { GibbsSampler.logScalePrior(x, scales: $0.baseAddress!, order: k) }
+                var value = scales.withUnsafeBufferPointer { GibbsSampler.logScalePrior(x, scales: $0.baseAddress!, order: k) }
                 guard value.isFinite else { return -.infinity }
-                for i in 0..<n { eta[i] = base[i] }
-                for c in 0..<k {
-                    let s = exp(x[c]) / tau[c]
-                    for i in 0..<n { eta[i] += s * contributions[c * n + i] }
+                let changes = (0..<k).map { exp(x[$0]) / tau[$0] - 1 }
+                for i in 0..<n {
+                    var d = 0.0
+                    for c in 0..<k { d += changes[c] * contributions[c * n + i] }
+                    value += family.logLikelihoodChange(y: design.response[i], eta: current[i], change: d, weight: design.priorWeights?[i] ?? 1)
                 }
-                return value + design.logLikelihood(eta: eta)
+                return value.isNaN ? -.infinity : value
             }
         }
         let ratios = (0..<k).map { exp(x[$0]) / tau[$0] }

@@ -34,6 +34,20 @@ extension Family {
         }
     }
 
+    /// log p(y | η + d) − log p(y | η) of one row, written so that it stays exact where log p is
+    /// large: a Poisson count of 10¹² has y η near 10¹³, whose last digit is a thousandth, while
+    /// Metropolis-Hastings and slice steps need differences of order one. Poisson:
+    /// w (y d − e^η expm1(d)); binomial: the kernels' difference (n trials bound its size).
+    @inlinable
+    public func logLikelihoodChange(y: Double, eta: Double, change d: Double, weight: Double) -> Double {
+        switch kind {
+        case .poisson:
+            return weight * (y * d - exp(eta) * expm1(d))
+        default:
+            return logLikelihoodKernel(y: y, eta: eta + d, weight: weight).value - logLikelihoodKernel(y: y, eta: eta, weight: weight).value
+        }
+    }
+
     /// The η-free part of one row's log p(y | η) (−½ of `minusTwoLogLikelihood`'s constant):
     /// log C(n, s) for a binomial row (s and n rounded as R's `binomial()$aic` rounds them),
     /// −weight · log y! for a Poisson row, so that constant + kernel = −½ `minusTwoLogLikelihood`.
