@@ -56,6 +56,21 @@ extension GeneralizedMixedModelFit {
         }
         options.initialStep = thetaSteps + betaSteps
         let lower = design.thetaLowerBounds + Array(repeating: -Double.infinity, count: design.fixedCount)
+        if polishing, quadrature == nil, LaplaceGradient.applies(to: design) {
+            // Newton steps on the Laplace deviance's gradient (eq. 78a); BOBYQA below when they
+            // cannot finish, from stage 1's state as if they had not been tried.
+            let stageOneMode = pirls.u
+            let gradient = LaplaceGradient(design: design, layout: pirls.randomProducts.layout, termStarts: pirls.randomProducts.termStarts)
+            if let newton = newtonStage(pirls, gradient: gradient, start: start, lowerBounds: lower) {
+                var optimum = stageOne
+                optimum.evaluations += newton.evaluations
+                optimum.status = newtonStatus
+                return try result(pirls: pirls, design: design, method: method, quadrature: nil, theta: Array(newton.x[..<thetaCount]),
+                                  beta: Array(newton.x[thetaCount...]), derivatives: (newton.gradient, newton.hessian), lowerBounds: lower,
+                                  optimizer: optimum, started: clock)
+            }
+            pirls.setU(stageOneMode)
+        }
         var optimum = BoundedOptimizer(options: options).minimize(objective, start: start, lowerBounds: lower)
         optimum.evaluations += stageOne.evaluations
         var x = optimum.minimizer
