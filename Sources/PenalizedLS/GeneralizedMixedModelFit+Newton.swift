@@ -92,9 +92,11 @@ extension GeneralizedMixedModelFit {
     }
 
     /// Stop when the Newton decrement gᵀH⁻¹g (twice the decrease a quadratic model predicts) is
-    /// below this fraction of the deviance: about 3e-6 standard errors from the optimum on
-    /// VerbAgg, where the deviance's own rounding is about 1e-12.
-    static let newtonDecrementTolerance = 1e-15
+    /// below this fraction of the deviance: on VerbAgg 1e-14, a point about 1e-7 standard errors
+    /// from the optimum, one or two chord steps past where the deviance stops changing in its
+    /// printed digits (its rounding is about 1e-12). The gradient's own rounding puts the floor
+    /// near 1e-30 of the deviance, far below.
+    static let newtonDecrementTolerance = 1e-18
     /// The optimizer status a fit finished by Newton steps reports: NLopt's generic success code
     /// (NLOPT_SUCCESS), as stage 2 has no NLopt stopping rule of its own then.
     static let newtonStatus: Int32 = 1

@@ -21,12 +21,15 @@ import ModelSpec
 /// Reads, never writes, the design and PIRLS: one value serves every thread.
 struct LaplaceGradient: Sendable {
     let design: Design
-    /// Per row, for terms 1..<t: the dense row (coordinates of the random products' dense block)
-    /// of its level, row-major n x (t − 1).
-    private let densePositions: [Int32]
-    /// Per row, for terms 1..<t: the index of that dense row in its first-term group's pattern,
-    /// so that the group's column of S is read without a search.
-    private let patternSlots: [Int32]
+    /// Per row, each term's position in u (the first term's group, then q₁ + the dense row of
+    /// the other terms' levels), row-major n x t.
+    private let positions: [Int32]
+    /// Per row, for terms 1..<t: where that dense row sits in the row's first-term group's
+    /// pattern (an index into the off-diagonal storage), row-major n x (t − 1), so that the
+    /// group's column of S is read without a search.
+    private let patternIndices: [Int32]
+    /// Per row, each term's model-row value z_ij (1 for an intercept), row-major n x t.
+    private let modelValues: [Double]
 
     /// Canonical link and every term scalar (a single intercept or slope per grouping factor).
     static func applies(to design: Design) -> Bool {
@@ -36,48 +39,130 @@ struct LaplaceGradient: Sendable {
     }
 
     init(design: Design, layout: BlockedLayout, termStarts: [Int]) {
-        precondition(Self.applies(to: design))
+        precondition(Self.applies(to: design) && layout.groupSize == 1)
         self.design = design
         let n = design.observationCount
-        let others = design.terms.count - 1
-        var positions = [Int32](repeating: 0, count: n * others)
-        var slots = [Int32](repeating: 0, count: n * others)
+        let t = design.terms.count, others = t - 1
+        let q1 = layout.firstDimension
+        var positions = [Int32](repeating: 0, count: n * t)
+        var indices = [Int32](repeating: 0, count: n * others)
+        var values = [Double](repeating: 0, count: n * t)
         let firstCodes = design.terms[0].groupCodes
-        for (index, term) in design.terms.dropFirst().enumerated() {
-            let start = termStarts[index + 1]
-            let codes = term.groupCodes
+        for (j, term) in design.terms.enumerated() {
+            let codes = term.groupCodes, rows = term.modelRows.storage
             for i in 0..<n {
-                let position = Int32(start + Int(codes[i]))
-                let g = Int(firstCodes[i])
-                let pattern = layout.patternRows[layout.patternOffsets[g] ..< layout.patternOffsets[g + 1]]
+                values[i * t + j] = rows[i]
+                guard j > 0 else { positions[i * t] = codes[i]; continue }
+                let dense = Int32(termStarts[j] + Int(codes[i]))
+                positions[i * t + j] = Int32(q1) + dense
                 // The pattern is sorted and holds every dense row a row of group g touches.
-                var low = pattern.startIndex, high = pattern.endIndex
+                let g = Int(firstCodes[i])
+                var low = layout.patternOffsets[g], high = layout.patternOffsets[g + 1]
                 while low < high {
                     let middle = (low + high) / 2
-                    if pattern[middle] < position { low = middle + 1 } else { high = middle }
+                    if layout.patternRows[middle] < dense { low = middle + 1 } else { high = middle }
                 }
-                precondition(low < pattern.endIndex && pattern[low] == position)
-                positions[i * others + index] = position
-                slots[i * others + index] = Int32(low - layout.patternOffsets[g])
+                precondition(low < layout.patternOffsets[g + 1] && layout.patternRows[low] == dense)
+                indices[i * others + j - 1] = Int32(low)
             }
         }
-        densePositions = positions
-        patternSlots = slots
+        self.positions = positions
+        patternIndices = indices
+        modelValues = values
     }
 
     /// ∇D at PIRLS's state after `run(.betaFixed)`: θ's entries, then β's (eq. 77a).
     func gradient(of pirls: PIRLS) -> [Double] {
-        let design = self.design
         let n = design.observationCount
-        let terms = design.terms
-        let t = terms.count, others = t - 1
-        let layout = pirls.randomFactor.layout
+        let t = design.terms.count, others = t - 1
+        let p = design.fixedCount
+        let factor = pirls.randomFactor
+        let layout = factor.layout
         let q1 = layout.firstDimension
         let q2 = pirls.randomProducts.fixedStart
-        let factor = pirls.randomFactor
         let theta = pirls.factors.map { $0[0] }
+        let (s11, s21, s22) = selectedInverse(factor, q2: q2)
 
-        // S₂₂ = C⁻ᵀC⁻¹ from the dense random block C of L.
+        // Per row: a_i = (θ_j z_ij)_j, v = S a_i on the row's positions, h_i = a_iᵀv; the IRLS
+        // weight w_i, its derivative in η and the deviance's d_i′; Aᵀr summed into `rhs`.
+        let logit = design.family.kind == .binomial
+        var v = [Double](repeating: 0, count: n * t)
+        var w = [Double](repeating: 0, count: n)
+        var slope = [Double](repeating: 0, count: n)   // d_i′ = 2a_i(μ_i − y_i)
+        var r = [Double](repeating: 0, count: n)
+        var rhs = [Double](repeating: 0, count: q1 + q2)
+        let mu = pirls.mu, derivative = pirls.meanDerivative, y = pirls.y, prior = pirls.priorWeights
+        positions.withUnsafeBufferPointer { positions in
+        patternIndices.withUnsafeBufferPointer { indices in
+        modelValues.withUnsafeBufferPointer { z in
+        v.withUnsafeMutableBufferPointer { v in
+        rhs.withUnsafeMutableBufferPointer { rhs in
+        w.withUnsafeMutableBufferPointer { w in
+        slope.withUnsafeMutableBufferPointer { slope in
+        r.withUnsafeMutableBufferPointer { r in
+            var a = [Double](repeating: 0, count: t)
+            for i in 0..<n {
+                let row = i * t
+                let g = Int(positions[row])
+                for j in 0..<t { a[j] = theta[j] * z[row + j] }
+                var v0 = s11[g] * a[0]
+                for j in 1..<t {
+                    let sj = s21[Int(indices[i * others + j - 1])]
+                    v0 += sj * a[j]
+                    var vj = sj * a[0]
+                    let pj = Int(positions[row + j]) - q1
+                    for l in 1..<t { vj += s22[pj + (Int(positions[row + l]) - q1) * q2] * a[l] }
+                    v[row + j] = vj
+                }
+                v[row] = v0
+                var h = 0.0
+                for j in 0..<t { h += a[j] * v[row + j] }
+                let weight = prior[i] * (logit ? derivative[i] : mu[i])
+                let weightSlope = logit ? weight * (1 - 2 * mu[i]) : weight
+                w[i] = weight
+                slope[i] = 2 * prior[i] * (mu[i] - y[i])
+                let ri = weightSlope * h
+                r[i] = ri
+                for j in 0..<t { rhs[Int(positions[row + j])] += a[j] * ri }
+            }
+        } } } } } } } }
+        // s = M⁻¹ Aᵀr.
+        factor.solveLower(&rhs, denseCount: q2)
+        factor.solveTransposed(&rhs, denseCount: q2)
+        let s = rhs, u = pirls.u
+
+        var gradient = [Double](repeating: 0, count: t + p)
+        var e = [Double](repeating: 0, count: n)
+        positions.withUnsafeBufferPointer { positions in
+        modelValues.withUnsafeBufferPointer { z in
+        e.withUnsafeMutableBufferPointer { e in
+            for i in 0..<n {
+                let row = i * t
+                var projected = 0.0
+                for j in 0..<t { projected += theta[j] * z[row + j] * s[Int(positions[row + j])] }
+                let ei = slope[i] + r[i] - w[i] * projected
+                e[i] = ei
+                for k in 0..<t {
+                    let position = Int(positions[row + k])
+                    gradient[k] += z[row + k] * (ei * u[position] + 2 * w[i] * v[row + k] - 0.5 * slope[i] * s[position])
+                }
+            }
+        } } }
+        let x = design.fixed.matrix.storage
+        for c in 0..<p {
+            var sum = 0.0
+            for i in 0..<n { sum += x[i + c * n] * e[i] }
+            gradient[t + c] = sum
+        }
+        return gradient
+    }
+
+    /// The entries of S = M⁻¹ that rows read, from M's factor L = [D 0; B C] (first part D
+    /// diagonal, scalar terms): S₂₂ = C⁻ᵀC⁻¹ (dense, both triangles); group g's column on its
+    /// pattern, −S₂₂ B_g / D_g, stored as the off-diagonal block is; and S's diagonal on the first
+    /// part, D_g⁻² + (B_g/D_g)ᵀ S₂₂ (B_g/D_g).
+    private func selectedInverse(_ factor: BlockedCholesky, q2: Int) -> (first: [Double], column: [Double], dense: [Double]) {
+        let layout = factor.layout
         var s22 = [Double](repeating: 0, count: q2 * q2)
         if q2 > 0 {
             for c in 0..<q2 { for r in c..<q2 { s22[r + c * q2] = factor.dense[r, c] } }
@@ -87,87 +172,31 @@ struct LaplaceGradient: Sendable {
             precondition(info == 0, "the factor PIRLS left behind is singular")
             for c in 0..<q2 { for r in (c + 1)..<q2 { s22[c + r * q2] = s22[r + c * q2] } }
         }
-        // Group g's column of S on its pattern P_g: S₂₁ = −S₂₂ B_g D_g⁻¹, and its diagonal entry
-        // S₁₁ = D_g⁻² − (B_g D_g⁻¹)ᵀ S₂₁ (L = [D 0; B C]).
         var s21 = [Double](repeating: 0, count: layout.patternRows.count)
         var s11 = [Double](repeating: 0, count: layout.groupCount)
         var scaled = [Double](repeating: 0, count: q2)
-        for g in 0..<layout.groupCount {
-            let start = layout.patternOffsets[g], end = layout.patternOffsets[g + 1]
-            let d = factor.diagonal[g]
-            var used = start
-            while used < end && Int(layout.patternRows[used]) < q2 { scaled[used - start] = factor.offDiagonal[used] / d; used += 1 }
-            var quadratic = 0.0
-            for a in start..<used {
-                let row = Int(layout.patternRows[a])
-                var s = 0.0
-                for b in start..<used { s += s22[row + Int(layout.patternRows[b]) * q2] * scaled[b - start] }
-                s21[a] = -s
-                quadratic += scaled[a - start] * s
+        s22.withUnsafeBufferPointer { s22 in
+        s21.withUnsafeMutableBufferPointer { s21 in
+        scaled.withUnsafeMutableBufferPointer { scaled in
+        factor.offDiagonal.withUnsafeBufferPointer { b in
+        layout.patternRows.withUnsafeBufferPointer { rows in
+            for g in 0..<layout.groupCount {
+                let start = layout.patternOffsets[g], end = layout.patternOffsets[g + 1]
+                let d = factor.diagonal[g]
+                // The pattern's rows below the dense random block (the working response's) are left out.
+                var used = start
+                while used < end && Int(rows[used]) < q2 { scaled[used - start] = b[used] / d; used += 1 }
+                var quadratic = 0.0
+                for a in start..<used {
+                    let column = s22.baseAddress! + Int(rows[a]) * q2
+                    var sum = 0.0
+                    for c in start..<used { sum += column[Int(rows[c])] * scaled[c - start] }
+                    s21[a] = -sum
+                    quadratic += scaled[a - start] * sum
+                }
+                s11[g] = 1 / (d * d) + quadratic
             }
-            s11[g] = 1 / (d * d) + quadratic
-        }
-
-        // Per row: a_i = (θ_j z_ij)_j, v = S a_i on the row's positions, h_i = a_iᵀv; the
-        // weights and the deviance's first derivative; Aᵀr summed into `rhs`.
-        let logit = design.family.kind == .binomial
-        let mu = pirls.mu, derivative = pirls.meanDerivative, y = pirls.y, prior = pirls.priorWeights
-        let codes = terms.map(\.groupCodes), rows = terms.map(\.modelRows.storage)
-        var v = [Double](repeating: 0, count: n * t)
-        var w = [Double](repeating: 0, count: n)
-        var slope = [Double](repeating: 0, count: n)   // d_i′
-        var r = [Double](repeating: 0, count: n)
-        var rhs = [Double](repeating: 0, count: q1 + q2)
-        var a = [Double](repeating: 0, count: t)
-        for i in 0..<n {
-            let g = Int(codes[0][i])
-            let start = layout.patternOffsets[g]
-            for j in 0..<t { a[j] = theta[j] * rows[j][i] }
-            var v0 = s11[g] * a[0]
-            for j in 1..<t {
-                let sj = s21[start + Int(patternSlots[i * others + j - 1])]
-                v0 += sj * a[j]
-                var vj = sj * a[0]
-                let pj = Int(densePositions[i * others + j - 1])
-                for l in 1..<t { vj += s22[pj + Int(densePositions[i * others + l - 1]) * q2] * a[l] }
-                v[i * t + j] = vj
-            }
-            v[i * t] = v0
-            var h = 0.0
-            for j in 0..<t { h += a[j] * v[i * t + j] }
-            let weight = prior[i] * (logit ? derivative[i] : mu[i])
-            let weightSlope = logit ? weight * (1 - 2 * mu[i]) : weight
-            w[i] = weight
-            slope[i] = 2 * prior[i] * (mu[i] - y[i])
-            let ri = weightSlope * h
-            r[i] = ri
-            rhs[g] += a[0] * ri
-            for j in 1..<t { rhs[q1 + Int(densePositions[i * others + j - 1])] += a[j] * ri }
-        }
-        // s = M⁻¹ Aᵀr.
-        factor.solveLower(&rhs, denseCount: q2)
-        factor.solveTransposed(&rhs, denseCount: q2)
-        let s = rhs, u = pirls.u
-
-        var gradient = [Double](repeating: 0, count: t + design.fixedCount)
-        var e = [Double](repeating: 0, count: n)
-        for i in 0..<n {
-            let g = Int(codes[0][i])
-            var projected = theta[0] * rows[0][i] * s[g]
-            for j in 1..<t { projected += theta[j] * rows[j][i] * s[q1 + Int(densePositions[i * others + j - 1])] }
-            let ei = slope[i] + r[i] - w[i] * projected
-            e[i] = ei
-            for k in 0..<t {
-                let position = k == 0 ? g : q1 + Int(densePositions[i * others + k - 1])
-                gradient[k] += rows[k][i] * (ei * u[position] + 2 * w[i] * v[i * t + k] - 0.5 * slope[i] * s[position])
-            }
-        }
-        let x = design.fixed.matrix.storage
-        for c in 0..<design.fixedCount {
-            var sum = 0.0
-            for i in 0..<n { sum += x[i + c * n] * e[i] }
-            gradient[t + c] = sum
-        }
-        return gradient
+        } } } } }
+        return (s11, s21, s22)
     }
 }
