@@ -20,11 +20,13 @@ extension GeneralizedMixedModelFit {
     /// central differences as the Hessian (eq. 78a); nil when they cannot finish stage 2 (a
     /// Hessian that is not positive definite, a line search that fails, a θ at its bound), so
     /// that BOBYQA does it as before. PIRLS is left at the optimum's (θ, β) and mode.
-    static func newtonStage(_ pirls: PIRLS, gradient: LaplaceGradient, start: [Double], lowerBounds: [Double]) -> NewtonOptimum? {
+    /// `evaluations` counts what they spent, whether they finish or not.
+    static func newtonStage(_ pirls: PIRLS, gradient: LaplaceGradient, start: [Double], lowerBounds: [Double],
+                            evaluations: inout Int) -> NewtonOptimum? {
         let d = start.count
         // A θ at (or near) its bound: the optimum may be on it, where the gradient need not vanish.
         guard zip(start, lowerBounds).allSatisfy({ $0.1 == -.infinity || $0.0 - $0.1 > newtonBoundClearance }) else { return nil }
-        var evaluations = 0
+        evaluations = 0
         func evaluate(_ x: [Double], from mode: [Double]) -> (value: Double, mode: [Double]) {
             evaluations += 1
             pirls.setU(mode)
