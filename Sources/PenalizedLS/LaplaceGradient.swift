@@ -45,7 +45,8 @@ struct LaplaceGradient: Sendable {
         let t = design.terms.count, others = t - 1
         let q1 = layout.firstDimension
         var positions = [Int32](repeating: 0, count: n * t)
-        var indices = [Int32](repeating: 0, count: n * others)
+        // At least one entry: the gradient's loops read base addresses, which an empty array need not have.
+        var indices = [Int32](repeating: 0, count: max(n * others, 1))
         var values = [Double](repeating: 0, count: n * t)
         let firstCodes = design.terms[0].groupCodes
         for (j, term) in design.terms.enumerated() {
@@ -91,51 +92,47 @@ struct LaplaceGradient: Sendable {
         var slope = [Double](repeating: 0, count: n)   // d_i′ = 2a_i(μ_i − y_i)
         var r = [Double](repeating: 0, count: n)
         var rhs = [Double](repeating: 0, count: q1 + q2)
+        // Plain pointers in the loops over rows: array accesses there cost a bounds or uniqueness
+        // check each.
         let mu = pirls.mu, derivative = pirls.meanDerivative, y = pirls.y, prior = pirls.priorWeights
-        positions.withUnsafeBufferPointer { positions in
-        patternIndices.withUnsafeBufferPointer { indices in
-        modelValues.withUnsafeBufferPointer { z in
-        v.withUnsafeMutableBufferPointer { v in
-        rhs.withUnsafeMutableBufferPointer { rhs in
-        w.withUnsafeMutableBufferPointer { w in
-        slope.withUnsafeMutableBufferPointer { slope in
-        r.withUnsafeMutableBufferPointer { r in
-            var a = [Double](repeating: 0, count: t)
-            for i in 0..<n {
-                let row = i * t
-                let g = Int(positions[row])
-                for j in 0..<t { a[j] = theta[j] * z[row + j] }
-                var v0 = s11[g] * a[0]
-                for j in 1..<t {
-                    let sj = s21[Int(indices[i * others + j - 1])]
-                    v0 += sj * a[j]
-                    var vj = sj * a[0]
-                    let pj = Int(positions[row + j]) - q1
-                    for l in 1..<t { vj += s22[pj + (Int(positions[row + l]) - q1) * q2] * a[l] }
-                    v[row + j] = vj
+        withPointers(positions, patternIndices, modelValues, s11, s21, s22, theta) { positions, indices, z, s11, s21, s22, theta in
+        withPointers(mu, derivative, y, prior) { mu, derivative, y, prior in
+        withMutablePointers(&v, &w, &slope, &r, &rhs) { v, w, slope, r, rhs in
+            withUnsafeTemporaryAllocation(of: Double.self, capacity: t) { a in
+                for i in 0..<n {
+                    let row = i * t
+                    let g = Int(positions[row])
+                    for j in 0..<t { a[j] = theta[j] * z[row + j] }
+                    var v0 = s11[g] * a[0]
+                    for j in 1..<t {
+                        let sj = s21[Int(indices[i * others + j - 1])]
+                        v0 += sj * a[j]
+                        var vj = sj * a[0]
+                        let pj = Int(positions[row + j]) - q1
+                        for l in 1..<t { vj += s22[pj + (Int(positions[row + l]) - q1) * q2] * a[l] }
+                        v[row + j] = vj
+                    }
+                    v[row] = v0
+                    var h = 0.0
+                    for j in 0..<t { h += a[j] * v[row + j] }
+                    let weight = prior[i] * (logit ? derivative[i] : mu[i])
+                    let weightSlope = logit ? weight * (1 - 2 * mu[i]) : weight
+                    w[i] = weight
+                    slope[i] = 2 * prior[i] * (mu[i] - y[i])
+                    let ri = weightSlope * h
+                    r[i] = ri
+                    for j in 0..<t { rhs[Int(positions[row + j])] += a[j] * ri }
                 }
-                v[row] = v0
-                var h = 0.0
-                for j in 0..<t { h += a[j] * v[row + j] }
-                let weight = prior[i] * (logit ? derivative[i] : mu[i])
-                let weightSlope = logit ? weight * (1 - 2 * mu[i]) : weight
-                w[i] = weight
-                slope[i] = 2 * prior[i] * (mu[i] - y[i])
-                let ri = weightSlope * h
-                r[i] = ri
-                for j in 0..<t { rhs[Int(positions[row + j])] += a[j] * ri }
             }
-        } } } } } } } }
+        } } }
         // s = M⁻¹ Aᵀr.
         factor.solveLower(&rhs, denseCount: q2)
         factor.solveTransposed(&rhs, denseCount: q2)
-        let s = rhs, u = pirls.u
 
         var gradient = [Double](repeating: 0, count: t + p)
         var e = [Double](repeating: 0, count: n)
-        positions.withUnsafeBufferPointer { positions in
-        modelValues.withUnsafeBufferPointer { z in
-        e.withUnsafeMutableBufferPointer { e in
+        withPointers(positions, modelValues, theta, rhs, pirls.u, w, slope, r) { positions, z, theta, s, u, w, slope, r in
+        withMutablePointers(&e, &gradient) { e, gradient in
             for i in 0..<n {
                 let row = i * t
                 var projected = 0.0
@@ -147,13 +144,16 @@ struct LaplaceGradient: Sendable {
                     gradient[k] += z[row + k] * (ei * u[position] + 2 * w[i] * v[row + k] - 0.5 * slope[i] * s[position])
                 }
             }
-        } } }
-        let x = design.fixed.matrix.storage
-        for c in 0..<p {
-            var sum = 0.0
-            for i in 0..<n { sum += x[i + c * n] * e[i] }
-            gradient[t + c] = sum
-        }
+            let x = design.fixed.matrix.storage
+            x.withUnsafeBufferPointer { x in
+                for c in 0..<p {
+                    var sum = 0.0
+                    let column = x.baseAddress! + c * n
+                    for i in 0..<n { sum += column[i] * e[i] }
+                    gradient[t + c] = sum
+                }
+            }
+        } }
         return gradient
     }
 
@@ -163,7 +163,7 @@ struct LaplaceGradient: Sendable {
     /// part, D_g⁻² + (B_g/D_g)ᵀ S₂₂ (B_g/D_g).
     private func selectedInverse(_ factor: BlockedCholesky, q2: Int) -> (first: [Double], column: [Double], dense: [Double]) {
         let layout = factor.layout
-        var s22 = [Double](repeating: 0, count: q2 * q2)
+        var s22 = [Double](repeating: 0, count: max(q2 * q2, 1))
         if q2 > 0 {
             for c in 0..<q2 { for r in c..<q2 { s22[r + c * q2] = factor.dense[r, c] } }
             let info = s22.withUnsafeMutableBufferPointer {
@@ -172,9 +172,9 @@ struct LaplaceGradient: Sendable {
             precondition(info == 0, "the factor PIRLS left behind is singular")
             for c in 0..<q2 { for r in (c + 1)..<q2 { s22[c + r * q2] = s22[r + c * q2] } }
         }
-        var s21 = [Double](repeating: 0, count: layout.patternRows.count)
+        var s21 = [Double](repeating: 0, count: max(layout.patternRows.count, 1))
         var s11 = [Double](repeating: 0, count: layout.groupCount)
-        var scaled = [Double](repeating: 0, count: q2)
+        var scaled = [Double](repeating: 0, count: max(q2, 1))
         s22.withUnsafeBufferPointer { s22 in
         s21.withUnsafeMutableBufferPointer { s21 in
         scaled.withUnsafeMutableBufferPointer { scaled in
@@ -187,10 +187,19 @@ struct LaplaceGradient: Sendable {
                 var used = start
                 while used < end && Int(rows[used]) < q2 { scaled[used - start] = b[used] / d; used += 1 }
                 var quadratic = 0.0
+                let count = used - start
+                // Crossed designs: the pattern is a run of consecutive dense rows, read as one.
+                let low = count > 0 ? Int(rows[start]) : 0
+                let consecutive = count > 0 && Int(rows[used - 1]) - low == count - 1
                 for a in start..<used {
                     let column = s22.baseAddress! + Int(rows[a]) * q2
                     var sum = 0.0
-                    for c in start..<used { sum += column[Int(rows[c])] * scaled[c - start] }
+                    if consecutive {
+                        let block = column + low
+                        for c in 0..<count { sum += block[c] * scaled[c] }
+                    } else {
+                        for c in start..<used { sum += column[Int(rows[c])] * scaled[c - start] }
+                    }
                     s21[a] = -sum
                     quadratic += scaled[a - start] * sum
                 }
@@ -199,4 +208,53 @@ struct LaplaceGradient: Sendable {
         } } } } }
         return (s11, s21, s22)
     }
+}
+
+/// The base addresses of read-only arrays, for loops that index them many times.
+@inline(__always)
+private func withPointers<A, B, C, D, E, F, G, Result>(
+    _ a: [A], _ b: [B], _ c: [C], _ d: [D], _ e: [E], _ f: [F], _ g: [G],
+    _ body: (UnsafePointer<A>, UnsafePointer<B>, UnsafePointer<C>, UnsafePointer<D>, UnsafePointer<E>, UnsafePointer<F>,
+             UnsafePointer<G>) -> Result) -> Result {
+    a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeBufferPointer { c in
+    d.withUnsafeBufferPointer { d in e.withUnsafeBufferPointer { e in f.withUnsafeBufferPointer { f in
+    g.withUnsafeBufferPointer { g in
+        body(a.baseAddress!, b.baseAddress!, c.baseAddress!, d.baseAddress!, e.baseAddress!, f.baseAddress!, g.baseAddress!)
+    } } } } } } }
+}
+
+@inline(__always)
+private func withPointers<A, B, C, D, E, F, G, H, Result>(
+    _ a: [A], _ b: [B], _ c: [C], _ d: [D], _ e: [E], _ f: [F], _ g: [G], _ h: [H],
+    _ body: (UnsafePointer<A>, UnsafePointer<B>, UnsafePointer<C>, UnsafePointer<D>, UnsafePointer<E>, UnsafePointer<F>,
+             UnsafePointer<G>, UnsafePointer<H>) -> Result) -> Result {
+    withPointers(a, b, c, d, e, f, g) { a, b, c, d, e, f, g in
+        h.withUnsafeBufferPointer { h in body(a, b, c, d, e, f, g, h.baseAddress!) }
+    }
+}
+
+@inline(__always)
+private func withPointers<A, B, C, D, Result>(
+    _ a: [A], _ b: [B], _ c: [C], _ d: [D],
+    _ body: (UnsafePointer<A>, UnsafePointer<B>, UnsafePointer<C>, UnsafePointer<D>) -> Result) -> Result {
+    a.withUnsafeBufferPointer { a in b.withUnsafeBufferPointer { b in c.withUnsafeBufferPointer { c in
+    d.withUnsafeBufferPointer { d in body(a.baseAddress!, b.baseAddress!, c.baseAddress!, d.baseAddress!) } } } }
+}
+
+@inline(__always)
+private func withMutablePointers<Result>(
+    _ a: inout [Double], _ b: inout [Double], _ c: inout [Double], _ d: inout [Double], _ e: inout [Double],
+    _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>,
+             UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Result) -> Result {
+    a.withUnsafeMutableBufferPointer { a in b.withUnsafeMutableBufferPointer { b in c.withUnsafeMutableBufferPointer { c in
+    d.withUnsafeMutableBufferPointer { d in e.withUnsafeMutableBufferPointer { e in
+        body(a.baseAddress!, b.baseAddress!, c.baseAddress!, d.baseAddress!, e.baseAddress!)
+    } } } } }
+}
+
+@inline(__always)
+private func withMutablePointers<Result>(
+    _ a: inout [Double], _ b: inout [Double],
+    _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>) -> Result) -> Result {
+    a.withUnsafeMutableBufferPointer { a in b.withUnsafeMutableBufferPointer { b in body(a.baseAddress!, b.baseAddress!) } }
 }
