@@ -79,4 +79,15 @@ import TestSupport
             }
         }
     }
+
+    /// Where (77a) holds, Newton steps finish stage 2 (eq. 78a) and BOBYQA is not run: NLopt's
+    /// generic success code, and far fewer evaluations than BOBYQA's (cbpp 62, grouseticks 189,
+    /// VerbAgg 199 before).
+    @Test(arguments: [0, 3])
+    func newtonFinishesStageTwo(_ index: Int) throws {
+        let fit = try GeneralizedMixedModelFit.fit(Self.design(index))
+        #expect(fit.optimizerStatus == GeneralizedMixedModelFit.newtonStatus)
+        #expect(fit.optimizerEvaluations < 40, "\(fit.optimizerEvaluations) evaluations")
+        #expect(fit.convergence.gradient.allSatisfy { abs($0) < 1e-5 }, "gradient \(fit.convergence.gradient)")
+    }
 }
