@@ -30,7 +30,7 @@ struct Fit: ParsableCommand {
     @Option(help: "Binomial and Poisson models: 'laplace' (default; see --nagq) or 'pql' (penalized quasi-likelihood, as MASS::glmmPQL).")
     var method: String?
 
-    @Option(help: "Binomial and Poisson models: standard errors of the fixed effects from the finite-difference 'hessian' of the deviance over (θ, β) (default, lme4's summary) or from PIRLS's 'rx' factor (lme4's vcov(use.hessian = FALSE); faster).")
+    @Option(help: "Binomial and Poisson models: standard errors of the fixed effects from the finite-difference 'hessian' of the deviance over (θ, β) (default, lme4's summary) or from PIRLS's 'rx' factor (lme4's vcov(use.hessian = FALSE); faster only where the default cannot take Newton steps: probit, cloglog, vector-valued terms).")
     var standardErrors: String?
 
     mutating func run() throws {
