@@ -106,15 +106,7 @@ extension GibbsSampler {
         let r2 = residualSumOfSquares(beta: beta, randomEffects: current.map { $0.map { 2 * $0 } })
         let h = (r0 + r2) / 2 - r1
         let d = (r0 - r2) / 4
-        // Every τ with its half-Cauchy scale.
-        var taus: [Double] = []
-        var tauScales: [Double] = []
-        for (j, term) in design.terms.enumerated() {
-            for c in 0..<term.size {
-                taus.append(Self.rowNorm(covarianceFactors[j], row: c, order: term.size))
-                tauScales.append(priors.tauScales[j][c])
-            }
-        }
+        let (taus, tauScales) = everyScale()
         let tauCount = Double(taus.count)
         let n = Double(design.observationCount)
         let sigmaScale = priors.sigmaScale

@@ -15,14 +15,7 @@ extension GibbsSampler {
     mutating func expandLatentScale(latentCount: Double, withinRowSquares: Double, random: RandomSource) {
         precondition(residualScaleIsKnown, "the scale move is for utilities of unit variance")
         let squares = residualSumOfSquares(beta: beta, randomEffects: randomEffects) + withinRowSquares
-        var taus: [Double] = []
-        var tauScales: [Double] = []
-        for (j, term) in design.terms.enumerated() {
-            for c in 0..<term.size {
-                taus.append(Self.rowNorm(covarianceFactors[j], row: c, order: term.size))
-                tauScales.append(priors.tauScales[j][c])
-            }
-        }
+        let (taus, tauScales) = everyScale()
         let beta = self.beta
         let means = priors.fixedMeans, sds = priors.fixedSDs
         let power = latentCount + Double(beta.count + taus.count)
@@ -46,6 +39,19 @@ extension GibbsSampler {
             }
         }
         scaleAll(by: exp(x[0]), logRatio: x[0], includingFixedEffects: true)
+    }
+
+    /// Every SD τ of every term, with its half-Cauchy scale, term by term.
+    func everyScale() -> (taus: [Double], scales: [Double]) {
+        var taus: [Double] = []
+        var scales: [Double] = []
+        for (j, term) in design.terms.enumerated() {
+            for c in 0..<term.size {
+                taus.append(Self.rowNorm(covarianceFactors[j], row: c, order: term.size))
+                scales.append(priors.tauScales[j][c])
+            }
+        }
+        return (taus, scales)
     }
 
     /// Every b and every Σ_j's factor (so every τ) scaled by `ratio`, with the vector terms' log τ

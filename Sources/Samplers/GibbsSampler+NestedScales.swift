@@ -14,19 +14,12 @@ struct NestedIntercepts {
 
     /// The pair in `design`, if its first term is an intercept nested in another term's intercept.
     init?(_ design: Design) {
-        let n = design.observationCount
         func isIntercept(_ term: RandomEffectsTerm) -> Bool {
             term.size == 1 && term.modelRows.storage.allSatisfy { $0 == 1 }
         }
         guard let fine = design.terms.first, isIntercept(fine) else { return nil }
         for (j, coarse) in design.terms.enumerated().dropFirst() where isIntercept(coarse) && coarse.levelCount < fine.levelCount {
-            var parent = [Int32](repeating: -1, count: fine.levelCount)
-            var nested = true
-            for i in 0..<n {
-                let h = Int(fine.groupCodes[i])
-                if parent[h] < 0 { parent[h] = coarse.groupCodes[i] } else if parent[h] != coarse.groupCodes[i] { nested = false; break }
-            }
-            if nested {
+            if let parent = fine.parentLevels(in: coarse) {
                 coarseTerm = j
                 self.parent = parent
                 return

@@ -341,13 +341,7 @@ public struct IRLSProposalGibbs {
             guard let r = interceptCoefficient(coarse) else { continue }
             for (fineIndex, fine) in design.terms.enumerated() where fineIndex != j && fine.levelCount > coarse.levelCount {
                 guard let fineCoefficient = interceptCoefficient(fine) else { continue }
-                var parent = [Int32](repeating: -1, count: fine.levelCount)
-                var nested = true
-                for i in 0..<n {
-                    let h = Int(fine.groupCodes[i])
-                    if parent[h] < 0 { parent[h] = coarse.groupCodes[i] } else if parent[h] != coarse.groupCodes[i] { nested = false; break }
-                }
-                if nested {
+                if let parent = fine.parentLevels(in: coarse) {
                     moves.append(NestedShift(coarseTerm: j, coarseCoefficient: r, fineTerm: fineIndex, fineCoefficient: fineCoefficient, parent: parent))
                 }
             }

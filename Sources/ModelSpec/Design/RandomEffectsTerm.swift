@@ -26,6 +26,17 @@ public struct RandomEffectsTerm: Sendable {
         self.modelRows = modelRows
     }
 
+    /// When every level of this term lies inside one level of `coarse` (BROOD in LOCATION), that
+    /// level per level of this one; nil when some level spans two.
+    public func parentLevels(in coarse: RandomEffectsTerm) -> [Int32]? {
+        var parent = [Int32](repeating: -1, count: levelCount)
+        for (code, coarseCode) in zip(groupCodes, coarse.groupCodes) {
+            let h = Int(code)
+            if parent[h] < 0 { parent[h] = coarseCode } else if parent[h] != coarseCode { return nil }
+        }
+        return parent
+    }
+
     /// k, the number of coefficients per group.
     public var size: Int { coefficientNames.count }
     public var levelCount: Int { levels.count }
