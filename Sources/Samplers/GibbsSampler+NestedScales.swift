@@ -14,11 +14,8 @@ struct NestedIntercepts {
 
     /// The pair in `design`, if its first term is an intercept nested in another term's intercept.
     init?(_ design: Design) {
-        func isIntercept(_ term: RandomEffectsTerm) -> Bool {
-            term.size == 1 && term.modelRows.storage.allSatisfy { $0 == 1 }
-        }
-        guard let fine = design.terms.first, isIntercept(fine) else { return nil }
-        for (j, coarse) in design.terms.enumerated().dropFirst() where isIntercept(coarse) && coarse.levelCount < fine.levelCount {
+        guard let fine = design.terms.first, fine.isIntercept else { return nil }
+        for (j, coarse) in design.terms.enumerated().dropFirst() where coarse.isIntercept && coarse.levelCount < fine.levelCount {
             if let parent = fine.parentLevels(in: coarse) {
                 coarseTerm = j
                 self.parent = parent

@@ -30,8 +30,10 @@ public struct LatentLogRateGibbs {
     /// Scratch for the refill: ψ − offset, unit weights.
     private var working: [Double]
     private let unitWeights: [Double]
-    /// The Gaussian model's intercept terms, whose levels `shiftLevels` moves with ψ.
+    /// The Gaussian model's intercept terms, whose levels `shiftLevels` moves with ψ, and per
+    /// such term Y_h, the sum of the counts of each level's rows.
     private let shiftedTerms: [Int]
+    private let levelCountSums: [[Double]]
     /// ψ steps accepted, of those taken (for tests and the run's report).
     public private(set) var acceptedSteps = 0
     public private(set) var steps = 0
@@ -65,9 +67,12 @@ public struct LatentLogRateGibbs {
         gaussian.design.prepareCrossProductRefills()
         _ = gaussian.marginalizeNestedScales()
         self.gaussian = gaussian
-        shiftedTerms = gaussian.design.terms.indices.filter { j in
+        shiftedTerms = gaussian.design.terms.indices.filter { gaussian.design.terms[$0].isIntercept }
+        levelCountSums = shiftedTerms.map { j in
             let term = gaussian.design.terms[j]
-            return term.size == 1 && term.modelRows.storage.allSatisfy { $0 == 1 }
+            var sums = [Double](repeating: 0, count: term.levelCount)
+            for (i, code) in term.groupCodes.enumerated() { sums[Int(code)] += design.response[i] }
+            return sums
         }
         working = Array(repeating: 0, count: design.observationCount)
         unitWeights = Array(repeating: 1, count: design.observationCount)
@@ -156,19 +161,16 @@ public struct LatentLogRateGibbs {
     mutating func shiftLevels(random: RandomStream) {
         let design = gaussian.design
         let n = logRates.count
-        for j in shiftedTerms {
+        for (j, countSums) in zip(shiftedTerms, levelCountSums) {
             let term = design.terms[j]
             let levels = term.levelCount
             let tau = gaussian.covarianceFactors[j][0]
             var effects = gaussian.randomEffects[j]
-            var countSums = [Double](repeating: 0, count: levels)
             var rateSums = [Double](repeating: 0, count: levels)
             var shifts = [Double](repeating: 0, count: levels)
             term.groupCodes.withUnsafeBufferPointer { codes in
                 for i in 0..<n {
-                    let h = Int(codes[i])
-                    countSums[h] += poisson.response[i]
-                    rateSums[h] += rates[i]
+                    rateSums[Int(codes[i])] += rates[i]
                 }
                 for h in 0..<levels where rateSums[h] > 0 && rateSums[h].isFinite {
                     let start = log(rateSums[h])

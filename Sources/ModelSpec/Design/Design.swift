@@ -227,8 +227,7 @@ extension Design {
     /// observation-level random effect, the usual model of overdispersion. nil when there is none.
     public var observationLevelInterceptTerm: Int? {
         terms.indices.first { j in
-            let term = terms[j]
-            return term.size == 1 && term.levelCount == observationCount && term.modelRows.storage.allSatisfy { $0 == 1 }
+            terms[j].isIntercept && terms[j].levelCount == observationCount
         }
     }
 

@@ -26,6 +26,9 @@ public struct RandomEffectsTerm: Sendable {
         self.modelRows = modelRows
     }
 
+    /// Whether the term is a random intercept alone, (1 | g): one coefficient, 1 on every row.
+    public var isIntercept: Bool { size == 1 && modelRows.storage.allSatisfy { $0 == 1 } }
+
     /// When every level of this term lies inside one level of `coarse` (BROOD in LOCATION), that
     /// level per level of this one; nil when some level spans two.
     public func parentLevels(in coarse: RandomEffectsTerm) -> [Int32]? {
