@@ -156,7 +156,7 @@ public struct IRLSProposalGibbs {
 
     /// (β, b) | Σ, y: one Metropolis-Hastings step for β, then one for each level of each term
     /// (a term's levels never share a row, so they are independent given the rest), each with
-    /// the IRLS proposal of its block (eq. 107-108). A joint proposal for all of (β, b) was
+    /// the Laplace proposal of its block (eq. 107-108). A joint proposal for all of (β, b) was
     /// measured and dropped: its acceptance ratio is a product over every level, and on
     /// grouseticks (588 coordinates) log α was −50 to −80 at every step.
     mutating func updateCoefficients(random: RandomStream) {
@@ -171,10 +171,11 @@ public struct IRLSProposalGibbs {
                 precision[i * (p + 1)] = inverse
                 shift[i] = priors.fixedMeans[i] * inverse
             }
+            let start = (0..<p).map { priors.fixedSDs[$0].isFinite ? priors.fixedMeans[$0] : 0 }
             let x = design.fixed.matrix.storage
             let n = design.observationCount
-            if let beta = metropolisBlock(rows: allRows[...], order: p, value: { i, c in x[i + c * n] },
-                                          current: gaussian.beta, priorPrecision: precision, priorShift: shift, random: random) {
+            if let beta = metropolisBlock(rows: allRows[...], order: p, value: { i, c in x[i + c * n] }, current: gaussian.beta,
+                                          start: start, priorPrecision: precision, priorShift: shift, random: random) {
                 gaussian.beta = beta
             }
         }
@@ -182,6 +183,7 @@ public struct IRLSProposalGibbs {
             let k = term.size
             let precision = precisionMatrix(term: j)
             let shift = [Double](repeating: 0, count: k)
+            let start = shift
             let z = term.modelRows.storage
             let n = design.observationCount
             var effects = gaussian.randomEffects[j]
@@ -189,7 +191,7 @@ public struct IRLSProposalGibbs {
             for h in 0..<term.levelCount {
                 let current = Array(effects[(h * k)..<((h + 1) * k)])
                 if let updated = metropolisBlock(rows: levelRows[j][offsets[h]..<offsets[h + 1]], order: k, value: { i, c in z[i + c * n] },
-                                                 current: current, priorPrecision: precision, priorShift: shift, random: random) {
+                                                 current: current, start: start, priorPrecision: precision, priorShift: shift, random: random) {
                     for c in 0..<k { effects[h * k + c] = updated[c] }
                 }
             }
@@ -197,13 +199,26 @@ public struct IRLSProposalGibbs {
         }
     }
 
+    /// The wide component's share of a block's proposal and its scale against the Laplace
+    /// approximation's (eq. 107): the approximation alone has Gaussian tails, and where the
+    /// block's conditional has heavier ones (a level with few or small counts) an independence
+    /// proposal with lighter tails than its target leaves the chain in the tails for long stretches.
+    static let wideProposalShare = 0.1
+    static let wideProposalScale = 2.0
+    /// Newton's method for the block's mode stops when its decrement (m − θ)ᵀP(m − θ) falls below
+    /// this, or after `maximumNewtonIterations` steps (eq. 107).
+    static let newtonDecrementTolerance = 1e-8
+    static let maximumNewtonIterations = 50
+
     /// One Metropolis-Hastings step for a block θ of k coefficients that enters η on `rows` as
-    /// Σ_c value(i, c) θ_c, with prior precision Q and Q times the prior mean (`priorShift`):
-    /// the IRLS proposal N(m(θ), P(θ)⁻¹), P = Q + Σ w_i v_i v_iᵀ, m = P⁻¹(Qμ₀ + Σ w_i v_i (z_i − r_i)),
-    /// r_i = η_i − v_iᵀθ (eq. 107). Returns the new θ when the proposal is accepted, after
-    /// moving η to it; nil when it is rejected.
+    /// Σ_c value(i, c) θ_c, with prior precision Q and Q times the prior mean (`priorShift`),
+    /// from an independence proposal given the rest (eq. 107): the Laplace approximation at the
+    /// block's conditional mode, found by Newton's method (IRLS steps, halved while they lower
+    /// the conditional) from `start`, which must not depend on the block's current value, mixed
+    /// with a wider copy of itself. Returns the new θ when the proposal is accepted, after moving
+    /// η to it; nil when it is rejected.
     private mutating func metropolisBlock(rows: ArraySlice<Int32>, order k: Int, value: (Int, Int) -> Double, current: [Double],
-                                          priorPrecision: [Double], priorShift: [Double], random: RandomStream) -> [Double]? {
+                                          start: [Double], priorPrecision: [Double], priorShift: [Double], random: RandomStream) -> [Double]? {
         let design = gaussian.design
         let family = design.family
         let count = rows.count
@@ -246,8 +261,9 @@ public struct IRLSProposalGibbs {
             }
             return total + logPrior(proposed) - logPrior(theta)
         }
-        // The proposal at θ: the lower factor of P and the mean m; nil when P is not positive definite.
-        func proposal(at theta: [Double]) -> (factor: [Double], mean: [Double], logDeterminant: Double)? {
+        // One IRLS step at θ: the lower factor of P(θ) and the mean m(θ); nil when P is not
+        // positive definite.
+        func irlsStep(at theta: [Double]) -> (factor: [Double], mean: [Double])? {
             var precision = priorPrecision
             var rhs = priorShift
             for (a, row) in rows.enumerated() {
@@ -263,7 +279,7 @@ public struct IRLSProposalGibbs {
                 }
             }
             let ok = precision.withUnsafeMutableBufferPointer { SmallDense.choleskyLowerInPlace($0.baseAddress!, order: k) }
-            guard ok else { return nil }
+            guard ok, rhs.allSatisfy(\.isFinite) else { return nil }
             var mean = rhs
             precision.withUnsafeBufferPointer { l in
                 mean.withUnsafeMutableBufferPointer { m in
@@ -271,29 +287,55 @@ public struct IRLSProposalGibbs {
                     SmallDense.solveLowerTransposed(l.baseAddress!, order: k, m.baseAddress!)
                 }
             }
-            var logDeterminant = 0.0
-            for c in 0..<k { logDeterminant += log(precision[c * (k + 1)]) }
-            return (precision, mean, logDeterminant)
+            return (precision, mean)
+        }
+        /// ‖Lᵀ(x − m)‖² = (x − m)ᵀP(x − m).
+        func squaredDistance(_ x: [Double], from mean: [Double], factor: [Double]) -> Double {
+            var total = 0.0
+            for c in 0..<k {
+                var s = 0.0
+                for r in c..<k { s += factor[r + c * k] * (x[r] - mean[r]) }
+                total += s * s
+            }
+            return total
         }
 
-        guard let forward = proposal(at: current) else { return nil }
+        // The proposal depends on the rest of the state and on Σ only, never on the current θ:
+        // that keeps the step exact whether or not Newton's method has fully converged.
+        var point = start
+        var laplace: (factor: [Double], mean: [Double])?
+        for _ in 0..<Self.maximumNewtonIterations {
+            guard let step = irlsStep(at: point) else { return nil }
+            laplace = step
+            if squaredDistance(point, from: step.mean, factor: step.factor) < Self.newtonDecrementTolerance { break }
+            var next = step.mean
+            var fraction = 1.0
+            while !(logTargetChange(from: point, to: next) >= 0) && fraction > 1e-3 {
+                fraction /= 2
+                next = (0..<k).map { point[$0] + fraction * (step.mean[$0] - point[$0]) }
+            }
+            point = next
+        }
+        guard let (factor, mean) = laplace else { return nil }
+        let scale = random.uniform() < Self.wideProposalShare ? Self.wideProposalScale : 1
         var noise = (0..<k).map { _ in random.standardNormal() }
-        let noiseSquares = noise.reduce(0) { $0 + $1 * $1 }
-        forward.factor.withUnsafeBufferPointer { l in
+        let proposedDistance = scale * scale * noise.reduce(0) { $0 + $1 * $1 }
+        factor.withUnsafeBufferPointer { l in
             noise.withUnsafeMutableBufferPointer { SmallDense.solveLowerTransposed(l.baseAddress!, order: k, $0.baseAddress!) }
         }
-        let proposed = (0..<k).map { forward.mean[$0] + noise[$0] }
+        let proposed = (0..<k).map { mean[$0] + scale * noise[$0] }
         let targetChange = logTargetChange(from: current, to: proposed)
-        guard targetChange.isFinite, let reverse = proposal(at: proposed) else { return nil }
-        // (θ − m')ᵀ P' (θ − m') = ‖L'ᵀ(θ − m')‖².
-        var quadratic = 0.0
-        for c in 0..<k {
-            var s = 0.0
-            for r in c..<k { s += reverse.factor[r + c * k] * (current[r] - reverse.mean[r]) }
-            quadratic += s * s
+        guard targetChange.isFinite else { return nil }
+        /// log q(x) up to the factor's determinant, which both points share.
+        func logProposal(squaredDistance d: Double) -> Double {
+            let wide = Self.wideProposalScale
+            let narrowTerm = log(1 - Self.wideProposalShare) - 0.5 * d
+            let wideTerm = log(Self.wideProposalShare) - Double(k) * log(wide) - 0.5 * d / (wide * wide)
+            let larger = max(narrowTerm, wideTerm)
+            return larger + log(exp(narrowTerm - larger) + exp(wideTerm - larger))
         }
-        let logRatio = targetChange + (-0.5 * quadratic + reverse.logDeterminant)
-            - (-0.5 * noiseSquares + forward.logDeterminant)
+        let logRatio = targetChange + logProposal(squaredDistance: squaredDistance(current, from: mean, factor: factor))
+            - logProposal(squaredDistance: proposedDistance)
         guard logRatio >= 0 || log(random.uniform()) < logRatio else { return nil }
         for (a, row) in rows.enumerated() { linearPredictor[Int(row)] = etaOf(proposed, a) }
         return proposed
