@@ -52,11 +52,12 @@ struct SamplingJob {
         /// The log rates as latent variables make a Poisson model with an observation-level
         /// term Gaussian in the rest (`LatentLogRateGibbs`).
         case latentLogRate
-        /// Metropolis-Hastings on β and each level of b with IRLS proposals (Poisson, cloglog).
+        /// Metropolis-Hastings on β and each level of b with Laplace proposals (Poisson, cloglog,
+        /// and binomial rows of many trials).
         case irlsProposal
 
         init(design: Design) {
-            if let augmentation = AugmentedGibbs.augmentation(for: design.family) {
+            if let augmentation = AugmentedGibbs.augmentation(for: design.family), !IRLSProposalGibbs.outpacesAugmentation(design) {
                 self = .augmented(augmentation)
             } else {
                 self = LatentLogRateGibbs.applies(to: design) ? .latentLogRate : .irlsProposal
@@ -71,7 +72,10 @@ struct SamplingJob {
             case .latentLogRate:
                 return "sampler: blocked Gibbs with the log rates as latent variables, the exact sampler for \(family) with an observation-level term: given them the model is Gaussian with that term as its residual, (β, b) are drawn jointly through the blocked Cholesky factor, and each log rate by a Metropolis-Hastings step from its Laplace approximation (docs/math.md, eq. 112-114)"
             case .irlsProposal:
-                return "sampler: Gibbs with Metropolis-Hastings steps for β and for each random-effects level (IRLS proposals) and shift moves, the exact sampler for \(family): no data augmentation makes it conditionally Gaussian (docs/math.md, eq. 106-110)"
+                let why = AugmentedGibbs.augmentation(for: family) == nil
+                    ? "no data augmentation makes it conditionally Gaussian"
+                    : "its rows average \(Int(IRLSProposalGibbs.manyTrials)) or more trials, where the augmentation's latent variables cost more and mix slower than Laplace proposals"
+                return "sampler: Gibbs with Metropolis-Hastings steps for β and for each random-effects level (proposals from each block's Laplace approximation) and shift moves, the fastest exact sampler for \(family) here: \(why) (docs/math.md, eq. 106-110)"
             }
         }
 
@@ -80,7 +84,7 @@ struct SamplingJob {
             switch self {
             case .augmented(let augmentation): "mixmc Gibbs sampler after \(augmentation.rawValue) augmentation"
             case .latentLogRate: "mixmc Gibbs sampler with latent log rates"
-            case .irlsProposal: "mixmc Gibbs sampler with IRLS-proposal Metropolis-Hastings steps for beta and each level of b"
+            case .irlsProposal: "mixmc Gibbs sampler with Laplace-proposal Metropolis-Hastings steps for beta and each level of b"
             }
         }
     }

@@ -131,7 +131,7 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
         }
         let design = try model.design(csv: truth.csv)
         let random = RandomStream(seed: seed &+ 1, chain: replication)
-        let replicate = if AugmentedGibbs.augmentation(for: design.family) != nil {
+        let replicate = if AugmentedGibbs.augmentation(for: design.family) != nil && !IRLSProposalGibbs.outpacesAugmentation(design) {
             try rankReplication(truth: truth.values, sampler: try AugmentedGibbs(design: design, priors: model.priors), random: random,
                                 settings: settings, parameters: { model.parameters(of: $0, design: design) })
         } else if LatentLogRateGibbs.applies(to: design) {
@@ -165,7 +165,7 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
         (GeneralizedCalibrationModel(kind: .binomial, link: .probit, groups: 10, perGroup: 6, trials: 3, correlatedSlope: false), 12),
     ]
 
-    /// The Poisson samplers: IRLS-proposal Metropolis-Hastings (shift moves, likelihood
+    /// The Poisson samplers: Laplace-proposal Metropolis-Hastings (shift moves, likelihood
     /// interweaving) on a random intercept and on correlated slopes; latent log rates with an
     /// observation-level term, beside a random intercept and beside groups nested in coarse groups
     /// (the nested-scales step).
@@ -175,15 +175,21 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
         (GeneralizedCalibrationModel(kind: .poisson, link: .log, groups: 10, perGroup: 8, trials: 1, correlatedSlope: false, observationLevel: true), 5),
         (GeneralizedCalibrationModel(kind: .poisson, link: .log, groups: 12, perGroup: 5, trials: 1, correlatedSlope: false, coarseGroups: 4, observationLevel: true), 5),
     ]
-    static let modelCount = quickModels.count + poissonModels.count
-    /// `MIXMC_SBC_MODELS=6,7` runs only those models (indices into quick + Poisson models), in
+    /// Binomial rows of many trials, which the Laplace-proposal sampler takes in place of
+    /// Pólya-Gamma (`IRLSProposalGibbs.manyTrials`).
+    static let manyTrialModels: [(GeneralizedCalibrationModel, thin: Int)] = [
+        (GeneralizedCalibrationModel(kind: .binomial, link: .logit, groups: 10, perGroup: 6, trials: 12, correlatedSlope: false), 5),
+    ]
+    static let allModels = quickModels + poissonModels + manyTrialModels
+    static let modelCount = allModels.count
+    /// `MIXMC_SBC_MODELS=6,7` runs only those models (indices into `allModels`), in
     /// either tier.
     static let selectedModels: [Int] = ProcessInfo.processInfo.environment["MIXMC_SBC_MODELS"]
         .map { $0.split(separator: ",").compactMap { Int($0) } } ?? Array(0..<modelCount)
 
     @Test(arguments: selectedModels)
     func ranksAreUniform(modelIndex: Int) throws {
-        let (model, thin) = (Self.quickModels + Self.poissonModels)[modelIndex]
+        let (model, thin) = Self.allModels[modelIndex]
         let result = try runCalibration(model: model, replications: 100, seed: 20261203 + UInt64(modelIndex),
                                         settings: CalibrationSettings(thin: thin))
         let critical = familyCriticalValue(bins: 10, parameters: result.parameterNames.count)
@@ -206,7 +212,7 @@ func runCalibration(model: GeneralizedCalibrationModel, replications: Int, seed:
 struct GeneralizedGibbsCalibrationLongTests {
     @Test(arguments: GeneralizedGibbsCalibrationTests.selectedModels)
     func ranksAreUniform(modelIndex: Int) throws {
-        let (model, thin) = (GeneralizedGibbsCalibrationTests.quickModels + GeneralizedGibbsCalibrationTests.poissonModels)[modelIndex]
+        let (model, thin) = GeneralizedGibbsCalibrationTests.allModels[modelIndex]
         let seed = ProcessInfo.processInfo.environment["MIXMC_SBC_SEED"].flatMap { UInt64($0) } ?? 77_200_001
         let warmup = ProcessInfo.processInfo.environment["MIXMC_SBC_WARMUP"].flatMap { Int($0) } ?? CalibrationSettings().warmup
         let result = try runCalibration(model: model, replications: 1000, seed: seed + UInt64(modelIndex),

@@ -37,12 +37,17 @@ extension Family {
     /// log p(y | η + d) − log p(y | η) of one row, written so that it stays exact where log p is
     /// large: a Poisson count of 10¹² has y η near 10¹³, whose last digit is a thousandth, while
     /// Metropolis-Hastings and slice steps need differences of order one. Poisson:
-    /// w (y d − e^η expm1(d)); binomial: the kernels' difference (n trials bound its size).
+    /// w (y d − e^η expm1(d)); binomial logit: s d − n (softplus(η + d) − softplus(η)), the
+    /// kernel s η − n softplus(η) with log μ = η − softplus(η) and log(1 − μ) = −softplus(η)
+    /// (two exponentials where the kernels' difference takes six); other binomial links: the
+    /// kernels' difference (n trials bound its size).
     @inlinable
     public func logLikelihoodChange(y: Double, eta: Double, change d: Double, weight: Double) -> Double {
         switch kind {
         case .poisson:
             return weight * (y * d - exp(eta) * expm1(d))
+        case .binomial where link == .logit:
+            return weight * y * d - weight * (Self.softplus(eta + d) - Self.softplus(eta))
         default:
             return logLikelihoodKernel(y: y, eta: eta + d, weight: weight).value - logLikelihoodKernel(y: y, eta: eta, weight: weight).value
         }

@@ -1,0 +1,197 @@
+import Foundation
+import Linalg
+import ModelSpec
+
+/// One Metropolis-Hastings step of `IRLSProposalGibbs` for one block θ of k coefficients (β, or
+/// one level of one term) that enters η on some rows as vᵢᵀθ (docs/math.md, eq. 107): an
+/// independence proposal given the rest of the state, the Laplace approximation at the block's
+/// conditional mode (Newton's method by IRLS steps from a start free of θ, each step halved while
+/// it lowers the conditional), mixed with a wide component centred at the same mode: the prior's
+/// covariance when the caller passes its factor (a level of b), else the Laplace covariance
+/// `flatPriorWideScale`² times (β).
+///
+/// The proposal depends on the rest of η and on the prior only, never on the current θ: that
+/// keeps the step exact whether or not Newton's method has fully converged. Every scratch
+/// buffer is allocated once, for the largest block; a step allocates nothing. Not thread-safe:
+/// one per chain (`IRLSProposalGibbs` copies it when it is shared).
+final class LaplaceBlockStep {
+    /// The wide component's share of a block's proposal. An independence proposal whose tails
+    /// are lighter than its target's traps the chain in the tails: a level whose counts are all 0
+    /// has a conditional shaped by its prior below the mode (width τ) and a Laplace
+    /// approximation as narrow as the few expected counts make it, so a chain that had drifted to
+    /// τ of thousands stayed there (docs/calibration.md). The prior's covariance is never
+    /// narrower than the Laplace approximation's (P = Q + data).
+    static let wideShare = 0.1
+    /// The wide component's scale against the Laplace approximation when no prior factor is given.
+    static let flatPriorWideScale = 2.0
+    /// Newton's method stops when its decrement (m − θ)ᵀP(m − θ) falls below this, or after
+    /// `maximumNewtonIterations` steps; the last step's m and P make the proposal.
+    static let newtonDecrementTolerance = 1e-8
+    static let maximumNewtonIterations = 50
+    /// Newton steps whose decrement is below this are not checked against the conditional.
+    static let quadraticRegion = 0.1
+
+    private let family: Family
+    private let maximumRows: Int
+    private let response: [Double]
+    private let priorWeights: [Double]?
+    private let maximumOrder: Int
+    /// Per row of the block: η minus the block's part.
+    private let rest: UnsafeMutablePointer<Double>
+    /// k-vectors: the Newton point, the next point, the proposal mean, the proposal, the noise.
+    private let point, next, mean, proposed, noise: UnsafeMutablePointer<Double>
+    /// k × k: the lower Cholesky factor of P.
+    private let factor: UnsafeMutablePointer<Double>
+
+    init(family: Family, response: [Double], priorWeights: [Double]?, maximumRows: Int, maximumOrder: Int) {
+        self.family = family
+        self.response = response
+        self.priorWeights = priorWeights
+        self.maximumRows = maximumRows
+        self.maximumOrder = maximumOrder
+        rest = .allocate(capacity: max(maximumRows, 1))
+        let k = max(maximumOrder, 1)
+        point = .allocate(capacity: k)
+        next = .allocate(capacity: k)
+        mean = .allocate(capacity: k)
+        proposed = .allocate(capacity: k)
+        noise = .allocate(capacity: k)
+        factor = .allocate(capacity: k * k)
+    }
+
+    /// A step with the same data and scratch of its own.
+    func copy() -> LaplaceBlockStep {
+        LaplaceBlockStep(family: family, response: response, priorWeights: priorWeights, maximumRows: maximumRows, maximumOrder: maximumOrder)
+    }
+
+    deinit {
+        for buffer in [rest, point, next, mean, proposed, noise, factor] { buffer.deallocate() }
+    }
+
+    /// The step for the block on `rows`, whose values vᵢ are `values` row by row (k per row, in
+    /// the order of `rows`), at `current`, with prior precision Q and Q times the prior mean
+    /// (`priorShift`), Newton's method from `start`. When the proposal is accepted, writes it to
+    /// `current`, moves `linearPredictor` on the block's rows to it and returns true.
+    func step(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int, current: UnsafeMutablePointer<Double>,
+              start: UnsafePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
+              priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream) -> Bool {
+        precondition(k <= maximumOrder)
+        for (a, row) in rows.enumerated() {
+            var s = 0.0
+            for c in 0..<k { s += values[a * k + c] * current[c] }
+            rest[a] = linearPredictor[Int(row)] - s
+        }
+        point.update(from: start, count: k)
+        var formed = false
+        for _ in 0..<Self.maximumNewtonIterations {
+            guard irlsStep(rows: rows, values: values, order: k, at: point, priorPrecision: priorPrecision, priorShift: priorShift) else { return false }
+            formed = true
+            let decrement = squaredDistance(point, factor: factor, order: k)
+            if decrement < Self.newtonDecrementTolerance { break }
+            next.update(from: mean, count: k)
+            var fraction = 1.0
+            // A step of decrement below `quadraticRegion` is taken whole: there the quadratic
+            // model is close, and checking the conditional would cost a pass over the rows.
+            while decrement >= Self.quadraticRegion && !(logTargetChange(rows: rows, values: values, order: k, from: point, to: next, priorPrecision: priorPrecision, priorShift: priorShift) >= 0) && fraction > 1e-3 {
+                fraction /= 2
+                for c in 0..<k { next[c] = point[c] + fraction * (mean[c] - point[c]) }
+            }
+            point.update(from: next, count: k)
+        }
+        guard formed else { return false }
+        // The wide component N(m, c²(F Fᵀ)⁻¹): F the prior precision's factor (c = 1), or the
+        // Laplace precision's (c = `flatPriorWideScale`).
+        let wideFactor = UnsafePointer(priorFactor ?? UnsafePointer(factor))
+        let wideScale = priorFactor == nil ? Self.flatPriorWideScale : 1
+        let wide = random.uniform() < Self.wideShare
+        let scale = wide ? wideScale : 1
+        for c in 0..<k { noise[c] = random.standardNormal() }
+        SmallDense.solveLowerTransposed(wide ? wideFactor : UnsafePointer(factor), order: k, noise)
+        for c in 0..<k { proposed[c] = mean[c] + scale * noise[c] }
+        let targetChange = logTargetChange(rows: rows, values: values, order: k, from: current, to: proposed, priorPrecision: priorPrecision, priorShift: priorShift)
+        guard targetChange.isFinite else { return false }
+        /// log q(x), the mixture's density up to a constant.
+        func logProposal(_ x: UnsafePointer<Double>) -> Double {
+            var narrowTerm = log(1 - Self.wideShare) - 0.5 * squaredDistance(x, factor: factor, order: k)
+            var wideTerm = log(Self.wideShare) - Double(k) * log(wideScale)
+                - 0.5 * squaredDistance(x, factor: wideFactor, order: k) / (wideScale * wideScale)
+            for c in 0..<k {
+                narrowTerm += log(factor[c * (k + 1)])
+                wideTerm += log(wideFactor[c * (k + 1)])
+            }
+            let larger = max(narrowTerm, wideTerm)
+            return larger + log(exp(narrowTerm - larger) + exp(wideTerm - larger))
+        }
+        let logRatio = targetChange + logProposal(current) - logProposal(proposed)
+        guard logRatio >= 0 || log(random.uniform()) < logRatio else { return false }
+        current.update(from: proposed, count: k)
+        for (a, row) in rows.enumerated() { linearPredictor[Int(row)] = eta(a, values: values, order: k, at: current) }
+        return true
+    }
+
+    private func eta(_ a: Int, values: UnsafePointer<Double>, order k: Int, at theta: UnsafePointer<Double>) -> Double {
+        var s = rest[a]
+        for c in 0..<k { s += values[a * k + c] * theta[c] }
+        return s
+    }
+
+    /// log π(θ') − log π(θ) of the block's conditional, the likelihood's part row by row in the
+    /// change of η (`Family.logLikelihoodChange`: exact for large counts, where the two
+    /// log-likelihoods' own values lose the difference).
+    private func logTargetChange(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
+                                 from theta: UnsafePointer<Double>, to other: UnsafePointer<Double>,
+                                 priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>) -> Double {
+        var total = 0.0
+        for (a, row) in rows.enumerated() {
+            let i = Int(row)
+            var d = 0.0
+            for c in 0..<k { d += values[a * k + c] * (other[c] - theta[c]) }
+            total += family.logLikelihoodChange(y: response[i], eta: eta(a, values: values, order: k, at: theta), change: d, weight: priorWeights?[i] ?? 1)
+        }
+        func logPrior(_ theta: UnsafePointer<Double>) -> Double {
+            var prior = 0.0
+            for c in 0..<k {
+                var qc = 0.0
+                for d in 0..<k { qc += priorPrecision[c + d * k] * theta[d] }
+                prior += -0.5 * theta[c] * qc + priorShift[c] * theta[c]
+            }
+            return prior
+        }
+        return total + logPrior(other) - logPrior(theta)
+    }
+
+    /// One IRLS step at θ (eq. 106-107): `factor` ← the lower factor of P(θ), `mean` ← m(θ);
+    /// false when P is not positive definite or m is not finite.
+    private func irlsStep(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int, at theta: UnsafePointer<Double>,
+                          priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>) -> Bool {
+        factor.update(from: priorPrecision, count: k * k)
+        mean.update(from: priorShift, count: k)
+        for (a, row) in rows.enumerated() {
+            let i = Int(row)
+            let eta = eta(a, values: values, order: k, at: theta)
+            let (mu, derivative) = family.meanAndDerivative(eta)
+            let w = (priorWeights?[i] ?? 1) * derivative * derivative / family.variance(mu)
+            let target = eta + (response[i] - mu) / derivative - rest[a]
+            for c in 0..<k {
+                let wv = w * values[a * k + c]
+                mean[c] += wv * target
+                for d in 0...c { factor[c + d * k] += wv * values[a * k + d] }
+            }
+        }
+        guard SmallDense.choleskyLowerInPlace(factor, order: k), (0..<k).allSatisfy({ mean[$0].isFinite }) else { return false }
+        SmallDense.solveLower(factor, order: k, mean)
+        SmallDense.solveLowerTransposed(factor, order: k, mean)
+        return true
+    }
+
+    /// ‖Fᵀ(x − m)‖² = (x − m)ᵀF Fᵀ(x − m) at the current mean, F lower triangular.
+    private func squaredDistance(_ x: UnsafePointer<Double>, factor: UnsafePointer<Double>, order k: Int) -> Double {
+        var total = 0.0
+        for c in 0..<k {
+            var s = 0.0
+            for r in c..<k { s += factor[r + c * k] * (x[r] - mean[r]) }
+            total += s * s
+        }
+        return total
+    }
+}
