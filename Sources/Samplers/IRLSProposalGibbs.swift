@@ -56,10 +56,13 @@ public struct IRLSProposalGibbs {
         let parent: [Int32]
     }
 
+    /// β_{c_r} + δ_r with b_{j,h,r} − a_h δ_r for the coefficients r of one term that share the
+    /// multipliers a_h, δ drawn jointly: with a correlated term (1 + x | g) the intercept and slope
+    /// move together, which one coordinate at a time cannot do where Σ_j is near singular.
     struct Shift {
-        let fixedColumn: Int
         let term: Int
-        let coefficient: Int
+        let coefficients: [Int]
+        let fixedColumns: [Int]
         /// a_h per level of the term.
         let multipliers: [Double]
     }
@@ -244,13 +247,15 @@ public struct IRLSProposalGibbs {
     }
 
     /// Every (fixed column c, term j, coefficient r) with X[i, c] = a_h Z_j[i, r] on every row i
-    /// of every level h, a_h not all zero (eq. 109).
+    /// of every level h, a_h not all zero (eq. 109); a term's coefficients with the same a_h form
+    /// one joint move (each coefficient and each column in one move at most).
     static func shiftMoves(_ design: Design) -> [Shift] {
         let n = design.observationCount
         let x = design.fixed.matrix.storage
         var moves: [Shift] = []
         for (j, term) in design.terms.enumerated() {
             let z = term.modelRows.storage
+            var termMoves: [Shift] = []
             for r in 0..<term.size {
                 for c in 0..<design.fixedCount {
                     var multipliers = [Double](repeating: .nan, count: term.levelCount)
@@ -266,9 +271,15 @@ public struct IRLSProposalGibbs {
                     guard matches else { continue }
                     let filled = multipliers.map { $0.isNaN ? 0 : $0 }
                     guard filled.contains(where: { $0 != 0 }) else { continue }
-                    moves.append(Shift(fixedColumn: c, term: j, coefficient: r, multipliers: filled))
+                    if let index = termMoves.firstIndex(where: { $0.multipliers == filled && !$0.coefficients.contains(r) && !$0.fixedColumns.contains(c) }) {
+                        let joined = termMoves[index]
+                        termMoves[index] = Shift(term: j, coefficients: joined.coefficients + [r], fixedColumns: joined.fixedColumns + [c], multipliers: filled)
+                    } else {
+                        termMoves.append(Shift(term: j, coefficients: [r], fixedColumns: [c], multipliers: filled))
+                    }
                 }
             }
+            moves += termMoves
         }
         return moves
     }
@@ -327,31 +338,51 @@ public struct IRLSProposalGibbs {
     }
 
     /// δ | rest for each shift move, an exact Gibbs step on the translation (Liu & Sabatti 2000):
-    /// the likelihood does not depend on δ, so δ is Gaussian with precision 1/s_c² +
-    /// Σ_h a_h² (Σ_j⁻¹)_rr and the matching mean (eq. 109).
+    /// the likelihood does not depend on δ, so δ is Gaussian with precision diag(1/s_c²) +
+    /// (Σ_h a_h²) (Σ_j⁻¹)_RR and the matching mean, R the move's coefficients (eq. 109).
     mutating func shiftCoefficients(random: RandomStream) {
         shiftNestedEffects(random: random)
         let priors = gaussian.priors
         for move in shifts {
-            let j = move.term, r = move.coefficient, c = move.fixedColumn
+            let j = move.term
             let k = gaussian.design.terms[j].size
+            let m = move.coefficients.count
             let precisionMatrix = precisionMatrix(term: j)
-            let sd = priors.fixedSDs[c]
-            var precision = sd.isFinite ? 1 / (sd * sd) : 0
-            var linear = sd.isFinite ? -(gaussian.beta[c] - priors.fixedMeans[c]) / (sd * sd) : 0
-            let b = gaussian.randomEffects[j]
-            let diagonal = precisionMatrix[r + r * k]
-            for (h, a) in move.multipliers.enumerated() where a != 0 {
-                precision += a * a * diagonal
-                var row = 0.0
-                for d in 0..<k { row += precisionMatrix[r + d * k] * b[h * k + d] }
-                linear += a * row
+            var precision = [Double](repeating: 0, count: m * m)
+            var linear = [Double](repeating: 0, count: m)
+            for (a, c) in move.fixedColumns.enumerated() {
+                let sd = priors.fixedSDs[c]
+                guard sd.isFinite else { continue }
+                precision[a * (m + 1)] = 1 / (sd * sd)
+                linear[a] = -(gaussian.beta[c] - priors.fixedMeans[c]) / (sd * sd)
             }
-            guard precision > 0 else { continue }
-            let delta = linear / precision + random.standardNormal() / precision.squareRoot()
-            gaussian.beta[c] += delta
+            let b = gaussian.randomEffects[j]
+            let squares = move.multipliers.reduce(0) { $0 + $1 * $1 }
+            for (a, r) in move.coefficients.enumerated() {
+                for (e, q) in move.coefficients.enumerated() { precision[a + e * m] += squares * precisionMatrix[r + q * k] }
+            }
+            for (h, multiplier) in move.multipliers.enumerated() where multiplier != 0 {
+                for (a, r) in move.coefficients.enumerated() {
+                    var row = 0.0
+                    for d in 0..<k { row += precisionMatrix[r + d * k] * b[h * k + d] }
+                    linear[a] += multiplier * row
+                }
+            }
+            let positive = precision.withUnsafeMutableBufferPointer { SmallDense.choleskyLowerInPlace($0.baseAddress!, order: m) }
+            guard positive else { continue }
+            var delta = linear
+            var noise = (0..<m).map { _ in random.standardNormal() }
+            precision.withUnsafeBufferPointer { l in
+                SmallDense.solveLower(l.baseAddress!, order: m, &delta)
+                SmallDense.solveLowerTransposed(l.baseAddress!, order: m, &delta)
+                SmallDense.solveLowerTransposed(l.baseAddress!, order: m, &noise)
+            }
             var updated = b
-            for (h, a) in move.multipliers.enumerated() where a != 0 { updated[h * k + r] -= delta * a }
+            for (a, r) in move.coefficients.enumerated() {
+                let step = delta[a] + noise[a]
+                gaussian.beta[move.fixedColumns[a]] += step
+                for (h, multiplier) in move.multipliers.enumerated() where multiplier != 0 { updated[h * k + r] -= step * multiplier }
+            }
             gaussian.randomEffects[j] = updated
         }
         gaussian.design.linearPredictor(beta: gaussian.beta, randomEffects: gaussian.randomEffects, into: &linearPredictor)
