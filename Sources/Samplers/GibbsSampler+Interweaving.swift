@@ -81,6 +81,13 @@ extension GibbsSampler {
         var updated = randomEffects[j]
         for level in 0..<term.levelCount { for c in 0..<k { updated[level * k + c] *= ratios[c] } }
         randomEffects[j] = updated
+        rescaleCovariance(term: j, ratios: ratios, logScales: logScales)
+    }
+
+    /// Row c of chol(Σ_j) = diag(τ) W scaled by `ratios[c]`, and a vector term's log τ
+    /// coordinates set to `logScales`; b_j untouched.
+    mutating func rescaleCovariance(term j: Int, ratios: [Double], logScales: [Double]) {
+        let k = design.terms[j].size
         var factor = covarianceFactors[j]
         for c in 0..<k { for a in 0...c { factor[c + a * k] *= ratios[c] } }
         covarianceFactors[j] = factor

@@ -37,6 +37,8 @@ public struct IRLSProposalGibbs {
     private let fixedRowValues: [Double]
     /// Per term, Z_j's rows in `levelRows[j]`'s order, k_j values each.
     private let levelRowValues: [[Double]]
+    /// Per term, the levels whose responses all sit at a bound (eq. 118), or nil.
+    private let levelsAtBound: [[Bool]?]
     /// The Metropolis-Hastings step of one block, with its scratch: a class, so a copy of the
     /// sampler (one per chain, on its own thread) makes its own before its first step.
     private var blockStep: LaplaceBlockStep
@@ -82,8 +84,12 @@ public struct IRLSProposalGibbs {
         return trials.reduce(0, +) / Double(trials.count) >= manyTrials
     }
 
-    /// A sampler at Σ_j = I and (β, b) at their conditional mode given Σ (Newton's method with
-    /// step-halving from β = 0, b = 0): a proposal from far out in the tails is rarely accepted.
+    /// A sampler at (β, b) at their conditional mode given Σ (Newton's method with step-halving
+    /// from β = 0, b = 0), Σ_j diagonal with each τ_jc the root mean square of the mode's b_{j,·,c},
+    /// three rounds from Σ_j = I: a proposal from far out in the tails is rarely accepted, and a
+    /// start at Σ_j = I beside b of 14 (counts of 10⁷) let the first centred Σ step (whose slice
+    /// from so improbable a state is vast) take τ to 10⁵, where levels whose counts are all 0
+    /// follow it (docs/calibration.md).
     public init(design: Design, priors: GibbsPriors) throws(GibbsError) {
         guard !design.family.isGaussian else {
             throw .familyNotSupported("the IRLS-proposal sampler is for binomial and Poisson models; a Gaussian model has an exact joint draw (GibbsSampler)")
@@ -124,8 +130,19 @@ public struct IRLSProposalGibbs {
         blockStep = LaplaceBlockStep(family: design.family, response: design.response, priorWeights: design.priorWeights,
                                      maximumRows: n, maximumOrder: max(p, design.terms.map(\.size).max() ?? 0))
         shifts = Self.shiftMoves(design)
+        levelsAtBound = Self.levelsAtBound(design)
         nestedShifts = Self.nestedShiftMoves(design)
         try moveToConditionalMode()
+        for _ in 0..<Self.startingRounds {
+            let (before, predictorBefore) = (gaussian, linearPredictor)
+            matchScalesToEffects()
+            do { try moveToConditionalMode() } catch {
+                // Counts of 10¹⁴ can leave the blocked factor indefinite at the new scales:
+                // keep the last start that worked.
+                (gaussian, linearPredictor) = (before, predictorBefore)
+                break
+            }
+        }
     }
 
     /// log p(y | η) + log p(u) + log p(β) up to a constant: the log density, in the (u, β)
@@ -157,6 +174,29 @@ public struct IRLSProposalGibbs {
         gaussian.design.refillCrossProducts(response: working, weights: weights)
     }
 
+    /// Rounds of "τ from the mode's b, then the mode given τ" at the start.
+    static let startingRounds = 3
+
+    /// Each Σ_j set to diag(τ_j²), τ_jc the root mean square of b_{j,·,c} (within [10⁻³, 10³]):
+    /// a starting point only.
+    private mutating func matchScalesToEffects() {
+        for (j, term) in gaussian.design.terms.enumerated() {
+            let k = term.size
+            let b = gaussian.randomEffects[j]
+            let factor = gaussian.covarianceFactors[j]
+            var logScales = [Double](repeating: 0, count: k)
+            var ratios = [Double](repeating: 1, count: k)
+            for c in 0..<k {
+                var squares = 0.0
+                for h in 0..<term.levelCount { squares += b[h * k + c] * b[h * k + c] }
+                let tau = min(max((squares / Double(max(term.levelCount, 1))).squareRoot(), 1e-3), 1e3)
+                logScales[c] = log(tau)
+                ratios[c] = tau / GibbsSampler.rowNorm(factor, row: c, order: k)
+            }
+            gaussian.rescaleCovariance(term: j, ratios: ratios, logScales: logScales)
+        }
+    }
+
     /// Newton's method for the mode of (β, b) given the current Σ, halving a step that lowers
     /// the target; at most 50 iterations.
     private mutating func moveToConditionalMode() throws(GibbsError) {
@@ -167,7 +207,7 @@ public struct IRLSProposalGibbs {
             let step = try gaussian.solveCoefficients(noise: noise)
             var fraction = 1.0
             var accepted = false
-            while fraction > 1e-4 {
+            while fraction > 1e-18 {
                 let beta = zip(gaussian.beta, step.beta).map { $0 + fraction * ($1 - $0) }
                 let effects = zip(gaussian.randomEffects, step.randomEffects).map { old, new in zip(old, new).map { $0 + fraction * ($1 - $0) } }
                 gaussian.design.linearPredictor(beta: beta, randomEffects: effects, into: &proposedPredictor)
@@ -438,20 +478,113 @@ public struct IRLSProposalGibbs {
     }
 }
 
+extension IRLSProposalGibbs {
+    /// The random-walk step of log τ_j in the move of eq. 118.
+    static let boundLevelsStepSize = 1.0
+
+    /// Per term, the levels whose responses are all at a bound (every count 0; every binomial
+    /// row all failures, or every one all successes), or nil when none is or every one is. Such
+    /// a level's likelihood is flat in the direction its prior leaves open, so given Σ_j its b_h
+    /// follows the prior wherever τ is, while levels with data pin theirs: neither half of the
+    /// interweaving step then moves τ far, and chains drifted to τ of 10⁴ and more (the long SBC
+    /// tier's correlated slopes, docs/calibration.md). Eq. 118 moves τ with these levels redrawn.
+    static func levelsAtBound(_ design: Design) -> [[Bool]?] {
+        design.terms.map { term in
+            var low = [Bool](repeating: true, count: term.levelCount)
+            var high = low
+            for (i, code) in term.groupCodes.enumerated() {
+                let y = design.response[i]
+                if y != 0 { low[Int(code)] = false }
+                if design.family.kind != .binomial || y != 1 { high[Int(code)] = false }
+            }
+            let atBound = zip(low, high).map { $0 || $1 }
+            return atBound.contains(true) && atBound.contains(false) ? atBound : nil
+        }
+    }
+
+    /// Metropolis-Hastings on (τ_j, b_{j,S}), S the levels at a bound (eq. 118): log τ' = log τ +
+    /// `boundLevelsStepSize` ε with the correlation factor W held, and b_h' ~ N(0, Σ_j') for h in
+    /// S, drawn from the prior, which cancels against its own density in the ratio:
+    ///   log α = log p(τ') − log p(τ) (in log τ) + Σ_{h ∉ S} [log N(b_h; 0, Σ') − log N(b_h; 0, Σ)]
+    ///           + Σ_{rows of S} [log p(y_i | η_i') − log p(y_i | η_i)].
+    mutating func redrawLevelsAtBound(term j: Int, levels: [Bool], random: RandomStream) {
+        let design = gaussian.design
+        let term = design.terms[j]
+        let k = term.size
+        let n = design.observationCount
+        let factor = gaussian.covarianceFactors[j]
+        let tau = (0..<k).map { GibbsSampler.rowNorm(factor, row: $0, order: k) }
+        let x = tau.map { log($0) }
+        let proposedX = x.map { $0 + Self.boundLevelsStepSize * random.standardNormal() }
+        let ratios = (0..<k).map { exp(proposedX[$0] - x[$0]) }
+        guard ratios.allSatisfy({ $0.isFinite && $0 > 0 }) else { return }
+        var proposedFactor = factor
+        for c in 0..<k { for a in 0...c { proposedFactor[c + a * k] *= ratios[c] } }
+        let b = gaussian.randomEffects[j]
+        var proposedB = b
+        for h in 0..<term.levelCount where levels[h] {
+            let noise = (0..<k).map { _ in random.standardNormal() }
+            for c in 0..<k {
+                var value = 0.0
+                for a in 0...c { value += proposedFactor[c + a * k] * noise[a] }
+                proposedB[h * k + c] = value
+            }
+        }
+        let scales = gaussian.priors.tauScales[j]
+        var logRatio = scales.withUnsafeBufferPointer { s in
+            proposedX.withUnsafeBufferPointer { GibbsSampler.logScalePrior($0.baseAddress!, scales: s.baseAddress!, order: k) }
+                - x.withUnsafeBufferPointer { GibbsSampler.logScalePrior($0.baseAddress!, scales: s.baseAddress!, order: k) }
+        }
+        // log N(b; 0, L Lᵀ) = −Σ log L_cc − ½‖L⁻¹b‖² + const, by forward substitution (Σ⁻¹
+        // itself overflows where a correlation nears ±1).
+        func logPrior(_ effects: ArraySlice<Double>, factor: [Double]) -> Double {
+            var whitened = Array(effects)
+            whitened.withUnsafeMutableBufferPointer { w in
+                factor.withUnsafeBufferPointer { SmallDense.solveLower($0.baseAddress!, order: k, w.baseAddress!) }
+            }
+            var value = 0.0
+            for c in 0..<k { value -= log(factor[c * (k + 1)]) + 0.5 * whitened[c] * whitened[c] }
+            return value
+        }
+        for h in 0..<term.levelCount where !levels[h] {
+            let effects = b[(h * k)..<((h + 1) * k)]
+            logRatio += logPrior(effects, factor: proposedFactor) - logPrior(effects, factor: factor)
+        }
+        var proposedPredictor = linearPredictor
+        let z = term.modelRows.storage
+        for i in 0..<n {
+            let h = Int(term.groupCodes[i])
+            guard levels[h] else { continue }
+            var d = 0.0
+            for c in 0..<k { d += z[i + c * n] * (proposedB[h * k + c] - b[h * k + c]) }
+            logRatio += design.family.logLikelihoodChange(y: design.response[i], eta: linearPredictor[i], change: d, weight: design.priorWeights?[i] ?? 1)
+            proposedPredictor[i] += d
+        }
+        guard logRatio.isFinite, logRatio >= 0 || log(random.uniform()) < logRatio else { return }
+        gaussian.randomEffects[j] = proposedB
+        gaussian.rescaleCovariance(term: j, ratios: ratios, logScales: proposedX)
+        linearPredictor = proposedPredictor
+    }
+}
+
 extension IRLSProposalGibbs: GibbsChainSampler {
     public var beta: [Double] { gaussian.beta }
     public var randomEffects: [[Double]] { gaussian.randomEffects }
     public var sigma: Double { gaussian.sigma }
     public var covariances: [[Double]] { gaussian.covariances }
 
-    /// (β, b) by Metropolis-Hastings, each Σ_j | b_j (eq. 24, 28), then each term's
-    /// interweaving step on the likelihood (eq. 110).
+    /// (β, b) by Metropolis-Hastings, each Σ_j | b_j (eq. 24, 28), each term's interweaving step
+    /// on the likelihood (eq. 110), then for a term with levels whose responses all sit at a
+    /// bound, τ_j moved with those levels redrawn from their prior (eq. 118).
     public mutating func sweep(random: inout RandomStream) throws(GibbsError) {
         updateCoefficients(random: random)
         shiftCoefficients(random: random)
         gaussian.updateCovariances(terms: 0..<gaussian.design.terms.count, random: random)
         if gaussian.interweaves {
             for j in gaussian.design.terms.indices { interweaveScales(term: j, random: random) }
+        }
+        for (j, levels) in levelsAtBound.enumerated() {
+            if let levels, !gaussian.holdsVarianceParametersFixed { redrawLevelsAtBound(term: j, levels: levels, random: random) }
         }
     }
 

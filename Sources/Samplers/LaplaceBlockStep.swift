@@ -30,6 +30,8 @@ final class LaplaceBlockStep {
     static let maximumNewtonIterations = 50
     /// Newton steps whose decrement is below this are not checked against the conditional.
     static let quadraticRegion = 0.1
+    /// Halvings of a Newton step before Newton's method stops where it is (2⁻⁶⁰ of a step).
+    static let maximumHalvings = 60
 
     private let family: Family
     private let maximumRows: Int
@@ -89,12 +91,20 @@ final class LaplaceBlockStep {
             let decrement = squaredDistance(point, factor: factor, order: k)
             if decrement < Self.newtonDecrementTolerance { break }
             next.update(from: mean, count: k)
-            var fraction = 1.0
             // A step of decrement below `quadraticRegion` is taken whole: there the quadratic
             // model is close, and checking the conditional would cost a pass over the rows.
-            while decrement >= Self.quadraticRegion && !(logTargetChange(rows: rows, values: values, order: k, from: point, to: next, priorPrecision: priorPrecision, priorShift: priorShift) >= 0) && fraction > 1e-3 {
-                fraction /= 2
-                for c in 0..<k { next[c] = point[c] + fraction * (mean[c] - point[c]) }
+            // Further out it is halved until the conditional rises: from far below the mode of
+            // a level with counts of 10⁷ the full step overshoots η by 10⁶.
+            if decrement >= Self.quadraticRegion {
+                var fraction = 1.0
+                var halvings = 0
+                while !(logTargetChange(rows: rows, values: values, order: k, from: point, to: next, priorPrecision: priorPrecision, priorShift: priorShift) >= 0) {
+                    halvings += 1
+                    guard halvings <= Self.maximumHalvings else { break }
+                    fraction /= 2
+                    for c in 0..<k { next[c] = point[c] + fraction * (mean[c] - point[c]) }
+                }
+                if halvings > Self.maximumHalvings { break }
             }
             point.update(from: next, count: k)
         }
