@@ -202,9 +202,15 @@ public struct IRLSProposalGibbs {
     private mutating func moveToConditionalMode() throws(GibbsError) {
         let noise = [Double](repeating: 0, count: gaussian.design.crossProducts.layout.firstDimension + gaussian.design.crossProducts.responseIndex)
         var current = logTarget(eta: linearPredictor, beta: gaussian.beta, randomEffects: gaussian.randomEffects)
-        for _ in 0..<50 {
+        for iteration in 0..<50 {
             refill(at: linearPredictor)
-            let step = try gaussian.solveCoefficients(noise: noise)
+            let step: GibbsSampler.Coefficients
+            do throws(GibbsError) { step = try gaussian.solveCoefficients(noise: noise) } catch {
+                // Weights of 10¹⁴ (huge counts at a step's point) can leave the factor
+                // indefinite; past the first step, the point reached is a start as good.
+                if iteration == 0 { throw error }
+                return
+            }
             var fraction = 1.0
             var accepted = false
             while fraction > 1e-18 {
