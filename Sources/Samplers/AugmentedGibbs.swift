@@ -114,14 +114,18 @@ public struct AugmentedGibbs {
         offset.withUnsafeBufferPointer { offset in
             switch augmentation {
             case .polyaGamma:
-                // κ/ω − offset with weight ω: exp(κη − ωη²/2) ∝ N(κ/ω | η, 1/ω) (eq. 101).
-                for i in 0..<n {
-                    let s = samplerOfRow[i]
-                    guard s >= 0 else { weights[i] = 0; working[i] = 0; continue }
-                    let omega = polyaGammaSamplers[Int(s)].draw(z: eta[i], random: random)
-                    weights[i] = omega
-                    working[i] = (successes[i] - 0.5 * trials[i]) / omega - offset[i]
-                }
+                // κ/ω − offset with weight ω: exp(κη − ωη²/2) ∝ N(κ/ω | η, 1/ω) (eq. 101). The
+                // samplers and their indices are read through buffers (no bounds checks).
+                polyaGammaSamplers.withUnsafeBufferPointer { samplers in
+                samplerOfRow.withUnsafeBufferPointer { samplerOfRow in
+                    for i in 0..<n {
+                        let s = samplerOfRow[i]
+                        guard s >= 0 else { weights[i] = 0; working[i] = 0; continue }
+                        let omega = samplers[Int(s)].draw(z: eta[i], random: random)
+                        weights[i] = omega
+                        working[i] = (successes[i] - 0.5 * trials[i]) / omega - offset[i]
+                    }
+                } }
             case .albertChib:
                 // The mean of the row's n_i utilities with weight n_i: their sum of squares about
                 // η is n_i (ū − η)² plus a term free of η (eq. 103), kept for the scale move.
