@@ -46,6 +46,8 @@ public struct AugmentedGibbs {
     private var working: [Double]
     /// Whether sweeps end with the scale move (step 4): Albert-Chib on a design without an offset.
     public let expandsLatentScale: Bool
+    /// The rows' successes, failures and log binomial coefficients, for `lp__` at every draw.
+    private let likelihoodRows: Design.BinomialRows
     /// Σ n_i, the number of utilities (Albert-Chib).
     private let latentCount: Double
     /// Σ_i Σ_t (u_it − ū_i)² of the last utilities drawn: eq. 103's term free of η.
@@ -98,6 +100,7 @@ public struct AugmentedGibbs {
         linearPredictor = design.offset
         expandsLatentScale = augmentation == .albertChib && design.offset.allSatisfy { $0 == 0 }
         latentCount = trials.reduce(0, +)
+        likelihoodRows = design.binomialRows()
         weights = Array(repeating: 0, count: n)
         working = Array(repeating: 0, count: n)
     }
@@ -178,7 +181,7 @@ extension AugmentedGibbs: GibbsChainSampler {
     /// `lp__`: log p(y | β, b) + the log priors, on the natural scale as the Gaussian sampler's
     /// (docs/chain-format.md, "lp__ of a Gibbs chain").
     public func logJointDensity() -> Double {
-        gaussian.addingLogPriors(to: gaussian.design.logLikelihood(eta: linearPredictor))
+        gaussian.addingLogPriors(to: gaussian.design.logLikelihood(eta: linearPredictor, binomial: likelihoodRows))
     }
 
     public mutating func beginWarmup() { gaussian.beginWarmup() }
