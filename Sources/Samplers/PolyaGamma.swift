@@ -354,6 +354,7 @@ struct JacobiProposal {
 
     /// Gamma(h, rate λ) truncated to (t, ∞) (eq. 87): t + Exp(β) accepted with probability
     /// exp((h − 1)[log(x/x*) − x/x* + 1]); exactly t + Exp(λ) for h = 1.
+    @inline(__always)
     func drawRight(random: RandomStream) -> Double {
         if shape.h == 1 { return truncation - log(random.uniform()) / rate }
         // β = [(λt − h) + s]/(2t) and x* = (h − 1)/(λ − β) = (λt + h + s)/(2λ),
@@ -374,6 +375,7 @@ struct JacobiProposal {
     /// μ = 1/(hc), τ = t/h². For μ > τ (c = 0 included): 1/Y is a χ²₁ draw beyond 1/τ (a normal
     /// tail beyond 1/√τ by Devroye's exponential rejection), accepted with probability
     /// e^{−Y/(2μ²)}; otherwise IG(μ, 1) draws (Michael, Schucany & Haas 1976) until one is ≤ τ.
+    @inline(__always)
     func drawLeft(random: RandomStream) -> Double {
         let h2 = shape.h * shape.h
         let tau = truncation / h2
