@@ -123,10 +123,23 @@ public enum PolyaGamma {
     /// J*(h, c), 1 ≤ h ≤ 4, by the alternate method (eq. 86): the envelope is a_0^L(x | h) on
     /// x ≤ t(h) and the gamma kernel k_R(x | h) on x > t(h); the test runs the left series,
     /// whose terms rise and then fall, bracketing the density from the first fall on.
+    ///
+    /// On x ≤ t(h) the envelope is a_0 and the first step of the test accepts when
+    /// U a_0 ≤ a_0 − a_1, with a_1/a_0 = (h + 2) e^{−2(h+1)/x} ≤ (h + 2) e^{−2(h+1)/t(h)} < 1
+    /// (eq. 86's left condition): a U below 1 − that bound is accepted before a_0, the envelope
+    /// and the series are computed (a log and three exponentials), and a U below
+    /// 1 − (h + 2) e^{−2(h+1)/x} after one exponential; both with a 10⁻⁹ relative margin, for
+    /// x ≥ h²/1000, where a_0 is a normal number. The decisions are the series' own.
     static func alternate(_ proposal: inout JacobiProposal, random: RandomStream) -> Double {
         let h = proposal.shape.h
+        let certain = proposal.shape.certainLeftAcceptance
         while true {
             let x = proposal.draw(random: random)
+            let u = random.uniform()
+            if x <= proposal.truncation && x >= h * h / 1000 {
+                if u < certain { return x }
+                if u < (1 - (h + 2) * exp(-2 * (h + 1) / x)) * (1 - 1e-9) { return x }
+            }
             let logX = log(x)
             let first = exp(proposal.shape.logLeftConstant - 1.5 * logX - h * h / (2 * x))
             let envelope = x > proposal.truncation
@@ -135,7 +148,7 @@ public enum PolyaGamma {
             // a_n = a_{n−1} (n + h − 1)/n (2n + h)/(2n + h − 2) e^{−2(2n + h − 1)/x}; the
             // exponential is e^{−2(h − 1)/x} ρ^n with ρ = e^{−4/x}.
             let shift = exp(-2 * (h - 1) / x)
-            if seriesAccepts(bound: random.uniform() * envelope, first: first, monotone: false,
+            if seriesAccepts(bound: u * envelope, first: first, monotone: false,
                              ratio: { n, power in (n + h - 1) / n * (2 * n + h) / (2 * n + h - 2) * shift * power },
                              base: exp(-4 / x)) {
                 return x
@@ -185,6 +198,9 @@ struct JacobiConstants: Sendable, Hashable {
     let logRightConstant: Double
     /// log Γ(h).
     let logGamma: Double
+    /// (1 − (h + 2) e^{−2(h+1)/t})(1 − 10⁻⁹): on x ≤ t, the alternate method's test accepts any
+    /// uniform below this at its first step (`PolyaGamma.alternate`).
+    let certainLeftAcceptance: Double
 }
 
 /// J*(h, ·)'s constants (eqs. 85-86) and its table of mixture weights, made once per shape.
@@ -237,7 +253,8 @@ struct JacobiShape: @unchecked Sendable {
         let logGamma = gsl_sf_lngamma(h)
         let constants = JacobiConstants(h: h, truncation: truncation,
                                         logLeftConstant: h * log(2.0) + log(h) - 0.5 * log(2 * Double.pi),
-                                        logRightConstant: h * log(Double.pi / 2) - logGamma, logGamma: logGamma)
+                                        logRightConstant: h * log(Double.pi / 2) - logGamma, logGamma: logGamma,
+                                        certainLeftAcceptance: (1 - (h + 2) * exp(-2 * (h + 1) / truncation)) * (1 - 1e-9))
         self.constants = constants
         rightProbabilities = Self.tablesLock.withLock {
             if let known = Self.tables[constants] { return known }

@@ -282,6 +282,25 @@ enum PolyaGammaReference {
         }
     }
 
+    /// The alternate method's certain first-step acceptance on x ≤ t(h) (eq. 86): below 1 for
+    /// every h in [1, 4], and the series test accepts the largest uniform below it, at x = t(h)
+    /// (where a_1/a_0 is largest) and below.
+    @Test func alternateCertainAcceptanceIsBelowTheFirstStep() {
+        for h in stride(from: 1.05, through: 4.0, by: 0.05) {
+            let shape = JacobiShape(h: h).constants
+            #expect(shape.certainLeftAcceptance > 0.4 && shape.certainLeftAcceptance < 1, "h = \(h)")
+            for x in [shape.truncation, shape.truncation / 2, h * h / 1000] {
+                let logX = log(x)
+                let first = exp(shape.logLeftConstant - 1.5 * logX - h * h / (2 * x))
+                let shift = exp(-2 * (h - 1) / x)
+                let ratio: (Double, Double) -> Double = { n, power in (n + h - 1) / n * (2 * n + h) / (2 * n + h - 2) * shift * power }
+                let u = shape.certainLeftAcceptance.nextDown
+                let accepted = PolyaGamma.seriesAccepts(bound: u * first, first: first, monotone: false, ratio: ratio, base: exp(-4 / x))
+                #expect(accepted, "h = \(h), x = \(x)")
+            }
+        }
+    }
+
     /// t(h), where the alternate method's two kernels cross (eq. 86): 2/π at h = 1 exactly, and
     /// BayesLogit's schedule (Windle et al., to two decimals) at h = 1.5, 2, 3, 4.
     @Test func truncationPointsMatchTheCrossing() {
