@@ -46,6 +46,8 @@ public struct AugmentedGibbs {
     private var working: [Double]
     /// Whether sweeps end with the scale move (step 4): Albert-Chib on a design without an offset.
     public let expandsLatentScale: Bool
+    /// The rows' successes, failures and log binomial coefficients, for `lp__` at every draw.
+    private let likelihoodRows: Design.BinomialRows
     /// Σ n_i, the number of utilities (Albert-Chib).
     private let latentCount: Double
     /// Σ_i Σ_t (u_it − ū_i)² of the last utilities drawn: eq. 103's term free of η.
@@ -98,6 +100,7 @@ public struct AugmentedGibbs {
         linearPredictor = design.offset
         expandsLatentScale = augmentation == .albertChib && design.offset.allSatisfy { $0 == 0 }
         latentCount = trials.reduce(0, +)
+        likelihoodRows = design.binomialRows()
         weights = Array(repeating: 0, count: n)
         working = Array(repeating: 0, count: n)
     }
@@ -114,14 +117,18 @@ public struct AugmentedGibbs {
         offset.withUnsafeBufferPointer { offset in
             switch augmentation {
             case .polyaGamma:
-                // κ/ω − offset with weight ω: exp(κη − ωη²/2) ∝ N(κ/ω | η, 1/ω) (eq. 101).
-                for i in 0..<n {
-                    let s = samplerOfRow[i]
-                    guard s >= 0 else { weights[i] = 0; working[i] = 0; continue }
-                    let omega = polyaGammaSamplers[Int(s)].draw(z: eta[i], random: random)
-                    weights[i] = omega
-                    working[i] = (successes[i] - 0.5 * trials[i]) / omega - offset[i]
-                }
+                // κ/ω − offset with weight ω: exp(κη − ωη²/2) ∝ N(κ/ω | η, 1/ω) (eq. 101). The
+                // samplers and their indices are read through buffers (no bounds checks).
+                polyaGammaSamplers.withUnsafeBufferPointer { samplers in
+                samplerOfRow.withUnsafeBufferPointer { samplerOfRow in
+                    for i in 0..<n {
+                        let s = samplerOfRow[i]
+                        guard s >= 0 else { weights[i] = 0; working[i] = 0; continue }
+                        let omega = samplers[Int(s)].draw(z: eta[i], random: random)
+                        weights[i] = omega
+                        working[i] = (successes[i] - 0.5 * trials[i]) / omega - offset[i]
+                    }
+                } }
             case .albertChib:
                 // The mean of the row's n_i utilities with weight n_i: their sum of squares about
                 // η is n_i (ū − η)² plus a term free of η (eq. 103), kept for the scale move.
@@ -174,7 +181,7 @@ extension AugmentedGibbs: GibbsChainSampler {
     /// `lp__`: log p(y | β, b) + the log priors, on the natural scale as the Gaussian sampler's
     /// (docs/chain-format.md, "lp__ of a Gibbs chain").
     public func logJointDensity() -> Double {
-        gaussian.addingLogPriors(to: gaussian.design.logLikelihood(eta: linearPredictor))
+        gaussian.addingLogPriors(to: gaussian.design.logLikelihood(eta: linearPredictor, binomial: likelihoodRows))
     }
 
     public mutating func beginWarmup() { gaussian.beginWarmup() }

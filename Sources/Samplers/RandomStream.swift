@@ -21,8 +21,20 @@ public protocol RandomSource: AnyObject {
 /// that space, so chains 1, 2, 3 … of one seed do not start from correlated states.
 ///
 /// Not thread-safe: one stream per chain, used by that chain's thread only.
+///
+/// `uniform()` reads the generator's state directly (GSL's mt19937 state: 624 words, then the
+/// index of the next one): the next word, tempered as GSL's `mt_get` tempers it, over 2³², the
+/// same double `gsl_rng_uniform_pos` returns, without its two calls through function pointers.
+/// GSL itself regenerates the words when they run out (and skips a 0), and every other draw
+/// (normals, gammas, …) goes through GSL on the same state, so the stream is GSL's, bit for bit
+/// (RandomStreamTests).
 public final class RandomStream: RandomSource {
     private let generator: UnsafeMutablePointer<gsl_rng>
+    /// mt19937's state words (624 of them, each below 2³²) and the index of the next one.
+    private let words: UnsafeMutablePointer<UInt>
+    private let wordIndex: UnsafeMutablePointer<Int32>
+    /// mt19937's state size: N = 624 words.
+    private static let wordCount = 624
     public let seed: UInt64
     public let chain: Int
 
@@ -33,6 +45,13 @@ public final class RandomStream: RandomSource {
             fatalError("gsl_rng_alloc failed: out of memory")
         }
         self.generator = generator
+        // GSL's mt_state_t: unsigned long mt[624]; int mti (5000 bytes with the padding).
+        precondition(String(cString: gsl_rng_name(generator)) == "mt19937"
+                     && gsl_rng_size(generator) == Self.wordCount * MemoryLayout<UInt>.size + 8,
+                     "GSL's mt19937 state is not laid out as RandomStream reads it")
+        let state = generator.pointee.state!
+        words = state.bindMemory(to: UInt.self, capacity: Self.wordCount)
+        wordIndex = (state + Self.wordCount * MemoryLayout<UInt>.size).bindMemory(to: Int32.self, capacity: 1)
         gsl_rng_set(generator, UInt(RandomStream.streamSeed(seed: seed, chain: chain) & 0xffff_ffff))
     }
 
@@ -55,7 +74,26 @@ public final class RandomStream: RandomSource {
     }
 
     /// Uniform on the open interval (0, 1) (`gsl_rng_uniform_pos`): never 0, so `log(u)` is finite.
-    public func uniform() -> Double { gsl_rng_uniform_pos(generator) }
+    /// The next state word, tempered and over 2³², read in place (see the type's comment); GSL
+    /// when the words are used up or the word tempers to 0.
+    @inline(__always)
+    public func uniform() -> Double {
+        let index = Int(wordIndex.pointee)
+        if index < Self.wordCount {
+            wordIndex.pointee = Int32(truncatingIfNeeded: index &+ 1)
+            var k = words[index]
+            k ^= k &>> 11
+            k ^= (k &<< 7) & 0x9d2c_5680
+            k ^= (k &<< 15) & 0xefc6_0000
+            k ^= k &>> 18
+            if k != 0 { return Double(k) * 0x1p-32 }
+        }
+        return gsl_rng_uniform_pos(generator)
+    }
+
+    /// `uniform()` the way GSL draws it (`gsl_rng_uniform_pos`), for the tests that check the two
+    /// agree.
+    func uniformThroughGSL() -> Double { gsl_rng_uniform_pos(generator) }
 
     /// Standard normal by GSL's ziggurat (`gsl_ran_gaussian_ziggurat`).
     public func standardNormal() -> Double { gsl_ran_gaussian_ziggurat(generator, 1.0) }

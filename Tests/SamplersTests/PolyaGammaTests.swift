@@ -258,6 +258,49 @@ enum PolyaGammaReference {
         }
     }
 
+    /// Devroye's test accepts every U below `certainAcceptance` at its first step (eq. 85): a_1/a_0
+    /// = 3ρ stays below 1 − `certainAcceptance` with room for rounding on both pieces, and a
+    /// stream's draws are those of the full series test (checked against it, draw by draw).
+    @Test func certainAcceptanceIsBelowTheFirstStep() {
+        let t = JacobiShape.devroyeTruncation
+        let largestRatio = 3 * max(exp(-4 / t), exp(-Double.pi * Double.pi * t))
+        #expect(PolyaGamma.certainAcceptance < (1 - largestRatio) * (1 - 1e-12))
+        for x in [1e-3, 0.01, 0.3, t, t.nextUp, 1.0, 10.0, 500.0] {
+            let first: Double, rho: Double
+            if x > t {
+                first = Double.pi / 2 * exp(-Double.pi * Double.pi / 8 * x)
+                rho = exp(-Double.pi * Double.pi * x)
+            } else {
+                let scaled = 2 / (Double.pi * x)
+                first = Double.pi / 2 * scaled * scaled.squareRoot() * exp(-1 / (2 * x))
+                rho = exp(-4 / x)
+            }
+            let u = PolyaGamma.certainAcceptance.nextDown
+            let ratio: (Double, Double) -> Double = { n, power in (2 * n + 1) / (2 * n - 1) * power }
+            let accepted = PolyaGamma.seriesAccepts(bound: u * first, first: first, monotone: true, ratio: ratio, base: rho)
+            #expect(accepted, "x = \(x)")
+        }
+    }
+
+    /// The alternate method's certain first-step acceptance on x ≤ t(h) (eq. 86): below 1 for
+    /// every h in [1, 4], and the series test accepts the largest uniform below it, at x = t(h)
+    /// (where a_1/a_0 is largest) and below.
+    @Test func alternateCertainAcceptanceIsBelowTheFirstStep() {
+        for h in stride(from: 1.05, through: 4.0, by: 0.05) {
+            let shape = JacobiShape(h: h).constants
+            #expect(shape.certainLeftAcceptance > 0.4 && shape.certainLeftAcceptance < 1, "h = \(h)")
+            for x in [shape.truncation, shape.truncation / 2, h * h / 1000] {
+                let logX = log(x)
+                let first = exp(shape.logLeftConstant - 1.5 * logX - h * h / (2 * x))
+                let shift = exp(-2 * (h - 1) / x)
+                let ratio: (Double, Double) -> Double = { n, power in (n + h - 1) / n * (2 * n + h) / (2 * n + h - 2) * shift * power }
+                let u = shape.certainLeftAcceptance.nextDown
+                let accepted = PolyaGamma.seriesAccepts(bound: u * first, first: first, monotone: false, ratio: ratio, base: exp(-4 / x))
+                #expect(accepted, "h = \(h), x = \(x)")
+            }
+        }
+    }
+
     /// t(h), where the alternate method's two kernels cross (eq. 86): 2/π at h = 1 exactly, and
     /// BayesLogit's schedule (Windle et al., to two decimals) at h = 1.5, 2, 3, 4.
     @Test func truncationPointsMatchTheCrossing() {

@@ -13,6 +13,21 @@ import Testing
         }
     }
 
+    /// `uniform()` reads mt19937's state in place; it must give GSL's own uniforms, across many
+    /// regenerations of the 624 state words and with GSL's normals and gammas drawn in between
+    /// from the same state.
+    @Test func uniformIsGSLsUniform() {
+        for chain in 1...3 {
+            let a = RandomStream(seed: 2026, chain: chain)
+            let b = RandomStream(seed: 2026, chain: chain)
+            for i in 0..<300_000 {
+                #expect(a.uniform() == b.uniformThroughGSL())
+                if i % 7 == 0 { #expect(a.standardNormal() == b.standardNormal()) }
+                if i % 1001 == 0 { #expect(a.gamma(shape: 2.5, scale: 1) == b.gamma(shape: 2.5, scale: 1)) }
+            }
+        }
+    }
+
     @Test func distinctChainsAndSeedsGiveDistinctStreams() {
         let streams = [RandomStream(seed: 1, chain: 1), RandomStream(seed: 1, chain: 2),
                        RandomStream(seed: 2, chain: 1), RandomStream(seed: 0, chain: 0)]

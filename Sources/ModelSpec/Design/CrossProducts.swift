@@ -36,6 +36,15 @@ public struct CrossProducts: Sendable {
     /// then X), row-major n x (touched − 1).
     private var touchedRowTable: [Int32] = []
     private var touchedValueTable: [Double] = []
+    /// With `rowSlots` and more than one touched row besides y's: each row's nonzero values other
+    /// than the response's, compacted (row i's are entries `nonzeroStarts[i] ..< nonzeroStarts[i + 1]`),
+    /// with their dense rows and off-diagonal slots. A zero adds ±0 to a sum that is never −0 (it
+    /// starts at +0, and an exact cancellation rounds to +0), so leaving the zeros out changes no
+    /// bit of the refill.
+    private var nonzeroStarts: [Int] = []
+    private var nonzeroRows: [Int32] = []
+    private var nonzeroValues: [Double] = []
+    private var nonzeroSlots: [Int32] = []
 
     /// Finds the pattern and fills the blocks. `response` is y minus any offset; `weights`, when
     /// given, are the rows' weights w_i in `[Z X y]ᵀ W [Z X y]`.
@@ -120,48 +129,59 @@ public struct CrossProducts: Sendable {
         let firstCodes = terms[0].groupCodes, firstRows = terms[0].modelRows.storage
         let offsets = layout.patternOffsets
         let rowTable = touchedRowTable, valueTable = touchedValueTable
+        let starts = nonzeroStarts, nonzeroRows = nonzeroRows, nonzeroValues = nonzeroValues, nonzeroSlots = nonzeroSlots
         diagonal.withUnsafeMutableBufferPointer { diagonal in
         offDiagonal.withUnsafeMutableBufferPointer { offDiagonal in
         dense.storage.withUnsafeMutableBufferPointer { dense in
             diagonal.update(repeating: 0)
             offDiagonal.update(repeating: 0)
             dense.update(repeating: 0)
-            rowTable.withUnsafeBufferPointer { touchedRows in
-            valueTable.withUnsafeBufferPointer { touchedValues in
             slots.withUnsafeBufferPointer { slots in
             weights.withUnsafeBufferPointer { weights in
             response.withUnsafeBufferPointer { response in
                 if fixedTouched == 1 {
-                    Self.refillOneOtherScalarTerm(n: n, m: m, firstCodes: firstCodes, firstRows: firstRows, offsets: offsets,
-                                             touchedRows: touchedRows, touchedValues: touchedValues, slots: slots,
-                                             weights: weights, response: response,
-                                             diagonal: diagonal, offDiagonal: offDiagonal, dense: dense)
+                    rowTable.withUnsafeBufferPointer { touchedRows in
+                    valueTable.withUnsafeBufferPointer { touchedValues in
+                        Self.refillOneOtherScalarTerm(n: n, m: m, firstCodes: firstCodes, firstRows: firstRows, offsets: offsets,
+                                                      touchedRows: touchedRows, touchedValues: touchedValues, slots: slots,
+                                                      weights: weights, response: response,
+                                                      diagonal: diagonal, offDiagonal: offDiagonal, dense: dense)
+                    } }
                     return
                 }
-                for i in 0..<n {
-                    let g = Int(firstCodes[i])
-                    let w = weights[i]
-                    let z = firstRows[i]
-                    let wz = w * z
-                    diagonal[g] += wz * z
-                    let start = offsets[g]
-                    let base = i * fixedTouched
-                    let y = response[i]
-                    let wy = w * y
-                    // The rows that do not change (other terms, X), then y's.
-                    for a in 0..<fixedTouched {
-                        let va = touchedValues[base + a]
-                        offDiagonal[start + Int(slots[i * touched + a])] += va * wz
-                        if va == 0 { continue }
-                        let wa = va * w
-                        let rowA = Int(touchedRows[base + a])
-                        for b in 0...a { dense[rowA + Int(touchedRows[base + b]) * m] += wa * touchedValues[base + b] }
+                starts.withUnsafeBufferPointer { starts in
+                nonzeroRows.withUnsafeBufferPointer { rows in
+                nonzeroValues.withUnsafeBufferPointer { values in
+                nonzeroSlots.withUnsafeBufferPointer { nonzeroSlots in
+                firstCodes.withUnsafeBufferPointer { firstCodes in
+                firstRows.withUnsafeBufferPointer { firstRows in
+                offsets.withUnsafeBufferPointer { offsets in
+                    // Index arithmetic wraps (&+, &*): every index is below the blocks' sizes.
+                    let responseDiagonal = responseRow &+ responseRow &* m
+                    for i in 0..<n {
+                        let g = Int(firstCodes[i])
+                        let w = weights[i]
+                        let z = firstRows[i]
+                        let wz = w * z
+                        diagonal[g] += wz * z
+                        let start = offsets[g]
+                        let y = response[i]
+                        let wy = w * y
+                        let low = starts[i], high = starts[i &+ 1]
+                        // The nonzero rows that do not change (other terms, X), then y's.
+                        for a in low..<high {
+                            let va = values[a]
+                            offDiagonal[start &+ Int(nonzeroSlots[a])] += va * wz
+                            let wa = va * w
+                            let rowA = Int(rows[a])
+                            for b in low...a { dense[rowA &+ Int(rows[b]) &* m] += wa * values[b] }
+                        }
+                        offDiagonal[start &+ Int(slots[i &* touched &+ fixedTouched])] += y * wz
+                        for b in low..<high { dense[responseRow &+ Int(rows[b]) &* m] += wy * values[b] }
+                        dense[responseDiagonal] += wy * y
                     }
-                    offDiagonal[start + Int(slots[i * touched + fixedTouched])] += y * wz
-                    for b in 0..<fixedTouched { dense[responseRow + Int(touchedRows[base + b]) * m] += wy * touchedValues[base + b] }
-                    dense[responseRow + responseRow * m] += wy * y
-                }
-            } } } } }
+                } } } } } } }
+            } } }
         } } }
         for c in 0..<m { for r in (c + 1)..<max(m, c + 1) { dense[c, r] = dense[r, c] } }
     }
@@ -351,6 +371,10 @@ public struct CrossProducts: Sendable {
         }
         rowSlots = slots
         let fixedTouched = touched - 1
+        if fixedTouched != 1 {
+            cacheNonzeros(terms: terms, fixed: fixed, slots: slots, touched: touched)
+            return
+        }
         var rowTable = [Int32](repeating: 0, count: n * fixedTouched)
         var valueTable = [Double](repeating: 0, count: n * fixedTouched)
         for (j, term) in zip(1..., others) {
@@ -368,6 +392,38 @@ public struct CrossProducts: Sendable {
         }
         touchedRowTable = rowTable
         touchedValueTable = valueTable
+    }
+
+    /// `cacheRowSlots` for more than one touched row besides y's: each row's nonzero values of the
+    /// other terms and X, in the order of its touched rows, with their dense rows and slots.
+    private mutating func cacheNonzeros(terms: [RandomEffectsTerm], fixed: Matrix, slots: [Int32], touched: Int) {
+        let n = observationCount
+        let others = Array(terms.dropFirst())
+        var starts = [0]
+        starts.reserveCapacity(n + 1)
+        var rows: [Int32] = [], values: [Double] = [], keptSlots: [Int32] = []
+        for i in 0..<n {
+            var t = 0
+            func keep(row: Int, value: Double) {
+                if value != 0 {
+                    rows.append(Int32(row))
+                    values.append(value)
+                    keptSlots.append(slots[i * touched + t])
+                }
+                t += 1
+            }
+            for (j, term) in zip(1..., others) {
+                keep(row: termStarts[j] + Int(term.groupCodes[i]), value: term.modelRows.storage[i])
+            }
+            for c in 0..<fixedCount { keep(row: fixedStart + c, value: fixed.storage[i + c * n]) }
+            starts.append(rows.count)
+        }
+        nonzeroStarts = starts
+        nonzeroRows = rows
+        nonzeroValues = values
+        nonzeroSlots = keptSlots
+        touchedRowTable = []
+        touchedValueTable = []
     }
 
     /// Position (relative to `from`) of `value` in the sorted slice; the pattern holds it by construction.

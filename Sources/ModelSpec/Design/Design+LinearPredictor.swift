@@ -40,4 +40,47 @@ extension Design {
         }
         return -0.5 * total
     }
+
+    /// What `logLikelihood(eta:)` reads of a binomial design's rows besides η, computed once for a
+    /// sampler that evaluates the log-likelihood at every draw (`lp__`): each row's successes s,
+    /// failures f and log C(n, s) (three lgamma calls a row otherwise).
+    public struct BinomialRows: Sendable {
+        let successes: [Double]
+        let failures: [Double]
+        let logCoefficients: [Double]
+    }
+
+    /// The rows' successes, failures and log binomial coefficients, as `minusTwoLogLikelihood`
+    /// computes them (rows with no trials: 0 trials, left out of the sum).
+    public func binomialRows() -> BinomialRows {
+        precondition(family.kind == .binomial)
+        var successes = [Double](repeating: 0, count: observationCount)
+        var failures = successes, coefficients = successes
+        for i in 0..<observationCount {
+            let weight = priorWeights?[i] ?? 1
+            guard weight > 0 else { continue }
+            let s = (weight * response[i]).rounded(), trials = weight.rounded()
+            successes[i] = s
+            failures[i] = trials - s
+            coefficients[i] = lgamma(trials + 1) - lgamma(s + 1) - lgamma(trials - s + 1)
+        }
+        return BinomialRows(successes: successes, failures: failures, logCoefficients: coefficients)
+    }
+
+    /// `logLikelihood(eta:)` of a binomial design from its `binomialRows()`: the same terms added
+    /// in the same order, so the same bits.
+    public func logLikelihood(eta: [Double], binomial rows: BinomialRows) -> Double {
+        precondition(family.kind == .binomial && eta.count == observationCount)
+        var total = 0.0
+        for i in eta.indices {
+            guard (priorWeights?[i] ?? 1) > 0 else { total += 0; continue }
+            let mu = family.mean(eta[i])
+            let successes = rows.successes[i], failures = rows.failures[i]
+            var value = rows.logCoefficients[i]
+            if successes > 0 { value += successes * Foundation.log(mu) }
+            if failures > 0 { value += failures * Foundation.log(1 - mu) }
+            total += -2 * value
+        }
+        return -0.5 * total
+    }
 }
