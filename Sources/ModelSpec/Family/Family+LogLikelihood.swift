@@ -38,16 +38,16 @@ extension Family {
     /// large: a Poisson count of 10¹² has y η near 10¹³, whose last digit is a thousandth, while
     /// Metropolis-Hastings and slice steps need differences of order one. Poisson:
     /// w (y d − e^η expm1(d)); binomial logit: s d − n (softplus(η + d) − softplus(η)), the
-    /// kernel s η − n softplus(η) with log μ = η − softplus(η) and log(1 − μ) = −softplus(η)
-    /// (two exponentials where the kernels' difference takes six); other binomial links: the
-    /// kernels' difference (n trials bound its size).
+    /// kernel s η − n softplus(η) (log μ = η − softplus(η), log(1 − μ) = −softplus(η);
+    /// `softplusChange`: three transcendental calls where the kernels' difference takes ten);
+    /// other binomial links: the kernels' difference (n trials bound its size).
     @inlinable
     public func logLikelihoodChange(y: Double, eta: Double, change d: Double, weight: Double) -> Double {
         switch kind {
         case .poisson:
             return weight * (y * d - exp(eta) * expm1(d))
         case .binomial where link == .logit:
-            return weight * y * d - weight * (Self.softplus(eta + d) - Self.softplus(eta))
+            return weight * y * d - weight * Self.softplusChange(eta, d)
         default:
             return logLikelihoodKernel(y: y, eta: eta + d, weight: weight).value - logLikelihoodKernel(y: y, eta: eta, weight: weight).value
         }
@@ -93,6 +93,18 @@ extension Family {
         case .identity, .log:
             preconditionFailure("\(link) is not a binomial link")
         }
+    }
+
+    /// softplus(η + d) − softplus(η): for |d| < 1, log1p(μ expm1(d)) with μ = logistic(η) (the
+    /// argument lies in (−0.64, 1.72), so nothing cancels and the change keeps its relative
+    /// precision however small μ is), one log1p where the difference of two softplus takes two;
+    /// further out that difference itself.
+    @inlinable
+    static func softplusChange(_ eta: Double, _ d: Double) -> Double {
+        guard abs(d) < 1 else { return softplus(eta + d) - softplus(eta) }
+        let e = exp(-abs(eta))
+        let mu = eta >= 0 ? 1 / (1 + e) : e / (1 + e)
+        return log1p(mu * expm1(d))
     }
 
     /// log(1 + e^x) without overflow or loss of its small values.
