@@ -83,6 +83,17 @@ public enum PolyaGamma {
         return devroye(&proposal, random: random) / 4
     }
 
+    /// a_0(x) and the ratio base ρ of Devroye's series at x, t the truncation point:
+    /// a_n = a_{n−1} (2n + 1)/(2n − 1) ρ^n (eq. 83).
+    @inline(__always)
+    static func devroyeSeriesStart(_ x: Double, truncation t: Double) -> (first: Double, rho: Double) {
+        if x > t {
+            return (Double.pi / 2 * exp(-Double.pi * Double.pi / 8 * x), exp(-Double.pi * Double.pi * x))
+        }
+        let scaled = 2 / (Double.pi * x)
+        return (Double.pi / 2 * scaled * scaled.squareRoot() * exp(-1 / (2 * x)), exp(-4 / x))
+    }
+
     /// J*(1, c) by Devroye's method (eq. 85): the envelope is the first term of the piecewise
     /// series, the left series on x ≤ t and the right series on x > t, and the test runs the same
     /// series. Both sequences a_n decrease from n = 0 on their pieces, so every partial sum
@@ -99,16 +110,7 @@ public enum PolyaGamma {
             let x = proposal.draw(random: random)
             let u = random.uniform()
             if u < certainAcceptance && x >= 1e-3 && x <= 500 { return x }
-            // a_0(x) and the ratio base ρ: a_n = a_{n−1} (2n + 1)/(2n − 1) ρ^n (eq. 83).
-            let first: Double, rho: Double
-            if x > t {
-                first = Double.pi / 2 * exp(-Double.pi * Double.pi / 8 * x)
-                rho = exp(-Double.pi * Double.pi * x)
-            } else {
-                let scaled = 2 / (Double.pi * x)
-                first = Double.pi / 2 * scaled * scaled.squareRoot() * exp(-1 / (2 * x))
-                rho = exp(-4 / x)
-            }
+            let (first, rho) = devroyeSeriesStart(x, truncation: t)
             if seriesAccepts(bound: u * first, first: first, monotone: true,
                              ratio: { n, power in (2 * n + 1) / (2 * n - 1) * power }, base: rho) {
                 return x

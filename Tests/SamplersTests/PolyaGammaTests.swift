@@ -266,15 +266,7 @@ enum PolyaGammaReference {
         let largestRatio = 3 * max(exp(-4 / t), exp(-Double.pi * Double.pi * t))
         #expect(PolyaGamma.certainAcceptance < (1 - largestRatio) * (1 - 1e-12))
         for x in [1e-3, 0.01, 0.3, t, t.nextUp, 1.0, 10.0, 500.0] {
-            let first: Double, rho: Double
-            if x > t {
-                first = Double.pi / 2 * exp(-Double.pi * Double.pi / 8 * x)
-                rho = exp(-Double.pi * Double.pi * x)
-            } else {
-                let scaled = 2 / (Double.pi * x)
-                first = Double.pi / 2 * scaled * scaled.squareRoot() * exp(-1 / (2 * x))
-                rho = exp(-4 / x)
-            }
+            let (first, rho) = PolyaGamma.devroyeSeriesStart(x, truncation: t)
             let u = PolyaGamma.certainAcceptance.nextDown
             let ratio: (Double, Double) -> Double = { n, power in (2 * n + 1) / (2 * n - 1) * power }
             let accepted = PolyaGamma.seriesAccepts(bound: u * first, first: first, monotone: true, ratio: ratio, base: rho)
