@@ -8,7 +8,7 @@ import ModelSpec
 /// conditional mode (Newton's method by IRLS steps from a start free of θ, each step halved while
 /// it lowers the conditional), mixed with a wide component centred at the same mode: the prior's
 /// covariance when the caller passes its factor (a level of b), else the Laplace covariance
-/// `flatPriorWideScale`² times (β).
+/// `laplaceWideScale`² times (β).
 ///
 /// The proposal depends on the rest of η and on the prior only, never on the current θ: that
 /// keeps the step exact whether or not Newton's method has fully converged. Every scratch
@@ -23,7 +23,7 @@ final class LaplaceBlockStep {
     /// narrower than the Laplace approximation's (P = Q + data).
     static let wideShare = 0.1
     /// The wide component's scale against the Laplace approximation when no prior factor is given.
-    static let flatPriorWideScale = 2.0
+    static let laplaceWideScale = 2.0
     /// Newton's method stops when its decrement (m − θ)ᵀP(m − θ) falls below this, or after
     /// `maximumNewtonIterations` steps; the last step's m and P make the proposal.
     static let newtonDecrementTolerance = 1e-8
@@ -110,9 +110,9 @@ final class LaplaceBlockStep {
         }
         guard formed else { return false }
         // The wide component N(m, c²(F Fᵀ)⁻¹): F the prior precision's factor (c = 1), or the
-        // Laplace precision's (c = `flatPriorWideScale`).
+        // Laplace precision's (c = `laplaceWideScale`).
         let wideFactor = UnsafePointer(priorFactor ?? UnsafePointer(factor))
-        let wideScale = priorFactor == nil ? Self.flatPriorWideScale : 1
+        let wideScale = priorFactor == nil ? Self.laplaceWideScale : 1
         let wide = random.uniform() < Self.wideShare
         let scale = wide ? wideScale : 1
         for c in 0..<k { noise[c] = random.standardNormal() }
