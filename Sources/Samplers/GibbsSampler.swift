@@ -182,16 +182,19 @@ public struct GibbsSampler {
         sigma = variance.squareRoot()
     }
 
-    /// Each Σ_j | b_j of `terms`: inverse-gamma steps for scalar terms (eq. 24), slice steps for
-    /// vector terms (eq. 28).
-    mutating func updateCovariances(terms: Range<Int>, random: RandomStream) {
+    /// Each Σ_j | b_j of `terms`: inverse-gamma steps for scalar terms (eq. 24; with
+    /// `exactScalarScales`, the exact draw of eq. 119 where it succeeds), slice steps for vector
+    /// terms (eq. 28).
+    mutating func updateCovariances(terms: Range<Int>, random: RandomStream, exactScalarScales: Bool = false) {
         for j in terms {
             let term = design.terms[j]
             let k = term.size
             let scatter = Self.scatter(randomEffects[j], order: k)
             if var prior = tauPriors[j] {
                 let tau = covarianceFactors[j][0]
-                let variance = prior.update(variance: tau * tau, count: term.levelCount, sumOfSquares: scatter[0], random: random)
+                let exact = exactScalarScales
+                    ? HalfCauchyVariance.exactVariance(scale: prior.scale, count: term.levelCount, sumOfSquares: scatter[0], random: random) : nil
+                let variance = exact ?? prior.update(variance: tau * tau, count: term.levelCount, sumOfSquares: scatter[0], random: random)
                 tauPriors[j] = prior
                 covarianceFactors[j] = [variance.squareRoot()]
             } else {

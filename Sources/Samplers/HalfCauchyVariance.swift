@@ -27,6 +27,27 @@ public struct HalfCauchyVariance: Sendable, Equatable {
         return Self.inverseGamma(shape: (Double(count) + 1) / 2, rate: sumOfSquares / 2 + 1 / auxiliary, random: random)
     }
 
+    /// Rejected proposals after which `exactVariance` gives up.
+    public static let maximumRejections = 50
+
+    /// A draw of v | SS with the auxiliary variable integrated out (docs/math.md, eq. 119): w =
+    /// 1/v ~ Gamma((count − 1)/2, rate SS/2), accepted with probability A²w/(1 + A²w), the
+    /// half-Cauchy's factor 1/(1 + v/A²). Nil when count < 2 (no proper proposal), SS is not
+    /// positive, or `maximumRejections` proposals in a row are rejected (v ≫ A², where the
+    /// acceptance rate is about A²(count − 1)/SS); the caller then takes `update`'s step. Whether
+    /// it is nil does not depend on the current v, so either way the step leaves v | SS invariant.
+    public static func exactVariance(scale: Double, count: Int, sumOfSquares: Double, random: RandomStream) -> Double? {
+        guard count >= 2, sumOfSquares > 0, sumOfSquares.isFinite else { return nil }
+        let squaredScale = scale * scale
+        for _ in 0..<maximumRejections {
+            let precision = random.gamma(shape: Double(count - 1) / 2, scale: 2 / sumOfSquares)
+            guard precision > 0, precision.isFinite else { return nil }
+            let product = squaredScale * precision
+            if random.uniform() * (1 + product) < product { return 1 / precision }
+        }
+        return nil
+    }
+
     /// IG(α, β), density ∝ x^(−α−1) e^(−β/x): the reciprocal of a Gamma(α, scale 1/β) draw.
     public static func inverseGamma(shape: Double, rate: Double, random: RandomStream) -> Double {
         1 / random.gamma(shape: shape, scale: 1 / rate)

@@ -80,4 +80,35 @@ func logVarianceConditional(count: Int, sumOfSquares: Double, scale: Double,
         let exact = logVarianceConditional(count: count, sumOfSquares: sumOfSquares, scale: scale, from: -25, to: 25, points: 100000)
         expectDraws(draws, match: exact, "log v (count \(count))")
     }
+
+    /// The exact draw with the auxiliary variable integrated out (eq. 119), where it accepts
+    /// nearly always (τ² ≪ A²), where the half-Cauchy factor matters (τ² near A²), and where it
+    /// gives up so often that `update`'s step takes over (SS ≫ A²: the mixture of the two kernels
+    /// must still be exact).
+    @Test(arguments: [(15, 8.0, 5.0), (4, 30.0, 3.0), (6, 2e4, 1.0)])
+    func exactVarianceDrawMatchesExact(count: Int, sumOfSquares: Double, scale: Double) {
+        var prior = HalfCauchyVariance(scale: scale)
+        let random = RandomStream(seed: 5, chain: count)
+        var v = 1.0
+        var draws: [Double] = []
+        var exactDraws = 0
+        for _ in 0..<40000 {
+            if let exact = HalfCauchyVariance.exactVariance(scale: scale, count: count, sumOfSquares: sumOfSquares, random: random) {
+                v = exact
+                exactDraws += 1
+            } else {
+                v = prior.update(variance: v, count: count, sumOfSquares: sumOfSquares, random: random)
+            }
+            draws.append(log(v))
+        }
+        #expect(exactDraws > 0)
+        let exact = logVarianceConditional(count: count, sumOfSquares: sumOfSquares, scale: scale, from: -25, to: 25, points: 100000)
+        expectDraws(draws, match: exact, "log v (count \(count), SS \(sumOfSquares))")
+    }
+
+    @Test func exactVarianceDrawDeclinesImproperProposals() {
+        let random = RandomStream(seed: 1, chain: 1)
+        #expect(HalfCauchyVariance.exactVariance(scale: 1, count: 1, sumOfSquares: 3, random: random) == nil)
+        #expect(HalfCauchyVariance.exactVariance(scale: 1, count: 5, sumOfSquares: 0, random: random) == nil)
+    }
 }
