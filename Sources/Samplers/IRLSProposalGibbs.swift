@@ -39,6 +39,9 @@ public struct IRLSProposalGibbs {
     private let levelRowValues: [[Double]]
     /// Per term, the levels whose responses all sit at a bound (eq. 118), or nil.
     private let levelsAtBound: [[Bool]?]
+    /// A binomial design's successes, failures and log binomial coefficients for `lp__` (three
+    /// lgamma calls a row otherwise); nil for Poisson.
+    private let likelihoodRows: Design.BinomialRows?
     /// The Metropolis-Hastings step of one block, with its scratch: a class, so a copy of the
     /// sampler (one per chain, on its own thread) makes its own before its first step.
     private var blockStep: LaplaceBlockStep
@@ -131,6 +134,7 @@ public struct IRLSProposalGibbs {
         blockStep = Self.blockStep(design: design, anchor: design.offset)
         shifts = Self.shiftMoves(design)
         levelsAtBound = Self.levelsAtBound(design)
+        likelihoodRows = design.family.kind == .binomial ? design.binomialRows() : nil
         nestedShifts = Self.nestedShiftMoves(design)
         try moveToConditionalMode()
         for _ in 0..<Self.startingRounds {
@@ -487,6 +491,8 @@ public struct IRLSProposalGibbs {
                 var value = scales.withUnsafeBufferPointer { GibbsSampler.logScalePrior(x, scales: $0.baseAddress!, order: k) }
                 guard value.isFinite else { return -.infinity }
                 let changes = (0..<k).map { exp(x[$0]) / tau[$0] - 1 }
+                // At the current scales every row's change is 0, and so is the likelihood's.
+                if changes.allSatisfy({ $0 == 0 }) { return value }
                 for i in 0..<n {
                     var d = 0.0
                     for c in 0..<k { d += changes[c] * contributions[c * n + i] }
@@ -617,6 +623,8 @@ extension IRLSProposalGibbs: GibbsChainSampler {
 
     /// `lp__`: log p(y | β, b) + the log priors, as the other Gibbs samplers' (docs/chain-format.md).
     public func logJointDensity() -> Double {
-        gaussian.addingLogPriors(to: gaussian.design.logLikelihood(eta: linearPredictor))
+        let design = gaussian.design
+        return gaussian.addingLogPriors(to: likelihoodRows.map { design.logLikelihood(eta: linearPredictor, binomial: $0) }
+                                            ?? design.logLikelihood(eta: linearPredictor))
     }
 }

@@ -128,17 +128,18 @@ final class LaplaceBlockStep {
         // Laplace precision's (c = `laplaceWideScale`).
         let wideFactor = UnsafePointer(priorFactor ?? UnsafePointer(factor))
         let wideScale = priorFactor == nil ? Self.laplaceWideScale : 1
-        /// log q(x), the mixture's density up to a constant.
+        // log q(x), the mixture's density up to a constant: each component's log weight and log
+        // determinant once, then per x the two quadratic forms and log(e^a + e^b).
+        var narrowConstant = log(1 - Self.wideShare)
+        var wideConstant = log(Self.wideShare) - Double(k) * log(wideScale)
+        for c in 0..<k {
+            narrowConstant += log(factor[c * (k + 1)])
+            wideConstant += log(wideFactor[c * (k + 1)])
+        }
         func logProposal(_ x: UnsafePointer<Double>) -> Double {
-            var narrowTerm = log(1 - Self.wideShare) - 0.5 * squaredDistance(x, factor: factor, order: k)
-            var wideTerm = log(Self.wideShare) - Double(k) * log(wideScale)
-                - 0.5 * squaredDistance(x, factor: wideFactor, order: k) / (wideScale * wideScale)
-            for c in 0..<k {
-                narrowTerm += log(factor[c * (k + 1)])
-                wideTerm += log(wideFactor[c * (k + 1)])
-            }
-            let larger = max(narrowTerm, wideTerm)
-            return larger + log(exp(narrowTerm - larger) + exp(wideTerm - larger))
+            let narrowTerm = narrowConstant - 0.5 * squaredDistance(x, factor: factor, order: k)
+            let wideTerm = wideConstant - 0.5 * squaredDistance(x, factor: wideFactor, order: k) / (wideScale * wideScale)
+            return max(narrowTerm, wideTerm) + log1p(exp(-abs(narrowTerm - wideTerm)))
         }
         // The proposal does not depend on θ, so repeated tries with it are repeated
         // Metropolis-Hastings steps of one kernel, each costing a pass over the rows but no Newton.
