@@ -483,9 +483,11 @@ public struct IRLSProposalGibbs {
         var x = tau.map { log($0) }
         let family = design.family
         let current = linearPredictor
+        let bases = current.map { family.changeBasis(eta: $0) }
         let slice = gaussian.slice
-        // The likelihood relative to the current η (`Family.logLikelihoodChange`), so that the
-        // slice level does not round to the current value for large counts (SliceSampler.step).
+        // The likelihood relative to the current η (`Family.logLikelihoodChange`, with η's part
+        // formed once for every evaluation), so that the slice level does not round to the
+        // current value for large counts (SliceSampler.step).
         x.withUnsafeMutableBufferPointer { x in
             slice.sweep(x, random: random) { x -> Double in
                 var value = scales.withUnsafeBufferPointer { GibbsSampler.logScalePrior(x, scales: $0.baseAddress!, order: k) }
@@ -496,7 +498,8 @@ public struct IRLSProposalGibbs {
                 for i in 0..<n {
                     var d = 0.0
                     for c in 0..<k { d += changes[c] * contributions[c * n + i] }
-                    value += family.logLikelihoodChange(y: design.response[i], eta: current[i], change: d, weight: design.priorWeights?[i] ?? 1)
+                    value += family.logLikelihoodChange(y: design.response[i], eta: current[i], basis: bases[i], change: d,
+                                                        weight: design.priorWeights?[i] ?? 1)
                 }
                 return value.isNaN ? -.infinity : value
             }

@@ -43,11 +43,29 @@ extension Family {
     /// other binomial links: the kernels' difference (n trials bound its size).
     @inlinable
     public func logLikelihoodChange(y: Double, eta: Double, change d: Double, weight: Double) -> Double {
+        logLikelihoodChange(y: y, eta: eta, basis: changeBasis(eta: eta), change: d, weight: weight)
+    }
+
+    /// What `logLikelihoodChange` computes of η alone, for many changes from one η (a slice
+    /// step's evaluations): e^η for Poisson, logistic(η) for the binomial logit link (as
+    /// `softplusChange` forms it), η itself (unused) for the other links.
+    @inlinable
+    public func changeBasis(eta: Double) -> Double {
+        switch kind {
+        case .poisson: return exp(eta)
+        case .binomial where link == .logit: return Self.logistic(eta)
+        default: return eta
+        }
+    }
+
+    /// `logLikelihoodChange` with η's `changeBasis` given: the same value, bit for bit.
+    @inlinable
+    public func logLikelihoodChange(y: Double, eta: Double, basis: Double, change d: Double, weight: Double) -> Double {
         switch kind {
         case .poisson:
-            return weight * (y * d - exp(eta) * expm1(d))
+            return weight * (y * d - basis * expm1(d))
         case .binomial where link == .logit:
-            return weight * y * d - weight * Self.softplusChange(eta, d)
+            return weight * y * d - weight * Self.softplusChange(eta, d, logistic: basis)
         default:
             return logLikelihoodKernel(y: y, eta: eta + d, weight: weight).value - logLikelihoodKernel(y: y, eta: eta, weight: weight).value
         }
@@ -100,11 +118,16 @@ extension Family {
     /// precision however small μ is), one log1p where the difference of two softplus takes two;
     /// further out that difference itself.
     @inlinable
-    static func softplusChange(_ eta: Double, _ d: Double) -> Double {
+    static func softplusChange(_ eta: Double, _ d: Double, logistic mu: Double) -> Double {
         guard abs(d) < 1 else { return softplus(eta + d) - softplus(eta) }
-        let e = exp(-abs(eta))
-        let mu = eta >= 0 ? 1 / (1 + e) : e / (1 + e)
         return log1p(mu * expm1(d))
+    }
+
+    /// 1 / (1 + e^−η) without overflow.
+    @inlinable
+    static func logistic(_ eta: Double) -> Double {
+        let e = exp(-abs(eta))
+        return eta >= 0 ? 1 / (1 + e) : e / (1 + e)
     }
 
     /// log(1 + e^x) without overflow or loss of its small values.
