@@ -3,29 +3,28 @@ import Linalg
 import ModelSpec
 
 /// Gibbs for a Poisson (or any non-Gaussian) mixed model with no data augmentation
-/// (docs/math.md, eq. 106-110). One sweep:
+/// (docs/math.md, eq. 106-110, 118-119). One sweep:
 ///
-/// 1. β, then each level of each term, by a Metropolis-Hastings step whose proposal is one IRLS
-///    step from the current value of that block (Gamerman 1997, *Sampling from the posterior
-///    distribution in generalized linear mixed models*, Statistics and Computing 7:57): the
-///    Gaussian with the penalized weighted least-squares solution as mean and its normal
-///    equations' matrix as precision, given everything else;
+/// 1. β (two tries), then each level of each term, by a Metropolis-Hastings step whose
+///    independence proposal is the block's Laplace approximation at its conditional mode given
+///    everything else, mixed with a wide component (`LaplaceBlockStep`);
 /// 2. shift moves that leave η unchanged: β_c against the levels of a term whose Z column is a
 ///    multiple of X's column c on every level, and an intercept against the intercepts of a term
 ///    nested in it (Liu & Sabatti 2000); each an exact Gaussian draw;
-/// 3. each Σ_j from its exact conditional given b_j (the Gaussian sampler's steps), then each
-///    term's interweaving step with the likelihood evaluated row by row.
+/// 3. each Σ_j from its exact conditional given b_j, then each term's interweaving step with the
+///    likelihood evaluated row by row, then the move of eq. 118 for a term with levels whose
+///    responses all sit at a bound.
 ///
 /// The Gaussian sampler's joint draw of (β, b) is used only to start: Newton's method through
 /// the blocked factor finds the conditional mode. Not thread-safe: one sampler per chain.
 public struct IRLSProposalGibbs {
-    /// The weighted Gaussian model of the IRLS step; its cross-products are refilled at every
-    /// proposal, and it holds the state (β, b, Σ).
+    /// The weighted Gaussian model of the start's Newton steps (its cross-products refilled at
+    /// each); it holds the state (β, b, Σ).
     public private(set) var gaussian: GibbsSampler
     /// η = offset + Xβ + Zb at the current state.
     public private(set) var linearPredictor: [Double]
-    /// Scratch: IRLS weights and working response; the linear predictor of a proposal and of
-    /// the reverse proposal's mean.
+    /// Scratch of the start's Newton steps: IRLS weights and working response, the linear
+    /// predictor at a step's point.
     private var weights: [Double]
     private var working: [Double]
     private var proposedPredictor: [Double]

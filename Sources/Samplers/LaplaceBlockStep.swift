@@ -202,47 +202,47 @@ final class LaplaceBlockStep {
     /// proposal must be.
     private func anchoredStart(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
                                priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>) {
-        factor.update(from: priorPrecision, count: k * k)
-        point.update(from: priorShift, count: k)
-        for (a, row) in rows.enumerated() {
-            let i = Int(row)
-            let w = anchorWeights[i]
-            let target = anchorWorking[i] - rest[a]
-            for c in 0..<k {
-                let wv = w * values[a * k + c]
-                point[c] += wv * target
-                for d in 0...c { factor[c + d * k] += wv * values[a * k + d] }
-            }
+        let solved = solvePenalizedLeastSquares(rows: rows, values: values, order: k, priorPrecision: priorPrecision,
+                                                priorShift: priorShift, into: point) { a, i in
+            (anchorWeights[i], anchorWorking[i] - rest[a])
         }
-        guard SmallDense.choleskyLowerInPlace(factor, order: k), (0..<k).allSatisfy({ point[$0].isFinite }) else {
-            point.update(repeating: 0, count: k)
-            return
-        }
-        SmallDense.solveLower(factor, order: k, point)
-        SmallDense.solveLowerTransposed(factor, order: k, point)
+        if !solved { point.update(repeating: 0, count: k) }
     }
 
     /// One IRLS step at θ (eq. 106-107): `factor` ← the lower factor of P(θ), `mean` ← m(θ);
     /// false when P is not positive definite or m is not finite.
     private func irlsStep(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int, at theta: UnsafePointer<Double>,
                           priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>) -> Bool {
-        factor.update(from: priorPrecision, count: k * k)
-        mean.update(from: priorShift, count: k)
-        for (a, row) in rows.enumerated() {
-            let i = Int(row)
+        solvePenalizedLeastSquares(rows: rows, values: values, order: k, priorPrecision: priorPrecision,
+                                   priorShift: priorShift, into: mean) { a, i in
             let eta = eta(a, values: values, order: k, at: theta)
             let (mu, derivative) = family.meanAndDerivative(eta)
-            let w = (priorWeights?[i] ?? 1) * derivative * derivative / family.variance(mu)
-            let target = eta + (response[i] - mu) / derivative - rest[a]
+            return ((priorWeights?[i] ?? 1) * derivative * derivative / family.variance(mu),
+                    eta + (response[i] - mu) / derivative - rest[a])
+        }
+    }
+
+    /// `factor` ← the lower factor of Q + Σ_a w_a v_a v_aᵀ and `solution` ← its solve against
+    /// Qμ₀ + Σ_a w_a v_a t_a, (w_a, t_a) = `weightAndTarget(a, row)`; false when the matrix is not
+    /// positive definite or the right-hand side not finite.
+    @inline(__always)
+    private func solvePenalizedLeastSquares(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
+                                            priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
+                                            into solution: UnsafeMutablePointer<Double>,
+                                            weightAndTarget: (Int, Int) -> (Double, Double)) -> Bool {
+        factor.update(from: priorPrecision, count: k * k)
+        solution.update(from: priorShift, count: k)
+        for (a, row) in rows.enumerated() {
+            let (w, target) = weightAndTarget(a, Int(row))
             for c in 0..<k {
                 let wv = w * values[a * k + c]
-                mean[c] += wv * target
+                solution[c] += wv * target
                 for d in 0...c { factor[c + d * k] += wv * values[a * k + d] }
             }
         }
-        guard SmallDense.choleskyLowerInPlace(factor, order: k), (0..<k).allSatisfy({ mean[$0].isFinite }) else { return false }
-        SmallDense.solveLower(factor, order: k, mean)
-        SmallDense.solveLowerTransposed(factor, order: k, mean)
+        guard SmallDense.choleskyLowerInPlace(factor, order: k), (0..<k).allSatisfy({ solution[$0].isFinite }) else { return false }
+        SmallDense.solveLower(factor, order: k, solution)
+        SmallDense.solveLowerTransposed(factor, order: k, solution)
         return true
     }
 
