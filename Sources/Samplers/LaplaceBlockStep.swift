@@ -93,6 +93,20 @@ final class LaplaceBlockStep {
               current: UnsafeMutablePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
               priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream) -> Bool {
         precondition(k <= maximumOrder)
+        // Scalar blocks (the levels of a random intercept) are most of the steps: a copy of the
+        // body with k = 1 known lets the compiler drop every loop over k.
+        if k == 1 {
+            return stepBody(rows: rows, values: values, order: 1, tries: tries, current: current, priorPrecision: priorPrecision,
+                            priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random)
+        }
+        return stepBody(rows: rows, values: values, order: k, tries: tries, current: current, priorPrecision: priorPrecision,
+                        priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random)
+    }
+
+    @inline(__always)
+    private func stepBody(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int, tries: Int,
+                          current: UnsafeMutablePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
+                          priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream) -> Bool {
         for (a, row) in rows.enumerated() {
             var s = 0.0
             for c in 0..<k { s += values[a * k + c] * current[c] }
@@ -165,6 +179,7 @@ final class LaplaceBlockStep {
         return true
     }
 
+    @inline(__always)
     private func eta(_ a: Int, values: UnsafePointer<Double>, order k: Int, at theta: UnsafePointer<Double>) -> Double {
         var s = rest[a]
         for c in 0..<k { s += values[a * k + c] * theta[c] }
@@ -174,6 +189,7 @@ final class LaplaceBlockStep {
     /// log π(θ') − log π(θ) of the block's conditional, the likelihood's part row by row in the
     /// change of η (`Family.logLikelihoodChange`: exact for large counts, where the two
     /// log-likelihoods' own values lose the difference).
+    @inline(__always)
     private func logTargetChange(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
                                  from theta: UnsafePointer<Double>, to other: UnsafePointer<Double>,
                                  priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>) -> Double {
@@ -200,6 +216,7 @@ final class LaplaceBlockStep {
     /// and working responses (the IRLS step as if η were η̂ on the block's rows), or 0 when its
     /// matrix is not positive definite. A function of the rest of η and the prior only, as the
     /// proposal must be.
+    @inline(__always)
     private func anchoredStart(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
                                priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>) {
         let solved = solvePenalizedLeastSquares(rows: rows, values: values, order: k, priorPrecision: priorPrecision,
@@ -211,6 +228,7 @@ final class LaplaceBlockStep {
 
     /// One IRLS step at θ (eq. 106-107): `factor` ← the lower factor of P(θ), `mean` ← m(θ);
     /// false when P is not positive definite or m is not finite.
+    @inline(__always)
     private func irlsStep(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int, at theta: UnsafePointer<Double>,
                           priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>) -> Bool {
         solvePenalizedLeastSquares(rows: rows, values: values, order: k, priorPrecision: priorPrecision,
@@ -247,6 +265,7 @@ final class LaplaceBlockStep {
     }
 
     /// ‖Fᵀ(x − m)‖² = (x − m)ᵀF Fᵀ(x − m) at the current mean, F lower triangular.
+    @inline(__always)
     private func squaredDistance(_ x: UnsafePointer<Double>, factor: UnsafePointer<Double>, order k: Int) -> Double {
         var total = 0.0
         for c in 0..<k {
