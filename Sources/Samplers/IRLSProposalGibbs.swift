@@ -5,7 +5,7 @@ import ModelSpec
 /// Gibbs for a Poisson (or any non-Gaussian) mixed model with no data augmentation
 /// (docs/math.md, eq. 106-110, 118-119). One sweep:
 ///
-/// 1. β (two tries), then each level of each term, by a Metropolis-Hastings step whose
+/// 1. β, then each level of each term, by a Metropolis-Hastings step whose
 ///    independence proposal is the block's Laplace approximation at its conditional mode given
 ///    everything else, mixed with a wide component (`LaplaceBlockStep`);
 /// 2. shift moves that leave η unchanged: β_c against the levels of a term whose Z column is a
@@ -193,12 +193,6 @@ public struct IRLSProposalGibbs {
                                 maximumOrder: max(design.fixedCount, design.terms.map(\.size).max() ?? 0))
     }
 
-    /// Metropolis-Hastings steps for β per sweep with its one Laplace proposal: β's acceptance
-    /// rate is lower than a level's (cbpp: 83 % against 95 %; the wide component, twice the
-    /// Laplace approximation in four dimensions, is accepted half as often) and a second try costs
-    /// one pass over the rows where the Newton steps that form the proposal cost two or more.
-    static let fixedEffectsTries = 2
-
     /// Rounds of "τ from the mode's b, then the mode given τ" at the start.
     static let startingRounds = 3
 
@@ -285,7 +279,7 @@ public struct IRLSProposalGibbs {
                 // β's conditional is informed by every row: its wide component is the Laplace
                 // approximation's, twice as wide, not the (usually far wider) prior.
                 allRows.withUnsafeBufferPointer { rows in
-                    _ = blockStep.step(rows: rows, values: fixedRowValues, order: p, tries: Self.fixedEffectsTries, current: &beta,
+                    _ = blockStep.step(rows: rows, values: fixedRowValues, order: p, current: &beta,
                                        priorPrecision: precision, priorShift: shift, priorFactor: nil,
                                        linearPredictor: eta.baseAddress!, random: random)
                 }

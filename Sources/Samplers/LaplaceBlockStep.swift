@@ -88,26 +88,25 @@ final class LaplaceBlockStep {
 
     /// The step for the block on `rows`, whose values vᵢ are `values` row by row (k per row, in
     /// the order of `rows`), at `current`, with prior precision Q and Q times the prior mean
-    /// (`priorShift`), Newton's method from the anchored start (`anchoredStart`), then `tries`
-    /// Metropolis-Hastings steps with the one proposal. When one is accepted, writes the last
-    /// accepted value to `current`, moves `linearPredictor` on the block's rows to it and returns
-    /// true.
-    func step(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int, tries: Int = 1,
+    /// (`priorShift`), Newton's method from the anchored start (`anchoredStart`). When the
+    /// proposal is accepted, writes it to `current`, moves `linearPredictor` on the block's rows
+    /// to it and returns true.
+    func step(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
               current: UnsafeMutablePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
               priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream) -> Bool {
         precondition(k <= maximumOrder)
         // Scalar blocks (the levels of a random intercept) are most of the steps: a copy of the
         // body with k = 1 known lets the compiler drop every loop over k.
         if k == 1 {
-            return stepBody(rows: rows, values: values, order: 1, tries: tries, current: current, priorPrecision: priorPrecision,
+            return stepBody(rows: rows, values: values, order: 1, current: current, priorPrecision: priorPrecision,
                             priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random)
         }
-        return stepBody(rows: rows, values: values, order: k, tries: tries, current: current, priorPrecision: priorPrecision,
+        return stepBody(rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
                         priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random)
     }
 
     @inline(__always)
-    private func stepBody(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int, tries: Int,
+    private func stepBody(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
                           current: UnsafeMutablePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
                           priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream) -> Bool {
         for (a, row) in rows.enumerated() {
@@ -158,26 +157,16 @@ final class LaplaceBlockStep {
             let wideTerm = wideConstant - 0.5 * squaredDistance(x, factor: wideFactor, order: k) / (wideScale * wideScale)
             return max(narrowTerm, wideTerm) + log1p(exp(-abs(narrowTerm - wideTerm)))
         }
-        // The proposal does not depend on θ, so repeated tries with it are repeated
-        // Metropolis-Hastings steps of one kernel, each costing a pass over the rows but no Newton.
-        var logProposalAtCurrent = logProposal(current)
-        var accepted = false
-        for _ in 0..<tries {
-            let wide = random.uniform() < Self.wideShare
-            let scale = wide ? wideScale : 1
-            for c in 0..<k { noise[c] = random.standardNormal() }
-            SmallDense.solveLowerTransposed(wide ? wideFactor : UnsafePointer(factor), order: k, noise)
-            for c in 0..<k { proposed[c] = mean[c] + scale * noise[c] }
-            let targetChange = logTargetChange(rows: rows, values: values, order: k, from: current, to: proposed, priorPrecision: priorPrecision, priorShift: priorShift)
-            guard targetChange.isFinite else { continue }
-            let logProposalAtProposed = logProposal(proposed)
-            let logRatio = targetChange + logProposalAtCurrent - logProposalAtProposed
-            guard logRatio >= 0 || log(random.uniform()) < logRatio else { continue }
-            current.update(from: proposed, count: k)
-            logProposalAtCurrent = logProposalAtProposed
-            accepted = true
-        }
-        guard accepted else { return false }
+        let wide = random.uniform() < Self.wideShare
+        let scale = wide ? wideScale : 1
+        for c in 0..<k { noise[c] = random.standardNormal() }
+        SmallDense.solveLowerTransposed(wide ? wideFactor : UnsafePointer(factor), order: k, noise)
+        for c in 0..<k { proposed[c] = mean[c] + scale * noise[c] }
+        let targetChange = logTargetChange(rows: rows, values: values, order: k, from: current, to: proposed, priorPrecision: priorPrecision, priorShift: priorShift)
+        guard targetChange.isFinite else { return false }
+        let logRatio = targetChange + logProposal(current) - logProposal(proposed)
+        guard logRatio >= 0 || log(random.uniform()) < logRatio else { return false }
+        current.update(from: proposed, count: k)
         for (a, row) in rows.enumerated() { linearPredictor[Int(row)] = eta(a, values: values, order: k, at: current) }
         return true
     }
