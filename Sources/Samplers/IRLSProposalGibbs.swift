@@ -170,10 +170,9 @@ public struct IRLSProposalGibbs {
         let design = gaussian.design
         let family = design.family
         for i in eta.indices {
-            let (mu, derivative) = family.meanAndDerivative(eta[i])
-            let prior = design.priorWeights?[i] ?? 1
-            weights[i] = prior * derivative * derivative / family.variance(mu)
-            working[i] = eta[i] - design.offset[i] + (design.response[i] - mu) / derivative
+            let (weight, correction) = family.irlsWeightAndCorrection(y: design.response[i], eta: eta[i], priorWeight: design.priorWeights?[i] ?? 1)
+            weights[i] = weight
+            working[i] = eta[i] - design.offset[i] + correction
         }
         gaussian.design.refillCrossProducts(response: working, weights: weights)
     }
@@ -184,9 +183,9 @@ public struct IRLSProposalGibbs {
         let family = design.family
         var weights = anchor, working = anchor
         for (i, eta) in anchor.enumerated() {
-            let (mu, derivative) = family.meanAndDerivative(eta)
-            weights[i] = (design.priorWeights?[i] ?? 1) * derivative * derivative / family.variance(mu)
-            working[i] = eta + (design.response[i] - mu) / derivative
+            let (weight, correction) = family.irlsWeightAndCorrection(y: design.response[i], eta: eta, priorWeight: design.priorWeights?[i] ?? 1)
+            weights[i] = weight
+            working[i] = eta + correction
         }
         return LaplaceBlockStep(family: family, response: design.response, priorWeights: design.priorWeights,
                                 anchorWeights: weights, anchorWorking: working, maximumRows: design.observationCount,

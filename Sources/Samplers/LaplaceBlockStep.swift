@@ -226,9 +226,8 @@ final class LaplaceBlockStep {
         solvePenalizedLeastSquares(rows: rows, values: values, order: k, priorPrecision: priorPrecision,
                                    priorShift: priorShift, into: mean) { a, i in
             let eta = eta(a, values: values, order: k, at: theta)
-            let (mu, derivative) = family.meanAndDerivative(eta)
-            return ((priorWeights?[i] ?? 1) * derivative * derivative / family.variance(mu),
-                    eta + (response[i] - mu) / derivative - rest[a])
+            let (weight, correction) = family.irlsWeightAndCorrection(y: response[i], eta: eta, priorWeight: priorWeights?[i] ?? 1)
+            return (weight, eta + correction - rest[a])
         }
     }
 

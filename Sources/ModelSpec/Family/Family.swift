@@ -87,6 +87,15 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
+    /// One row's IRLS weight and working-response correction at η (docs/math.md, eq. 106): w =
+    /// a (dμ/dη)² / V(μ) and (y − μ) / (dμ/dη), the working response being η plus the correction
+    /// (less the offset where the caller works without it); a is the row's prior weight.
+    @inlinable
+    public func irlsWeightAndCorrection(y: Double, eta: Double, priorWeight: Double) -> (weight: Double, correction: Double) {
+        let (mu, derivative) = meanAndDerivative(eta)
+        return (priorWeight * derivative * derivative / variance(mu), (y - mu) / derivative)
+    }
+
     /// dμ/dη at η.
     @inlinable
     public func meanDerivative(_ eta: Double) -> Double {
