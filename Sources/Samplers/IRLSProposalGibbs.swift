@@ -36,6 +36,9 @@ public struct IRLSProposalGibbs {
     private let fixedRowValues: [Double]
     /// Per term, Z_j's rows in `levelRows[j]`'s order, k_j values each.
     private let levelRowValues: [[Double]]
+    /// Per term, whether it is a random intercept: one coefficient whose Z column is 1 on every
+    /// row, so that a change of the term moves every row of a level by the same amount.
+    private let unitIntercepts: [Bool]
     /// Per term, the levels whose responses all sit at a bound (eq. 118), or nil.
     private let levelsAtBound: [[Bool]?]
     /// A binomial design's successes, failures and log binomial coefficients for `lp__` (three
@@ -133,6 +136,7 @@ public struct IRLSProposalGibbs {
         blockStep = Self.blockStep(design: design, anchor: design.offset)
         shifts = Self.shiftMoves(design)
         levelsAtBound = Self.levelsAtBound(design)
+        unitIntercepts = design.terms.map { $0.size == 1 && $0.modelRows.storage.allSatisfy { $0 == 1 } }
         likelihoodRows = design.family.kind == .binomial ? design.binomialRows() : nil
         nestedShifts = Self.nestedShiftMoves(design)
         try moveToConditionalMode()
@@ -480,6 +484,10 @@ public struct IRLSProposalGibbs {
         // The likelihood relative to the current η (`Family.logLikelihoodChange`, with η's part
         // formed once for every evaluation), so that the slice level does not round to the
         // current value for large counts (SliceSampler.step).
+        // A random intercept's rows all change by (τ'/τ − 1) b_h on level h: the change's part of
+        // the likelihood change (`Family.changeFactor`) is formed once per level.
+        let levelChanges: UnsafeMutableBufferPointer<Double>? = unitIntercepts[j] ? .allocate(capacity: 2 * term.levelCount) : nil
+        defer { levelChanges?.deallocate() }
         x.withUnsafeMutableBufferPointer { x in
             slice.sweep(x, random: random) { x -> Double in
                 var value = scales.withUnsafeBufferPointer { GibbsSampler.logScalePrior(x, scales: $0.baseAddress!, order: k) }
@@ -487,6 +495,20 @@ public struct IRLSProposalGibbs {
                 let changes = (0..<k).map { exp(x[$0]) / tau[$0] - 1 }
                 // At the current scales every row's change is 0, and so is the likelihood's.
                 if changes.allSatisfy({ $0 == 0 }) { return value }
+                if let levelChanges {
+                    let levels = term.levelCount
+                    for h in 0..<levels {
+                        let d = 0.0 + changes[0] * b[h]
+                        levelChanges[h] = d
+                        levelChanges[levels + h] = family.changeFactor(d)
+                    }
+                    for i in 0..<n {
+                        let h = Int(term.groupCodes[i])
+                        value += family.logLikelihoodChange(y: design.response[i], eta: current[i], basis: bases[i], change: levelChanges[h],
+                                                            changeFactor: levelChanges[levels + h], weight: design.priorWeights?[i] ?? 1)
+                    }
+                    return value.isNaN ? -.infinity : value
+                }
                 for i in 0..<n {
                     var d = 0.0
                     for c in 0..<k { d += changes[c] * contributions[c * n + i] }

@@ -111,7 +111,8 @@ final class LaplaceBlockStep {
                           priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream) -> Bool {
         for (a, row) in rows.enumerated() {
             var s = 0.0
-            for c in 0..<k { s += values[a * k + c] * current[c] }
+            let v = values + a &* k
+            for c in 0..<k { s += v[c] * current[c] }
             rest[a] = linearPredictor[Int(row)] - s
         }
         anchoredStart(rows: rows, values: values, order: k, priorPrecision: priorPrecision, priorShift: priorShift)
@@ -174,7 +175,8 @@ final class LaplaceBlockStep {
     @inline(__always)
     private func eta(_ a: Int, values: UnsafePointer<Double>, order k: Int, at theta: UnsafePointer<Double>) -> Double {
         var s = rest[a]
-        for c in 0..<k { s += values[a * k + c] * theta[c] }
+        let v = values + a &* k
+        for c in 0..<k { s += v[c] * theta[c] }
         return s
     }
 
@@ -189,7 +191,8 @@ final class LaplaceBlockStep {
         for (a, row) in rows.enumerated() {
             let i = Int(row)
             var d = 0.0
-            for c in 0..<k { d += values[a * k + c] * (other[c] - theta[c]) }
+            let v = values + a &* k
+            for c in 0..<k { d += v[c] * (other[c] - theta[c]) }
             total += family.logLikelihoodChange(y: response[i], eta: eta(a, values: values, order: k, at: theta), change: d, weight: priorWeights?[i] ?? 1)
         }
         func logPrior(_ theta: UnsafePointer<Double>) -> Double {
@@ -241,18 +244,62 @@ final class LaplaceBlockStep {
                                             weightAndTarget: (Int, Int) -> (Double, Double)) -> Bool {
         factor.update(from: priorPrecision, count: k * k)
         solution.update(from: priorShift, count: k)
-        for (a, row) in rows.enumerated() {
-            let (w, target) = weightAndTarget(a, Int(row))
-            for c in 0..<k {
-                let wv = w * values[a * k + c]
-                solution[c] += wv * target
-                for d in 0...c { factor[c + d * k] += wv * values[a * k + d] }
+        if k > 1 && k <= 4 {
+            accumulateSmall(rows: rows, values: values, order: k, into: solution, weightAndTarget: weightAndTarget)
+        } else {
+            for (a, row) in rows.enumerated() {
+                let (w, target) = weightAndTarget(a, Int(row))
+                let v = values + a &* k
+                for c in 0..<k {
+                    let wv = w * v[c]
+                    solution[c] += wv * target
+                    for d in 0...c { factor[c &+ d &* k] += wv * v[d] }
+                }
             }
         }
         guard SmallDense.choleskyLowerInPlace(factor, order: k), (0..<k).allSatisfy({ solution[$0].isFinite }) else { return false }
         SmallDense.solveLower(factor, order: k, solution)
         SmallDense.solveLowerTransposed(factor, order: k, solution)
         return true
+    }
+
+    /// `factor` += Σ_a w_a v_a v_aᵀ (its lower triangle) and `rightHandSide` += Σ_a w_a v_a t_a, (w_a,
+    /// t_a) = `weightAndTarget(a, row)`, for two to four coefficients (β of a few columns, a level
+    /// of a small term): the sums in registers, column d of the matrix one vector, each lane taking
+    /// the scalar loop's operations in its order (the same bits as adding row by row). Out of line,
+    /// so that the scalar blocks' copy of the step stays small enough to inline what it calls.
+    @inline(never)
+    private func accumulateSmall(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
+                                 into rightHandSide: UnsafeMutablePointer<Double>, weightAndTarget: (Int, Int) -> (Double, Double)) {
+        let matrix = factor
+        var sums = SIMD4<Double>()
+        var column0 = SIMD4<Double>(), column1 = SIMD4<Double>(), column2 = SIMD4<Double>(), column3 = SIMD4<Double>()
+        for c in 0..<k {
+            sums[c] = rightHandSide[c]
+            column0[c] = matrix[c]
+            if c >= 1 { column1[c] = matrix[c &+ k] }
+            if c >= 2 { column2[c] = matrix[c &+ 2 &* k] }
+            if c >= 3 { column3[c] = matrix[c &+ 3 &* k] }
+        }
+        for (a, row) in rows.enumerated() {
+            let (w, target) = weightAndTarget(a, Int(row))
+            let values = values + a &* k
+            var v = SIMD4<Double>()
+            for c in 0..<k { v[c] = values[c] }
+            let wv = w * v
+            sums += wv * target
+            column0 += wv * v[0]
+            column1 += wv * v[1]
+            column2 += wv * v[2]
+            column3 += wv * v[3]
+        }
+        for c in 0..<k {
+            rightHandSide[c] = sums[c]
+            matrix[c] = column0[c]
+            if c >= 1 { matrix[c &+ k] = column1[c] }
+            if c >= 2 { matrix[c &+ 2 &* k] = column2[c] }
+            if c >= 3 { matrix[c &+ 3 &* k] = column3[c] }
+        }
     }
 
     /// ‖Fᵀ(x − m)‖² = (x − m)ᵀF Fᵀ(x − m) at the current mean, F lower triangular.

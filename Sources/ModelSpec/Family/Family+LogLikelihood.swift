@@ -61,11 +61,30 @@ extension Family {
     /// `logLikelihoodChange` with η's `changeBasis` given: the same value, bit for bit.
     @inlinable
     public func logLikelihoodChange(y: Double, eta: Double, basis: Double, change d: Double, weight: Double) -> Double {
+        logLikelihoodChange(y: y, eta: eta, basis: basis, change: d, changeFactor: changeFactor(d), weight: weight)
+    }
+
+    /// What `logLikelihoodChange` computes of the change d alone, for rows that share d (the rows
+    /// of one level of a random intercept): expm1(d) for Poisson and for the binomial logit link
+    /// (the logit's is used only for |d| < 1), d itself (unused) for the other links.
+    @inlinable
+    public func changeFactor(_ d: Double) -> Double {
+        switch kind {
+        case .poisson: return expm1(d)
+        case .binomial where link == .logit: return abs(d) < 1 ? expm1(d) : d
+        default: return d
+        }
+    }
+
+    /// `logLikelihoodChange` with η's `changeBasis` and d's `changeFactor` given: the same value,
+    /// bit for bit.
+    @inlinable
+    public func logLikelihoodChange(y: Double, eta: Double, basis: Double, change d: Double, changeFactor: Double, weight: Double) -> Double {
         switch kind {
         case .poisson:
-            return weight * (y * d - basis * expm1(d))
+            return weight * (y * d - basis * changeFactor)
         case .binomial where link == .logit:
-            return weight * y * d - weight * Self.softplusChange(eta, d, logistic: basis)
+            return weight * y * d - weight * Self.softplusChange(eta, d, logistic: basis, expm1Change: changeFactor)
         default:
             return logLikelihoodKernel(y: y, eta: eta + d, weight: weight).value - logLikelihoodKernel(y: y, eta: eta, weight: weight).value
         }
@@ -118,9 +137,9 @@ extension Family {
     /// precision however small μ is), one log1p where the difference of two softplus takes two;
     /// further out that difference itself.
     @inlinable
-    static func softplusChange(_ eta: Double, _ d: Double, logistic mu: Double) -> Double {
+    static func softplusChange(_ eta: Double, _ d: Double, logistic mu: Double, expm1Change: Double) -> Double {
         guard abs(d) < 1 else { return softplus(eta + d) - softplus(eta) }
-        return log1p(mu * expm1(d))
+        return log1p(mu * expm1Change)
     }
 
     /// 1 / (1 + e^−η) without overflow.
