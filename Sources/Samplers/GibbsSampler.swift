@@ -183,8 +183,8 @@ public struct GibbsSampler {
     }
 
     /// Each Σ_j | b_j of `terms`: inverse-gamma steps for scalar terms (eq. 24; with
-    /// `exactScalarScales`, the exact draw of eq. 119 where it succeeds), slice steps for vector
-    /// terms (eq. 28).
+    /// `exactScalarScales`, the ordered overrelaxation of eq. 120 over exact draws of eq. 119
+    /// where they succeed), slice steps for vector terms (eq. 28).
     mutating func updateCovariances(terms: Range<Int>, random: RandomStream, exactScalarScales: Bool = false) {
         for j in terms {
             let term = design.terms[j]
@@ -193,7 +193,8 @@ public struct GibbsSampler {
             if var prior = tauPriors[j] {
                 let tau = covarianceFactors[j][0]
                 let exact = exactScalarScales
-                    ? HalfCauchyVariance.exactVariance(scale: prior.scale, count: term.levelCount, sumOfSquares: scatter[0], random: random) : nil
+                    ? HalfCauchyVariance.overrelaxedVariance(current: tau * tau, scale: prior.scale, count: term.levelCount,
+                                                             sumOfSquares: scatter[0], random: random) : nil
                 let variance = exact ?? prior.update(variance: tau * tau, count: term.levelCount, sumOfSquares: scatter[0], random: random)
                 tauPriors[j] = prior
                 covarianceFactors[j] = [variance.squareRoot()]

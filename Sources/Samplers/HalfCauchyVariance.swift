@@ -48,6 +48,30 @@ public struct HalfCauchyVariance: Sendable, Equatable {
         return nil
     }
 
+    /// Draws from v | SS besides the current v in `overrelaxedVariance`.
+    public static let overrelaxationDraws = 10
+
+    /// Ordered overrelaxation of v | SS (Neal 1998, "Suppressing random walks in Markov chain
+    /// Monte Carlo using ordered overrelaxation"; docs/math.md, eq. 120): K = `overrelaxationDraws`
+    /// independent draws of `exactVariance`, sorted together with the current v; if v is r-th
+    /// from the bottom of the K + 1, the value r-th from the top is returned. The step leaves
+    /// v | SS invariant and moves v to the far side of its conditional, so that τ does not
+    /// random-walk against b. Nil where any of the K draws is (which depends on SS only, not on
+    /// v), and the caller then takes the plain step.
+    public static func overrelaxedVariance(current: Double, scale: Double, count: Int, sumOfSquares: Double,
+                                           random: RandomStream) -> Double? {
+        var draws: [Double] = []
+        draws.reserveCapacity(overrelaxationDraws + 1)
+        for _ in 0..<overrelaxationDraws {
+            guard let draw = exactVariance(scale: scale, count: count, sumOfSquares: sumOfSquares, random: random) else { return nil }
+            draws.append(draw)
+        }
+        let rank = draws.reduce(0) { $1 < current ? $0 + 1 : $0 }
+        draws.append(current)
+        draws.sort()
+        return draws[overrelaxationDraws - rank]
+    }
+
     /// IG(α, β), density ∝ x^(−α−1) e^(−β/x): the reciprocal of a Gamma(α, scale 1/β) draw.
     public static func inverseGamma(shape: Double, rate: Double, random: RandomStream) -> Double {
         1 / random.gamma(shape: shape, scale: 1 / rate)

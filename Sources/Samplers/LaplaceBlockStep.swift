@@ -90,25 +90,27 @@ final class LaplaceBlockStep {
     /// the order of `rows`), at `current`, with prior precision Q and Q times the prior mean
     /// (`priorShift`), Newton's method from the anchored start (`anchoredStart`). When the
     /// proposal is accepted, writes it to `current`, moves `linearPredictor` on the block's rows
-    /// to it and returns true.
+    /// to it and returns true. `tries` Metropolis-Hastings steps share the one approximation.
     func step(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
               current: UnsafeMutablePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
-              priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream) -> Bool {
+              priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream,
+              tries: Int = 1) -> Bool {
         precondition(k <= maximumOrder)
         // Scalar blocks (the levels of a random intercept) are most of the steps: a copy of the
         // body with k = 1 known lets the compiler drop every loop over k.
         if k == 1 {
             return stepBody(rows: rows, values: values, order: 1, current: current, priorPrecision: priorPrecision,
-                            priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random)
+                            priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
         }
         return stepBody(rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
-                        priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random)
+                        priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
     }
 
     @inline(__always)
     private func stepBody(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
                           current: UnsafeMutablePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
-                          priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream) -> Bool {
+                          priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream,
+                          tries: Int) -> Bool {
         for (a, row) in rows.enumerated() {
             var s = 0.0
             let v = values + a &* k
@@ -158,18 +160,24 @@ final class LaplaceBlockStep {
             let wideTerm = wideConstant - 0.5 * squaredDistance(x, factor: wideFactor, order: k) / (wideScale * wideScale)
             return max(narrowTerm, wideTerm) + log1p(exp(-abs(narrowTerm - wideTerm)))
         }
-        let wide = random.uniform() < Self.wideShare
-        let scale = wide ? wideScale : 1
-        for c in 0..<k { noise[c] = random.standardNormal() }
-        SmallDense.solveLowerTransposed(wide ? wideFactor : UnsafePointer(factor), order: k, noise)
-        for c in 0..<k { proposed[c] = mean[c] + scale * noise[c] }
-        let targetChange = logTargetChange(rows: rows, values: values, order: k, from: current, to: proposed, priorPrecision: priorPrecision, priorShift: priorShift)
-        guard targetChange.isFinite else { return false }
-        let logRatio = targetChange + logProposal(current) - logProposal(proposed)
-        guard logRatio >= 0 || log(random.uniform()) < logRatio else { return false }
-        current.update(from: proposed, count: k)
-        for (a, row) in rows.enumerated() { linearPredictor[Int(row)] = eta(a, values: values, order: k, at: current) }
-        return true
+        // The proposal depends on the rest of η only, which the block's own moves leave alone:
+        // every try is a Metropolis-Hastings step from the same approximation.
+        var moved = false
+        for _ in 0..<tries {
+            let wide = random.uniform() < Self.wideShare
+            let scale = wide ? wideScale : 1
+            for c in 0..<k { noise[c] = random.standardNormal() }
+            SmallDense.solveLowerTransposed(wide ? wideFactor : UnsafePointer(factor), order: k, noise)
+            for c in 0..<k { proposed[c] = mean[c] + scale * noise[c] }
+            let targetChange = logTargetChange(rows: rows, values: values, order: k, from: current, to: proposed, priorPrecision: priorPrecision, priorShift: priorShift)
+            guard targetChange.isFinite else { continue }
+            let logRatio = targetChange + logProposal(current) - logProposal(proposed)
+            guard logRatio >= 0 || log(random.uniform()) < logRatio else { continue }
+            current.update(from: proposed, count: k)
+            for (a, row) in rows.enumerated() { linearPredictor[Int(row)] = eta(a, values: values, order: k, at: current) }
+            moved = true
+        }
+        return moved
     }
 
     @inline(__always)

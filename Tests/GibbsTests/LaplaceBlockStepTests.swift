@@ -54,8 +54,10 @@ import Testing
     }
 
     /// A two-coefficient block (1, x) as β of a Poisson model: four rows, counts 0-40, prior
-    /// N(0, I); each coefficient's marginal against the exact density on a 2-D grid.
-    @Test func twoCoefficientStepsLeaveTheConditionalInvariant() throws {
+    /// N(0, I); each coefficient's marginal against the exact density on a 2-D grid, with one
+    /// Metropolis-Hastings try a step and with two from the same approximation (β's, eq. 107).
+    @Test(arguments: [1, 2])
+    func twoCoefficientStepsLeaveTheConditionalInvariant(tries: Int) throws {
         let family = try Family(.poisson)
         let counts = [0.0, 2, 9, 40], x = [-1.0, -0.3, 0.4, 1.2], rest = [0.3, -0.2, 0.5, 0.1]
         let n = counts.count
@@ -88,13 +90,13 @@ import Testing
         for _ in 0..<40000 {
             rows.withUnsafeBufferPointer { rows in
                 _ = step.step(rows: rows, values: values, order: 2, current: &current, priorPrecision: &precision,
-                              priorShift: &shift, priorFactor: nil, linearPredictor: &eta, random: random)
+                              priorShift: &shift, priorFactor: nil, linearPredictor: &eta, random: random, tries: tries)
             }
             draws[0].append(current[0])
             draws[1].append(current[1])
         }
         for c in 0..<2 {
-            expectDraws(draws[c], match: GridDistribution(points: grid, masses: marginals[c]), "θ\(c)")
+            expectDraws(draws[c], match: GridDistribution(points: grid, masses: marginals[c]), "θ\(c), \(tries) tries")
         }
     }
 }

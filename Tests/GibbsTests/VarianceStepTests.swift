@@ -106,6 +106,37 @@ func logVarianceConditional(count: Int, sumOfSquares: Double, scale: Double,
         expectDraws(draws, match: exact, "log v (count \(count), SS \(sumOfSquares))")
     }
 
+    /// Ordered overrelaxation over the exact draws (eq. 120), with `update`'s step where a draw
+    /// declines, as `GibbsSampler.updateCovariances` chains them: the same conditional, and where
+    /// the exact draws succeed, negatively correlated steps (the point of it). The third case
+    /// declines nearly always, so it checks the mixture of kernels.
+    @Test(arguments: [(15, 8.0, 5.0), (4, 30.0, 3.0), (6, 2e4, 1.0)])
+    func overrelaxedVarianceStepMatchesExact(count: Int, sumOfSquares: Double, scale: Double) {
+        var prior = HalfCauchyVariance(scale: scale)
+        let random = RandomStream(seed: 9, chain: count)
+        var v = 1.0
+        var draws: [Double] = []
+        var overrelaxed = 0
+        for _ in 0..<40000 {
+            if let next = HalfCauchyVariance.overrelaxedVariance(current: v, scale: scale, count: count, sumOfSquares: sumOfSquares, random: random) {
+                v = next
+                overrelaxed += 1
+            } else {
+                v = prior.update(variance: v, count: count, sumOfSquares: sumOfSquares, random: random)
+            }
+            draws.append(log(v))
+        }
+        let exact = logVarianceConditional(count: count, sumOfSquares: sumOfSquares, scale: scale, from: -25, to: 25, points: 100000)
+        expectDraws(draws, match: exact, "log v (count \(count), SS \(sumOfSquares))")
+        if overrelaxed > 30000 {
+            let mean = MonteCarlo.mean(draws)
+            var lagged = 0.0, squares = 0.0
+            for i in 1..<draws.count { lagged += (draws[i] - mean) * (draws[i - 1] - mean) }
+            for x in draws { squares += (x - mean) * (x - mean) }
+            #expect(lagged / squares < -0.5, "lag-1 autocorrelation \(lagged / squares)")
+        }
+    }
+
     @Test func exactVarianceDrawDeclinesImproperProposals() {
         let random = RandomStream(seed: 1, chain: 1)
         #expect(HalfCauchyVariance.exactVariance(scale: 1, count: 1, sumOfSquares: 3, random: random) == nil)
