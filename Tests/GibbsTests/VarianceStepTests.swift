@@ -87,21 +87,10 @@ func logVarianceConditional(count: Int, sumOfSquares: Double, scale: Double,
     /// must still be exact).
     @Test(arguments: [(15, 8.0, 5.0), (4, 30.0, 3.0), (6, 2e4, 1.0)])
     func exactVarianceDrawMatchesExact(count: Int, sumOfSquares: Double, scale: Double) {
-        var prior = HalfCauchyVariance(scale: scale)
-        let random = RandomStream(seed: 5, chain: count)
-        var v = 1.0
-        var draws: [Double] = []
-        var exactDraws = 0
-        for _ in 0..<40000 {
-            if let exact = HalfCauchyVariance.exactVariance(scale: scale, count: count, sumOfSquares: sumOfSquares, random: random) {
-                v = exact
-                exactDraws += 1
-            } else {
-                v = prior.update(variance: v, count: count, sumOfSquares: sumOfSquares, random: random)
-            }
-            draws.append(log(v))
+        let (draws, taken) = Self.logVarianceChain(count: count, sumOfSquares: sumOfSquares, scale: scale, seed: 5) { _, random in
+            HalfCauchyVariance.exactVariance(scale: scale, count: count, sumOfSquares: sumOfSquares, random: random)
         }
-        #expect(exactDraws > 0)
+        #expect(taken > 0)
         let exact = logVarianceConditional(count: count, sumOfSquares: sumOfSquares, scale: scale, from: -25, to: 25, points: 100000)
         expectDraws(draws, match: exact, "log v (count \(count), SS \(sumOfSquares))")
     }
@@ -112,29 +101,40 @@ func logVarianceConditional(count: Int, sumOfSquares: Double, scale: Double,
     /// declines nearly always, so it checks the mixture of kernels.
     @Test(arguments: [(15, 8.0, 5.0), (4, 30.0, 3.0), (6, 2e4, 1.0)])
     func overrelaxedVarianceStepMatchesExact(count: Int, sumOfSquares: Double, scale: Double) {
-        var prior = HalfCauchyVariance(scale: scale)
-        let random = RandomStream(seed: 9, chain: count)
-        var v = 1.0
-        var draws: [Double] = []
-        var overrelaxed = 0
-        for _ in 0..<40000 {
-            if let next = HalfCauchyVariance.overrelaxedVariance(current: v, scale: scale, count: count, sumOfSquares: sumOfSquares, random: random) {
-                v = next
-                overrelaxed += 1
-            } else {
-                v = prior.update(variance: v, count: count, sumOfSquares: sumOfSquares, random: random)
-            }
-            draws.append(log(v))
+        let (draws, taken) = Self.logVarianceChain(count: count, sumOfSquares: sumOfSquares, scale: scale, seed: 9) { v, random in
+            HalfCauchyVariance.overrelaxedVariance(current: v, scale: scale, count: count, sumOfSquares: sumOfSquares, random: random)
         }
         let exact = logVarianceConditional(count: count, sumOfSquares: sumOfSquares, scale: scale, from: -25, to: 25, points: 100000)
         expectDraws(draws, match: exact, "log v (count \(count), SS \(sumOfSquares))")
-        if overrelaxed > 30000 {
+        if taken > 30000 {
             let mean = MonteCarlo.mean(draws)
             var lagged = 0.0, squares = 0.0
             for i in 1..<draws.count { lagged += (draws[i] - mean) * (draws[i - 1] - mean) }
             for x in draws { squares += (x - mean) * (x - mean) }
             #expect(lagged / squares < -0.5, "lag-1 autocorrelation \(lagged / squares)")
         }
+    }
+
+    /// 40,000 steps of v | SS from v = 1, each `step(v, random)` where it gives a value, else
+    /// `update`'s auxiliary-variable step, as `GibbsSampler.updateCovariances` chains them: the
+    /// log v drawn and how many steps `step` took.
+    static func logVarianceChain(count: Int, sumOfSquares: Double, scale: Double, seed: UInt64,
+                                 step: (Double, RandomStream) -> Double?) -> (draws: [Double], taken: Int) {
+        var prior = HalfCauchyVariance(scale: scale)
+        let random = RandomStream(seed: seed, chain: count)
+        var v = 1.0
+        var draws: [Double] = []
+        var taken = 0
+        for _ in 0..<40000 {
+            if let next = step(v, random) {
+                v = next
+                taken += 1
+            } else {
+                v = prior.update(variance: v, count: count, sumOfSquares: sumOfSquares, random: random)
+            }
+            draws.append(log(v))
+        }
+        return (draws, taken)
     }
 
     @Test func exactVarianceDrawDeclinesImproperProposals() {
