@@ -3,17 +3,18 @@ import Linalg
 import ModelSpec
 
 /// Gibbs for a Poisson (or any non-Gaussian) mixed model with no data augmentation
-/// (docs/math.md, eq. 106-110, 118-119). One sweep:
+/// (docs/math.md, eq. 106-110, 118-120). One sweep:
 ///
-/// 1. β, then each level of each term, by a Metropolis-Hastings step whose
+/// 1. β (`betaTries` steps), then each level of each term, by Metropolis-Hastings steps whose
 ///    independence proposal is the block's Laplace approximation at its conditional mode given
 ///    everything else, mixed with a wide component (`LaplaceBlockStep`);
 /// 2. shift moves that leave η unchanged: β_c against the levels of a term whose Z column is a
-///    multiple of X's column c on every level, and an intercept against the intercepts of a term
-///    nested in it (Liu & Sabatti 2000); each an exact Gaussian draw;
-/// 3. each Σ_j from its exact conditional given b_j, then each term's interweaving step with the
-///    likelihood evaluated row by row, then the move of eq. 118 for a term with levels whose
-///    responses all sit at a bound.
+///    multiple of X's column c on every level (an overrelaxed Gaussian draw,
+///    `shiftOverrelaxation`), and an intercept against the intercepts of a term nested in it
+///    (Liu & Sabatti 2000; an exact Gaussian draw);
+/// 3. each Σ_j given b_j (a scalar term's by ordered overrelaxation over exact draws, eq. 120),
+///    then each term's interweaving step with the likelihood evaluated row by row, then the move of
+///    eq. 118 for a term with levels whose responses all sit at a bound.
 ///
 /// The Gaussian sampler's joint draw of (β, b) is used only to start: Newton's method through
 /// the blocked factor finds the conditional mode. Not thread-safe: one sampler per chain.
