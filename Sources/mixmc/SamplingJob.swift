@@ -75,7 +75,7 @@ struct SamplingJob {
                 let why = AugmentedGibbs.augmentation(for: family) == nil
                     ? "no data augmentation makes it conditionally Gaussian"
                     : "its rows average \(Int(IRLSProposalGibbs.manyTrials)) or more trials, where the augmentation's latent variables cost more and mix slower than Laplace proposals"
-                return "sampler: Gibbs with Metropolis-Hastings steps for β and for each random-effects level (proposals from each block's Laplace approximation) and shift moves, the fastest exact sampler for \(family) here: \(why) (docs/math.md, eq. 106-110, 118-119)"
+                return "sampler: Gibbs with Metropolis-Hastings steps for β and for each random-effects level (proposals from each block's Laplace approximation) and shift moves, the fastest exact sampler for \(family) here: \(why) (docs/math.md, eq. 106-110, 118-120)"
             }
         }
 
