@@ -161,7 +161,9 @@ final class LaplaceBlockStep {
             return max(narrowTerm, wideTerm) + log1p(exp(-abs(narrowTerm - wideTerm)))
         }
         // The proposal depends on the rest of η only, which the block's own moves leave alone:
-        // every try is a Metropolis-Hastings step from the same approximation.
+        // every try is a Metropolis-Hastings step from the same approximation, and η is needed
+        // on the block's rows only after the last (`logTargetChange` works from `rest`).
+        var logProposalAtCurrent = logProposal(current)
         var moved = false
         for _ in 0..<tries {
             let wide = random.uniform() < Self.wideShare
@@ -171,13 +173,16 @@ final class LaplaceBlockStep {
             for c in 0..<k { proposed[c] = mean[c] + scale * noise[c] }
             let targetChange = logTargetChange(rows: rows, values: values, order: k, from: current, to: proposed, priorPrecision: priorPrecision, priorShift: priorShift)
             guard targetChange.isFinite else { continue }
-            let logRatio = targetChange + logProposal(current) - logProposal(proposed)
+            let logProposalAtProposed = logProposal(proposed)
+            let logRatio = targetChange + logProposalAtCurrent - logProposalAtProposed
             guard logRatio >= 0 || log(random.uniform()) < logRatio else { continue }
             current.update(from: proposed, count: k)
-            for (a, row) in rows.enumerated() { linearPredictor[Int(row)] = eta(a, values: values, order: k, at: current) }
+            logProposalAtCurrent = logProposalAtProposed
             moved = true
         }
-        return moved
+        guard moved else { return false }
+        for (a, row) in rows.enumerated() { linearPredictor[Int(row)] = eta(a, values: values, order: k, at: current) }
+        return true
     }
 
     @inline(__always)
