@@ -23,6 +23,12 @@ public struct GibbsPriors: Sendable, Equatable {
         self.lkjEta = lkjEta
     }
 
+    /// A copy whose arrays are its own (`Array.unsharedCopy`), for one chain.
+    public func unsharedCopy() -> GibbsPriors {
+        GibbsPriors(fixedMeans: fixedMeans.unsharedCopy(), fixedSDs: fixedSDs.unsharedCopy(), sigmaScale: sigmaScale,
+                    tauScales: tauScales.map { $0.unsharedCopy() }, lkjEta: lkjEta.unsharedCopy())
+    }
+
     /// Checks the shapes against a model with `fixedCount` fixed effects and terms of
     /// `termSizes` coefficients, and that every scale is positive.
     public func validate(fixedCount: Int, termSizes: [Int]) throws(GibbsError) {

@@ -30,18 +30,29 @@ protocol ChainAlgorithm: Sendable {
     func runChain(id: Int, sink: ChainFileSink, shouldStop: @escaping () -> Bool) throws -> ChainReport
 }
 
-/// A Gibbs sampler (the blocked `GibbsSampler` or `CollapsedCrossedGibbs`): each chain sweeps
-/// its own copy of `sampler`.
+/// A Gibbs sampler: each chain builds its own from its own copy of the design
+/// (`Design.unsharedCopy`), on its own thread, so that no two chains share an array.
 struct GibbsChains<Sampler: GibbsChainSampler>: ChainAlgorithm, @unchecked Sendable {
-    let sampler: Sampler
+    let design: Design
+    let makeSampler: (Design) throws -> Sampler
     let columns: OutputColumns
     let options: GibbsChainOptions
+
+    /// Builds one sampler first, so that a model the sampler cannot run is refused before any chain starts.
+    init(design: Design, columns: OutputColumns, options: GibbsChainOptions, makeSampler: @escaping (Design) throws -> Sampler) throws {
+        _ = try makeSampler(design)
+        self.design = design
+        self.makeSampler = makeSampler
+        self.columns = columns
+        self.options = options
+    }
 
     var columnNames: [String] { columns.names }
 
     func runChain(id: Int, sink: ChainFileSink, shouldStop: @escaping () -> Bool) throws -> ChainReport {
         var options = self.options
         options.chain = id
+        let sampler = try makeSampler(design.unsharedCopy())
         let summary = try runGibbsChain(sampler: sampler, columns: columns, options: options, sink: sink, shouldStop: shouldStop)
         return ChainReport(warmupIterationsDone: summary.warmupIterationsDone, drawsKept: summary.drawsKept,
                            stopped: summary.stopped, warmupSeconds: summary.warmupSeconds,

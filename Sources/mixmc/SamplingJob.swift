@@ -174,21 +174,22 @@ struct SamplingJob {
         switch algorithm {
         case .gibbs where generalized != nil:
             let options = GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed)
+            let priors = GibbsPriors(priorSet)
             if case .augmented = generalized {
-                chainAlgorithm = GibbsChains(sampler: try AugmentedGibbs(design: design, priors: GibbsPriors(priorSet)), columns: columns, options: options)
+                chainAlgorithm = try GibbsChains(design: design, columns: columns, options: options) { try AugmentedGibbs(design: $0, priors: priors.unsharedCopy()) }
             } else if case .latentLogRate = generalized {
-                chainAlgorithm = GibbsChains(sampler: try LatentLogRateGibbs(design: design, priors: GibbsPriors(priorSet)), columns: columns, options: options)
+                chainAlgorithm = try GibbsChains(design: design, columns: columns, options: options) { try LatentLogRateGibbs(design: $0, priors: priors.unsharedCopy()) }
             } else {
-                chainAlgorithm = GibbsChains(sampler: try IRLSProposalGibbs(design: design, priors: GibbsPriors(priorSet)), columns: columns, options: options)
+                chainAlgorithm = try GibbsChains(design: design, columns: columns, options: options) { try IRLSProposalGibbs(design: $0, priors: priors.unsharedCopy()) }
             }
         case .gibbs:
-            let sampler = try GibbsSampler(design: design, priors: GibbsPriors(priorSet))
-            chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
-                                         options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed))
+            let priors = GibbsPriors(priorSet)
+            chainAlgorithm = try GibbsChains(design: design, columns: columns,
+                                             options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed)) { try GibbsSampler(design: $0, priors: priors.unsharedCopy()) }
         case .collapsedGibbs:
-            let sampler = try CollapsedCrossedGibbs(design: design, priors: GibbsPriors(priorSet))
-            chainAlgorithm = GibbsChains(sampler: sampler, columns: columns,
-                                         options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed))
+            let priors = GibbsPriors(priorSet)
+            chainAlgorithm = try GibbsChains(design: design, columns: columns,
+                                             options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed)) { try CollapsedCrossedGibbs(design: $0, priors: priors.unsharedCopy()) }
         case .auto:
             preconditionFailure("chooseAlgorithm resolves auto to a sampler")
         case .nuts:

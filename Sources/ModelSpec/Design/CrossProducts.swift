@@ -11,7 +11,7 @@ import Linalg
 /// number of observations.
 public struct CrossProducts: Sendable {
     /// Where each block's nonzeros sit (the same layout the factor uses).
-    public let layout: BlockedLayout
+    public private(set) var layout: BlockedLayout
     /// Z₁ᵀZ₁, one k₁ x k₁ block per group of the first term.
     public private(set) var diagonal: [Double]
     /// [Z₂..Z_t X y]ᵀ Z₁ on the layout's pattern.
@@ -19,13 +19,13 @@ public struct CrossProducts: Sendable {
     /// [Z₂..Z_t X y]ᵀ[Z₂..Z_t X y], full (both triangles).
     public private(set) var dense: Matrix
     /// Start of each random-effects term's columns in dense coordinates (term 0 has none: -1).
-    public let termStarts: [Int]
+    public private(set) var termStarts: [Int]
     /// Start of X's columns in dense coordinates; y's column is the last one.
     public let fixedStart: Int
     public let fixedCount: Int
     public let observationCount: Int
     /// For each dense row, the random-effects term it belongs to, or -1 for X and y.
-    public let termOfDenseRow: [Int32]
+    public private(set) var termOfDenseRow: [Int32]
 
     public var responseIndex: Int { layout.denseDimension - 1 }
     /// For a products value that is refilled (PIRLS) and whose terms are all scalar, each row's
@@ -436,5 +436,26 @@ public struct CrossProducts: Sendable {
         }
         precondition(low < count && rows[start + low] == value, "row missing from pattern")
         return low
+    }
+}
+
+extension CrossProducts {
+    /// A copy whose arrays are its own (`Array.unsharedCopy`).
+    public func unsharedCopy() -> CrossProducts {
+        var copy = self
+        copy.layout = layout.unsharedCopy()
+        copy.diagonal = diagonal.unsharedCopy()
+        copy.offDiagonal = offDiagonal.unsharedCopy()
+        copy.dense = dense.unsharedCopy()
+        copy.termStarts = termStarts.unsharedCopy()
+        copy.termOfDenseRow = termOfDenseRow.unsharedCopy()
+        copy.rowSlots = rowSlots?.unsharedCopy()
+        copy.touchedRowTable = touchedRowTable.unsharedCopy()
+        copy.touchedValueTable = touchedValueTable.unsharedCopy()
+        copy.nonzeroStarts = nonzeroStarts.unsharedCopy()
+        copy.nonzeroRows = nonzeroRows.unsharedCopy()
+        copy.nonzeroValues = nonzeroValues.unsharedCopy()
+        copy.nonzeroSlots = nonzeroSlots.unsharedCopy()
+        return copy
     }
 }

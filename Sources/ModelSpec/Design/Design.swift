@@ -220,6 +220,20 @@ extension Design {
                       priorWeights: weights, weightsName: nil, offset: Array(repeating: 0, count: observationCount), fixed: fixed,
                       terms: terms, rowsDropped: rowsDropped, crossProducts: products)
     }
+
+    /// A copy whose numeric arrays are its own (`Array.unsharedCopy`): each chain of a run
+    /// samples from one, so that chains on different cores never touch one array's reference
+    /// count (with shared arrays, two chains in one process ran 1.6 times slower than two
+    /// processes; docs/benchmarks.md).
+    public func unsharedCopy() -> Design {
+        let fixed = ModelMatrix(matrix: self.fixed.matrix.unsharedCopy(), columnNames: self.fixed.columnNames)
+        var copy = Design(formula: formula, dataSource: dataSource, responseName: responseName, family: family,
+                          response: response.unsharedCopy(), priorWeights: priorWeights?.unsharedCopy(), weightsName: weightsName,
+                          offset: offset.unsharedCopy(), fixed: fixed, terms: terms.map { $0.unsharedCopy() },
+                          rowsDropped: rowsDropped, crossProducts: crossProducts.unsharedCopy())
+        copy.droppedFixedColumns = droppedFixedColumns
+        return copy
+    }
 }
 
 extension Design {

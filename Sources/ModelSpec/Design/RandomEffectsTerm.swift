@@ -103,3 +103,11 @@ extension RandomEffectsTerm {
         }
     }
 }
+
+extension RandomEffectsTerm {
+    /// A copy whose numeric arrays are its own (`Array.unsharedCopy`).
+    public func unsharedCopy() -> RandomEffectsTerm {
+        RandomEffectsTerm(groupingName: groupingName, levels: levels, groupCodes: groupCodes.unsharedCopy(),
+                          coefficientNames: coefficientNames, modelRows: modelRows.unsharedCopy())
+    }
+}
