@@ -96,21 +96,28 @@ final class LaplaceBlockStep {
               priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream,
               tries: Int = 1) -> Bool {
         precondition(k <= maximumOrder)
-        // Scalar blocks (the levels of a random intercept) are most of the steps: a copy of the
-        // body with k = 1 known lets the compiler drop every loop over k.
-        if k == 1 {
-            return stepBody(rows: rows, values: values, order: 1, current: current, priorPrecision: priorPrecision,
-                            priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
+        // Small blocks (the levels of a random intercept, β of a few columns) are most of the
+        // steps: a copy of the body for each small k, known at compile time, lets the compiler
+        // unroll every loop over k.
+        switch k {
+        case 1: return stepBody(Order1.self, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
+                                priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
+        case 2: return stepBody(Order2.self, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
+                                priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
+        case 3: return stepBody(Order3.self, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
+                                priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
+        case 4: return stepBody(Order4.self, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
+                                priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
+        default: return stepBody(AnyOrder.self, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
+                                 priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
         }
-        return stepBody(rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
-                        priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
     }
 
-    @inline(__always)
-    private func stepBody(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
-                          current: UnsafeMutablePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
-                          priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream,
-                          tries: Int) -> Bool {
+    private func stepBody<Order: BlockOrder>(_: Order.Type, rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order runtimeOrder: Int,
+                                             current: UnsafeMutablePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
+                                             priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream,
+                                             tries: Int) -> Bool {
+        let k = Order.order(runtimeOrder)
         for (a, row) in rows.enumerated() {
             var s = 0.0
             let v = values + a &* k
@@ -279,9 +286,9 @@ final class LaplaceBlockStep {
     /// `factor` += Σ_a w_a v_a v_aᵀ (its lower triangle) and `rightHandSide` += Σ_a w_a v_a t_a, (w_a,
     /// t_a) = `weightAndTarget(a, row)`, for two to four coefficients (β of a few columns, a level
     /// of a small term): the sums in registers, column d of the matrix one vector, each lane taking
-    /// the scalar loop's operations in its order (the same bits as adding row by row). Out of line,
-    /// so that the scalar blocks' copy of the step stays small enough to inline what it calls.
-    @inline(never)
+    /// the scalar loop's operations in its order (the same bits as adding row by row). Inlined
+    /// into each order's copy of the step, with k and `weightAndTarget` known there.
+    @inline(__always)
     private func accumulateSmall(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
                                  into rightHandSide: UnsafeMutablePointer<Double>, weightAndTarget: (Int, Int) -> (Double, Double)) {
         let matrix = factor
@@ -327,3 +334,12 @@ final class LaplaceBlockStep {
         return total
     }
 }
+
+/// A block's order k for `LaplaceBlockStep.stepBody`: a constant for the small orders, so that
+/// each gets a specialized copy of the step, or the order given at run time.
+private protocol BlockOrder { static func order(_ runtimeOrder: Int) -> Int }
+private enum Order1: BlockOrder { static func order(_: Int) -> Int { 1 } }
+private enum Order2: BlockOrder { static func order(_: Int) -> Int { 2 } }
+private enum Order3: BlockOrder { static func order(_: Int) -> Int { 3 } }
+private enum Order4: BlockOrder { static func order(_: Int) -> Int { 4 } }
+private enum AnyOrder: BlockOrder { static func order(_ runtimeOrder: Int) -> Int { runtimeOrder } }
