@@ -501,36 +501,43 @@ public struct IRLSProposalGibbs {
         // the likelihood change (`Family.changeFactor`) is formed once per level.
         let levelChanges: UnsafeMutableBufferPointer<Double>? = unitIntercepts[j] ? .allocate(capacity: 2 * term.levelCount) : nil
         defer { levelChanges?.deallocate() }
+        let response = design.response, priorWeights = design.priorWeights, codes = term.groupCodes
         x.withUnsafeMutableBufferPointer { x in
+        response.withUnsafeBufferPointer { response in
+        codes.withUnsafeBufferPointer { codes in
+        current.withUnsafeBufferPointer { current in
+        bases.withUnsafeBufferPointer { bases in
             slice.sweep(x, random: random) { x -> Double in
                 var value = scales.withUnsafeBufferPointer { GibbsSampler.logScalePrior(x, scales: $0.baseAddress!, order: k) }
                 guard value.isFinite else { return -.infinity }
-                let changes = (0..<k).map { exp(x[$0]) / tau[$0] - 1 }
-                // At the current scales every row's change is 0, and so is the likelihood's.
-                if changes.allSatisfy({ $0 == 0 }) { return value }
                 if let levelChanges {
+                    let change = exp(x[0]) / tau[0] - 1
+                    // At the current scale every row's change is 0, and so is the likelihood's.
+                    if change == 0 { return value }
                     let levels = term.levelCount
                     for h in 0..<levels {
-                        let d = 0.0 + changes[0] * b[h]
+                        let d = 0.0 + change * b[h]
                         levelChanges[h] = d
                         levelChanges[levels + h] = family.changeFactor(d)
                     }
                     for i in 0..<n {
-                        let h = Int(term.groupCodes[i])
-                        value += family.logLikelihoodChange(y: design.response[i], eta: current[i], basis: bases[i], change: levelChanges[h],
-                                                            changeFactor: levelChanges[levels + h], weight: design.priorWeights?[i] ?? 1)
+                        let h = Int(codes[i])
+                        value += family.logLikelihoodChange(y: response[i], eta: current[i], basis: bases[i], change: levelChanges[h],
+                                                            changeFactor: levelChanges[levels + h], weight: priorWeights?[i] ?? 1)
                     }
                     return value.isNaN ? -.infinity : value
                 }
+                let changes = (0..<k).map { exp(x[$0]) / tau[$0] - 1 }
+                if changes.allSatisfy({ $0 == 0 }) { return value }
                 for i in 0..<n {
                     var d = 0.0
                     for c in 0..<k { d += changes[c] * contributions[c * n + i] }
-                    value += family.logLikelihoodChange(y: design.response[i], eta: current[i], basis: bases[i], change: d,
-                                                        weight: design.priorWeights?[i] ?? 1)
+                    value += family.logLikelihoodChange(y: response[i], eta: current[i], basis: bases[i], change: d,
+                                                        weight: priorWeights?[i] ?? 1)
                 }
                 return value.isNaN ? -.infinity : value
             }
-        }
+        } } } } }
         let ratios = (0..<k).map { exp(x[$0]) / tau[$0] }
         gaussian.rescale(term: j, ratios: ratios, logScales: x)
         for i in 0..<n {
