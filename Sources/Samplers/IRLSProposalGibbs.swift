@@ -35,6 +35,9 @@ public struct IRLSProposalGibbs {
     /// 0..<n, the rows of β's block, and X row by row.
     private let allRows: [Int32]
     private let fixedRowValues: [Double]
+    /// β's prior precision Q (p x p, diagonal) and Qμ₀, zero where a prior is flat.
+    private let betaPriorPrecision: [Double]
+    private let betaPriorShift: [Double]
     /// Per term, Z_j's rows in `levelRows[j]`'s order, k_j values each.
     private let levelRowValues: [[Double]]
     /// Per term, whether it is a random intercept: one coefficient whose Z column is 1 on every
@@ -129,6 +132,14 @@ public struct IRLSProposalGibbs {
         let p = design.fixedCount
         let x = design.fixed.matrix.storage
         fixedRowValues = (0..<(n * p)).map { x[($0 % p) * n + $0 / p] }
+        var betaPrecision = [Double](repeating: 0, count: p * p)
+        var betaShift = [Double](repeating: 0, count: p)
+        for i in 0..<p where priors.fixedSDs[i].isFinite {
+            let inverse = 1 / (priors.fixedSDs[i] * priors.fixedSDs[i])
+            betaPrecision[i * (p + 1)] = inverse
+            betaShift[i] = priors.fixedMeans[i] * inverse
+        }
+        (betaPriorPrecision, betaPriorShift) = (betaPrecision, betaShift)
         levelRowValues = zip(design.terms, rows).map { term, order in
             let k = term.size
             return (0..<(n * k)).map { term.modelRows.storage[($0 % k) * n + Int(order[$0 / k])] }
@@ -262,44 +273,39 @@ public struct IRLSProposalGibbs {
     /// all of (β, b) was measured and dropped: its acceptance ratio is a product over every
     /// level, and on grouseticks (588 coordinates) log α was −50 to −80 at every step.
     mutating func updateCoefficients(random: RandomStream) {
-        let design = gaussian.design
-        let priors = gaussian.priors
+        let terms = gaussian.design.terms
         if !isKnownUniquelyReferenced(&blockStep) { blockStep = blockStep.copy() }
+        // Everything the steps read, as locals: a closure that touched `self` while `self` is
+        // being changed made Swift copy the whole sampler at every sweep.
         let blockStep = blockStep
-        let p = design.fixedCount
-        var predictor: [Double] = []
-        swap(&predictor, &linearPredictor)
-        defer { swap(&predictor, &linearPredictor) }
-        predictor.withUnsafeMutableBufferPointer { eta in
+        let (allRows, fixedRowValues, betaPrecision, betaShift) = (allRows, fixedRowValues, betaPriorPrecision, betaPriorShift)
+        let (levelRows, levelRowValues, levelRowOffsets) = (levelRows, levelRowValues, levelRowOffsets)
+        let precisions = terms.indices.map { precisionMatrix(term: $0) }
+        let p = gaussian.design.fixedCount
+        var beta = gaussian.beta
+        var randomEffects: [[Double]] = []
+        swap(&randomEffects, &gaussian.randomEffects)
+        defer { swap(&randomEffects, &gaussian.randomEffects) }
+        linearPredictor.withUnsafeMutableBufferPointer { eta in
             if p > 0 {
-                var precision = [Double](repeating: 0, count: p * p)
-                var shift = [Double](repeating: 0, count: p)
-                for i in 0..<p where priors.fixedSDs[i].isFinite {
-                    let inverse = 1 / (priors.fixedSDs[i] * priors.fixedSDs[i])
-                    precision[i * (p + 1)] = inverse
-                    shift[i] = priors.fixedMeans[i] * inverse
-                }
-                var beta = gaussian.beta
                 // β's conditional is informed by every row: its wide component is the Laplace
                 // approximation's, twice as wide, not the (usually far wider) prior.
                 allRows.withUnsafeBufferPointer { rows in
                     _ = blockStep.step(rows: rows, values: fixedRowValues, order: p, current: &beta,
-                                       priorPrecision: precision, priorShift: shift, priorFactor: nil,
+                                       priorPrecision: betaPrecision, priorShift: betaShift, priorFactor: nil,
                                        linearPredictor: eta.baseAddress!, random: random, tries: Self.betaTries)
                 }
-                gaussian.beta = beta
             }
-            for (j, term) in design.terms.enumerated() {
+            for (j, term) in terms.enumerated() {
                 let k = term.size
-                let precision = precisionMatrix(term: j)
+                let precision = precisions[j]
                 var priorFactor = precision
                 let proper = priorFactor.withUnsafeMutableBufferPointer { SmallDense.choleskyLowerInPlace($0.baseAddress!, order: k) }
                 let shift = [Double](repeating: 0, count: k)
                 let offsets = levelRowOffsets[j]
-                var effects = gaussian.randomEffects[j]
                 levelRows[j].withUnsafeBufferPointer { rows in
                 levelRowValues[j].withUnsafeBufferPointer { values in
-                effects.withUnsafeMutableBufferPointer { effects in
+                randomEffects[j].withUnsafeMutableBufferPointer { effects in
                 priorFactor.withUnsafeBufferPointer { priorFactor in
                     for h in 0..<term.levelCount {
                         let levelRows = UnsafeBufferPointer(rebasing: rows[offsets[h]..<offsets[h + 1]])
@@ -309,9 +315,9 @@ public struct IRLSProposalGibbs {
                                            linearPredictor: eta.baseAddress!, random: random)
                     }
                 } } } }
-                gaussian.randomEffects[j] = effects
             }
         }
+        gaussian.beta = beta
     }
 
     /// Every (fixed column c, term j, coefficient r) with X[i, c] = a_h Z_j[i, r] on every row i
@@ -472,10 +478,9 @@ public struct IRLSProposalGibbs {
     /// 110): with u_h = chol(Σ_j)⁻¹ b_h and the correlation factor held, slice steps on log τ_c
     /// under p(τ | u, β, b₋ⱼ, y); b_j and η follow the new scales.
     mutating func interweaveScales(term j: Int, random: RandomStream) {
-        let design = gaussian.design
-        let term = design.terms[j]
+        let term = gaussian.design.terms[j]
         let k = term.size
-        let n = design.observationCount
+        let n = gaussian.design.observationCount
         let b = gaussian.randomEffects[j]
         // η = base + Σ_c s_c v_c with v_c,i = Z_j[i, c] b_j[level(i), c] and s_c = τ'_c / τ_c.
         var contributions = [Double](repeating: 0, count: n * k)
@@ -490,7 +495,7 @@ public struct IRLSProposalGibbs {
         let tau = (0..<k).map { GibbsSampler.rowNorm(gaussian.covarianceFactors[j], row: $0, order: k) }
         let scales = gaussian.priors.tauScales[j]
         var x = tau.map { log($0) }
-        let family = design.family
+        let family = gaussian.design.family
         let current = linearPredictor
         let bases = current.map { family.changeBasis(eta: $0) }
         let slice = gaussian.slice
@@ -501,7 +506,7 @@ public struct IRLSProposalGibbs {
         // the likelihood change (`Family.changeFactor`) is formed once per level.
         let levelChanges: UnsafeMutableBufferPointer<Double>? = unitIntercepts[j] ? .allocate(capacity: 2 * term.levelCount) : nil
         defer { levelChanges?.deallocate() }
-        let response = design.response, priorWeights = design.priorWeights, codes = term.groupCodes
+        let response = gaussian.design.response, priorWeights = gaussian.design.priorWeights, codes = term.groupCodes
         x.withUnsafeMutableBufferPointer { x in
         response.withUnsafeBufferPointer { response in
         codes.withUnsafeBufferPointer { codes in
