@@ -30,17 +30,26 @@ protocol ChainAlgorithm: Sendable {
     func runChain(id: Int, sink: ChainFileSink, shouldStop: @escaping () -> Bool) throws -> ChainReport
 }
 
-/// A Gibbs sampler: each chain builds its own from its own copy of the design
-/// (`Design.unsharedCopy`), on its own thread, so that no two chains share an array.
+/// A Gibbs sampler, built once and copied by each chain, or built by each chain on its own
+/// thread from its own copy of the design (`Design.unsharedCopy`, `buildPerChain`), so that no
+/// two chains share an array. The binomial and Poisson samplers are built per chain: their
+/// sweeps copy the design's arrays, and with two chains on two cores every retain wrote one
+/// reference count (two chains of cbpp took 1.6x one chain's time; docs/decisions.md). The
+/// Gaussian samplers are built once: their sweeps work through buffers (no difference measured),
+/// and building one is dear on large data (InstEval's collapsed sampler: about 40 ms).
 struct GibbsChains<Sampler: GibbsChainSampler>: ChainAlgorithm, @unchecked Sendable {
+    /// The sampler every chain copies; nil when each chain builds its own.
+    let shared: Sampler?
     let design: Design
     let makeSampler: (Design) throws -> Sampler
     let columns: OutputColumns
     let options: GibbsChainOptions
 
     /// Builds one sampler first, so that a model the sampler cannot run is refused before any chain starts.
-    init(design: Design, columns: OutputColumns, options: GibbsChainOptions, makeSampler: @escaping (Design) throws -> Sampler) throws {
-        _ = try makeSampler(design)
+    init(design: Design, columns: OutputColumns, options: GibbsChainOptions, buildPerChain: Bool,
+         makeSampler: @escaping (Design) throws -> Sampler) throws {
+        let first = try makeSampler(design)
+        shared = buildPerChain ? nil : first
         self.design = design
         self.makeSampler = makeSampler
         self.columns = columns
@@ -52,7 +61,7 @@ struct GibbsChains<Sampler: GibbsChainSampler>: ChainAlgorithm, @unchecked Senda
     func runChain(id: Int, sink: ChainFileSink, shouldStop: @escaping () -> Bool) throws -> ChainReport {
         var options = self.options
         options.chain = id
-        let sampler = try makeSampler(design.unsharedCopy())
+        let sampler = try shared ?? makeSampler(design.unsharedCopy())
         let summary = try runGibbsChain(sampler: sampler, columns: columns, options: options, sink: sink, shouldStop: shouldStop)
         return ChainReport(warmupIterationsDone: summary.warmupIterationsDone, drawsKept: summary.drawsKept,
                            stopped: summary.stopped, warmupSeconds: summary.warmupSeconds,

@@ -176,20 +176,22 @@ struct SamplingJob {
             let options = GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed)
             let priors = GibbsPriors(priorSet)
             if case .augmented = generalized {
-                chainAlgorithm = try GibbsChains(design: design, columns: columns, options: options) { try AugmentedGibbs(design: $0, priors: priors.unsharedCopy()) }
+                chainAlgorithm = try GibbsChains(design: design, columns: columns, options: options, buildPerChain: true) { try AugmentedGibbs(design: $0, priors: priors.unsharedCopy()) }
             } else if case .latentLogRate = generalized {
-                chainAlgorithm = try GibbsChains(design: design, columns: columns, options: options) { try LatentLogRateGibbs(design: $0, priors: priors.unsharedCopy()) }
+                chainAlgorithm = try GibbsChains(design: design, columns: columns, options: options, buildPerChain: true) { try LatentLogRateGibbs(design: $0, priors: priors.unsharedCopy()) }
             } else {
-                chainAlgorithm = try GibbsChains(design: design, columns: columns, options: options) { try IRLSProposalGibbs(design: $0, priors: priors.unsharedCopy()) }
+                chainAlgorithm = try GibbsChains(design: design, columns: columns, options: options, buildPerChain: true) { try IRLSProposalGibbs(design: $0, priors: priors.unsharedCopy()) }
             }
         case .gibbs:
             let priors = GibbsPriors(priorSet)
             chainAlgorithm = try GibbsChains(design: design, columns: columns,
-                                             options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed)) { try GibbsSampler(design: $0, priors: priors.unsharedCopy()) }
+                                             options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed),
+                                             buildPerChain: false) { try GibbsSampler(design: $0, priors: priors) }
         case .collapsedGibbs:
             let priors = GibbsPriors(priorSet)
             chainAlgorithm = try GibbsChains(design: design, columns: columns,
-                                             options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed)) { try CollapsedCrossedGibbs(design: $0, priors: priors.unsharedCopy()) }
+                                             options: GibbsChainOptions(warmup: warmup, draws: draws, thin: thin, seed: seed),
+                                             buildPerChain: false) { try CollapsedCrossedGibbs(design: $0, priors: priors) }
         case .auto:
             preconditionFailure("chooseAlgorithm resolves auto to a sampler")
         case .nuts:
