@@ -99,17 +99,16 @@ final class LaplaceBlockStep {
         // Small blocks (the levels of a random intercept, β of a few columns) are most of the
         // steps: a copy of the body for each small k, known at compile time, lets the compiler
         // unroll every loop over k.
+        func body<Order: BlockOrder>(_ order: Order.Type) -> Bool {
+            stepBody(order, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
+                     priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
+        }
         switch k {
-        case 1: return stepBody(Order1.self, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
-                                priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
-        case 2: return stepBody(Order2.self, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
-                                priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
-        case 3: return stepBody(Order3.self, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
-                                priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
-        case 4: return stepBody(Order4.self, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
-                                priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
-        default: return stepBody(AnyOrder.self, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
-                                 priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
+        case 1: return body(Order1.self)
+        case 2: return body(Order2.self)
+        case 3: return body(Order3.self)
+        case 4: return body(Order4.self)
+        default: return body(AnyOrder.self)
         }
     }
 
