@@ -40,6 +40,10 @@ public struct IRLSProposalGibbs {
     private let betaPriorShift: [Double]
     /// Per term, Z_j's rows in `levelRows[j]`'s order, k_j values each.
     private let levelRowValues: [[Double]]
+    /// The distinct rows of X (β's block) and, per term, of Z_j (in `levelRows[j]`'s order), when
+    /// they are few (`RowPatterns`).
+    private let fixedRowPatterns: RowPatternTable?
+    private let levelRowPatterns: [RowPatternTable?]
     /// Per term, whether it is a random intercept: one coefficient whose Z column is 1 on every
     /// row, so that a change of the term moves every row of a level by the same amount.
     private let unitIntercepts: [Bool]
@@ -144,6 +148,8 @@ public struct IRLSProposalGibbs {
             let k = term.size
             return (0..<(n * k)).map { term.modelRows.storage[($0 % k) * n + Int(order[$0 / k])] }
         }
+        fixedRowPatterns = RowPatternTable(values: fixedRowValues, order: p, rowCount: n)
+        levelRowPatterns = zip(design.terms, levelRowValues).map { RowPatternTable(values: $1, order: $0.size, rowCount: n) }
         // Anchored at the offset until the start is found (the mode search takes no block steps).
         blockStep = Self.blockStep(design: design, anchor: design.offset)
         shifts = Self.shiftMoves(design)
@@ -280,6 +286,7 @@ public struct IRLSProposalGibbs {
         let blockStep = blockStep
         let (allRows, fixedRowValues, betaPrecision, betaShift) = (allRows, fixedRowValues, betaPriorPrecision, betaPriorShift)
         let (levelRows, levelRowValues, levelRowOffsets) = (levelRows, levelRowValues, levelRowOffsets)
+        let (fixedRowPatterns, levelRowPatterns) = (fixedRowPatterns, levelRowPatterns)
         let precisions = terms.indices.map { precisionMatrix(term: $0) }
         let p = gaussian.design.fixedCount
         var beta = gaussian.beta
@@ -291,10 +298,11 @@ public struct IRLSProposalGibbs {
                 // β's conditional is informed by every row: its wide component is the Laplace
                 // approximation's, twice as wide, not the (usually far wider) prior.
                 allRows.withUnsafeBufferPointer { rows in
+                RowPatternTable.withPatterns(fixedRowPatterns) { patterns in
                     _ = blockStep.step(rows: rows, values: fixedRowValues, order: p, current: &beta,
-                                       priorPrecision: betaPrecision, priorShift: betaShift, priorFactor: nil,
+                                       priorPrecision: betaPrecision, priorShift: betaShift, priorFactor: nil, patterns: patterns,
                                        linearPredictor: eta.baseAddress!, random: random, tries: Self.betaTries)
-                }
+                } }
             }
             for (j, term) in terms.enumerated() {
                 let k = term.size
@@ -307,14 +315,19 @@ public struct IRLSProposalGibbs {
                 levelRowValues[j].withUnsafeBufferPointer { values in
                 randomEffects[j].withUnsafeMutableBufferPointer { effects in
                 priorFactor.withUnsafeBufferPointer { priorFactor in
+                RowPatternTable.withPatterns(levelRowPatterns[j]) { patterns in
                     for h in 0..<term.levelCount {
                         let levelRows = UnsafeBufferPointer(rebasing: rows[offsets[h]..<offsets[h + 1]])
+                        // The term's patterns pay where they are at most half the level's rows.
+                        let levelPatterns = patterns.flatMap {
+                            2 * $0.count <= levelRows.count ? RowPatterns(ofRow: $0.ofRow + offsets[h], values: $0.values, count: $0.count) : nil
+                        }
                         _ = blockStep.step(rows: levelRows, values: values.baseAddress! + offsets[h] * k, order: k,
                                            current: effects.baseAddress! + h * k, priorPrecision: precision,
-                                           priorShift: shift, priorFactor: proper ? priorFactor.baseAddress : nil,
+                                           priorShift: shift, priorFactor: proper ? priorFactor.baseAddress : nil, patterns: levelPatterns,
                                            linearPredictor: eta.baseAddress!, random: random)
                     }
-                } } } }
+                } } } } }
             }
         }
         gaussian.beta = beta

@@ -24,6 +24,9 @@ final class LaplaceBlockStep {
     static let wideShare = 0.1
     /// The wide component's scale against the Laplace approximation when no prior factor is given.
     static let laplaceWideScale = 2.0
+    /// The logarithms of the mixture's weights and of the wide scale, formed once.
+    private static let logNarrowShare = log(1 - wideShare), logWideShare = log(wideShare)
+    private static let logLaplaceWideScale = log(laplaceWideScale)
     /// Newton's method stops when its decrement (m − θ)ᵀP(m − θ) falls below this, or after
     /// `maximumNewtonIterations` steps; the last step's m and P make the proposal. The step is
     /// exact wherever Newton stops; a decrement of 10⁻² leaves m about 10⁻² proposal SDs from the
@@ -52,6 +55,11 @@ final class LaplaceBlockStep {
     private let anchorWorking: [Double]
     /// Per row of the block: η minus the block's part.
     private let rest: UnsafeMutablePointer<Double>
+    /// Per row of the block: the IRLS weight and target of a Newton step, formed before the
+    /// accumulation so that its sums stay in registers (the link's exp is a call).
+    private let rowWeights, rowTargets: UnsafeMutablePointer<Double>
+    /// Per row pattern (`RowPatterns`): the change of a try and its `Family.changeFactor`.
+    private let patternChanges, patternFactors: UnsafeMutablePointer<Double>
     /// k-vectors: the Newton point, the next point, the proposal mean, the proposal, the noise.
     private let point, next, mean, proposed, noise: UnsafeMutablePointer<Double>
     /// k × k: the lower Cholesky factor of P.
@@ -67,6 +75,10 @@ final class LaplaceBlockStep {
         self.maximumRows = maximumRows
         self.maximumOrder = maximumOrder
         rest = .allocate(capacity: max(maximumRows, 1))
+        rowWeights = .allocate(capacity: max(maximumRows, 1))
+        rowTargets = .allocate(capacity: max(maximumRows, 1))
+        patternChanges = .allocate(capacity: RowPatternTable.maximumCount)
+        patternFactors = .allocate(capacity: RowPatternTable.maximumCount)
         let k = max(maximumOrder, 1)
         point = .allocate(capacity: k)
         next = .allocate(capacity: k)
@@ -83,7 +95,7 @@ final class LaplaceBlockStep {
     }
 
     deinit {
-        for buffer in [rest, point, next, mean, proposed, noise, factor] { buffer.deallocate() }
+        for buffer in [rest, rowWeights, rowTargets, patternChanges, patternFactors, point, next, mean, proposed, noise, factor] { buffer.deallocate() }
     }
 
     /// The step for the block on `rows`, whose values vᵢ are `values` row by row (k per row, in
@@ -93,15 +105,16 @@ final class LaplaceBlockStep {
     /// to it and returns true. `tries` Metropolis-Hastings steps share the one approximation.
     func step(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
               current: UnsafeMutablePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
-              priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream,
-              tries: Int = 1) -> Bool {
+              priorFactor: UnsafePointer<Double>?, patterns: RowPatterns?, linearPredictor: UnsafeMutablePointer<Double>,
+              random: RandomStream, tries: Int = 1) -> Bool {
         precondition(k <= maximumOrder)
         // Small blocks (the levels of a random intercept, β of a few columns) are most of the
         // steps: a copy of the body for each small k, known at compile time, lets the compiler
         // unroll every loop over k.
         func body<Order: BlockOrder>(_ order: Order.Type) -> Bool {
             stepBody(order, rows: rows, values: values, order: k, current: current, priorPrecision: priorPrecision,
-                     priorShift: priorShift, priorFactor: priorFactor, linearPredictor: linearPredictor, random: random, tries: tries)
+                     priorShift: priorShift, priorFactor: priorFactor, patterns: patterns, linearPredictor: linearPredictor,
+                     random: random, tries: tries)
         }
         switch k {
         case 1: return body(Order1.self)
@@ -114,8 +127,8 @@ final class LaplaceBlockStep {
 
     private func stepBody<Order: BlockOrder>(_: Order.Type, rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order runtimeOrder: Int,
                                              current: UnsafeMutablePointer<Double>, priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>,
-                                             priorFactor: UnsafePointer<Double>?, linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream,
-                                             tries: Int) -> Bool {
+                                             priorFactor: UnsafePointer<Double>?, patterns: RowPatterns?,
+                                             linearPredictor: UnsafeMutablePointer<Double>, random: RandomStream, tries: Int) -> Bool {
         let k = Order.order(runtimeOrder)
         for (a, row) in rows.enumerated() {
             var s = 0.0
@@ -138,7 +151,8 @@ final class LaplaceBlockStep {
             if decrement >= Self.quadraticRegion {
                 var fraction = 1.0
                 var halvings = 0
-                while !(logTargetChange(rows: rows, values: values, order: k, from: point, to: next, priorPrecision: priorPrecision, priorShift: priorShift) >= 0) {
+                while !(logTargetChange(rows: rows, values: values, order: k, patterns: patterns, from: point, to: next,
+                                                priorPrecision: priorPrecision, priorShift: priorShift) >= 0) {
                     halvings += 1
                     guard halvings <= Self.maximumHalvings else { break }
                     fraction /= 2
@@ -155,8 +169,8 @@ final class LaplaceBlockStep {
         let wideScale = priorFactor == nil ? Self.laplaceWideScale : 1
         // log q(x), the mixture's density up to a constant: each component's log weight and log
         // determinant once, then per x the two quadratic forms and log(e^a + e^b).
-        var narrowConstant = log(1 - Self.wideShare)
-        var wideConstant = log(Self.wideShare) - Double(k) * log(wideScale)
+        var narrowConstant = Self.logNarrowShare
+        var wideConstant = Self.logWideShare - Double(k) * (priorFactor == nil ? Self.logLaplaceWideScale : 0)
         for c in 0..<k {
             narrowConstant += log(factor[c * (k + 1)])
             wideConstant += log(wideFactor[c * (k + 1)])
@@ -177,7 +191,8 @@ final class LaplaceBlockStep {
             for c in 0..<k { noise[c] = random.standardNormal() }
             SmallDense.solveLowerTransposed(wide ? wideFactor : UnsafePointer(factor), order: k, noise)
             for c in 0..<k { proposed[c] = mean[c] + scale * noise[c] }
-            let targetChange = logTargetChange(rows: rows, values: values, order: k, from: current, to: proposed, priorPrecision: priorPrecision, priorShift: priorShift)
+            let targetChange = logTargetChange(rows: rows, values: values, order: k, patterns: patterns, from: current, to: proposed,
+                                               priorPrecision: priorPrecision, priorShift: priorShift)
             guard targetChange.isFinite else { continue }
             let logProposalAtProposed = logProposal(proposed)
             let logRatio = targetChange + logProposalAtCurrent - logProposalAtProposed
@@ -201,18 +216,37 @@ final class LaplaceBlockStep {
 
     /// log π(θ') − log π(θ) of the block's conditional, the likelihood's part row by row in the
     /// change of η (`Family.logLikelihoodChange`: exact for large counts, where the two
-    /// log-likelihoods' own values lose the difference).
+    /// log-likelihoods' own values lose the difference). Rows of one pattern share the change and
+    /// its factor, formed once: the same operations on the same values, so the same bits.
     @inline(__always)
-    private func logTargetChange(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
+    private func logTargetChange(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int, patterns: RowPatterns?,
                                  from theta: UnsafePointer<Double>, to other: UnsafePointer<Double>,
                                  priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>) -> Double {
-        var total = 0.0
-        for (a, row) in rows.enumerated() {
-            let i = Int(row)
+        func change(_ v: UnsafePointer<Double>) -> Double {
             var d = 0.0
-            let v = values + a &* k
             for c in 0..<k { d += v[c] * (other[c] - theta[c]) }
-            total += family.logLikelihoodChange(y: response[i], eta: eta(a, values: values, order: k, at: theta), change: d, weight: priorWeights?[i] ?? 1)
+            return d
+        }
+        var total = 0.0
+        if let patterns {
+            for pattern in 0..<patterns.count {
+                let d = change(patterns.values + pattern &* k)
+                patternChanges[pattern] = d
+                patternFactors[pattern] = family.changeFactor(d)
+            }
+            for (a, row) in rows.enumerated() {
+                let i = Int(row)
+                let pattern = Int(patterns.ofRow[a])
+                let eta = eta(a, values: values, order: k, at: theta)
+                total += family.logLikelihoodChange(y: response[i], eta: eta, basis: family.changeBasis(eta: eta), change: patternChanges[pattern],
+                                                    changeFactor: patternFactors[pattern], weight: priorWeights?[i] ?? 1)
+            }
+        } else {
+            for (a, row) in rows.enumerated() {
+                let i = Int(row)
+                total += family.logLikelihoodChange(y: response[i], eta: eta(a, values: values, order: k, at: theta),
+                                                    change: change(values + a &* k), weight: priorWeights?[i] ?? 1)
+            }
         }
         func logPrior(_ theta: UnsafePointer<Double>) -> Double {
             var prior = 0.0
@@ -245,12 +279,15 @@ final class LaplaceBlockStep {
     @inline(__always)
     private func irlsStep(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int, at theta: UnsafePointer<Double>,
                           priorPrecision: UnsafePointer<Double>, priorShift: UnsafePointer<Double>) -> Bool {
-        solvePenalizedLeastSquares(rows: rows, values: values, order: k, priorPrecision: priorPrecision,
-                                   priorShift: priorShift, into: mean) { a, i in
+        for (a, row) in rows.enumerated() {
+            let i = Int(row)
             let eta = eta(a, values: values, order: k, at: theta)
             let (weight, correction) = family.irlsWeightAndCorrection(y: response[i], eta: eta, priorWeight: priorWeights?[i] ?? 1)
-            return (weight, eta + correction - rest[a])
+            rowWeights[a] = weight
+            rowTargets[a] = eta + correction - rest[a]
         }
+        return solvePenalizedLeastSquares(rows: rows, values: values, order: k, priorPrecision: priorPrecision,
+                                          priorShift: priorShift, into: mean) { a, _ in (rowWeights[a], rowTargets[a]) }
     }
 
     /// `factor` ← the lower factor of Q + Σ_a w_a v_a v_aᵀ and `solution` ← its solve against
@@ -331,6 +368,61 @@ final class LaplaceBlockStep {
             total += s * s
         }
         return total
+    }
+}
+
+/// A block's rows seen through the distinct values vᵢ they take (β's rows of cbpp take four, a
+/// random intercept's one): a try's change vᵢᵀ(θ' − θ) and its `Family.changeFactor` (an expm1)
+/// are formed once per pattern instead of once per row.
+struct RowPatterns {
+    /// Per row of the block, in the order of its rows, the index of its values among `values`.
+    let ofRow: UnsafePointer<Int32>
+    /// k values per pattern.
+    let values: UnsafePointer<Double>
+    let count: Int
+}
+
+/// The storage of `RowPatterns` for a set of rows, found once.
+struct RowPatternTable {
+    let ofRow: [Int32]
+    let values: [Double]
+    let count: Int
+
+    /// Patterns of more than this many are not used: their changes would cost what the rows' do.
+    static let maximumCount = 16
+
+    /// The patterns of `rowCount` rows of k values each (`values` row by row), rows equal when
+    /// their values have the same bits (so that a pattern's change is each row's, bit for bit);
+    /// nil when there are more than `maximumCount`, or not at most half as many as rows.
+    init?(values: [Double], order k: Int, rowCount: Int) {
+        var ofRow = [Int32](repeating: 0, count: rowCount)
+        var patterns: [[UInt64]] = []
+        var index: [[UInt64]: Int32] = [:]
+        for a in 0..<rowCount {
+            let key = (0..<k).map { values[a * k + $0].bitPattern }
+            if let found = index[key] {
+                ofRow[a] = found
+                continue
+            }
+            guard patterns.count < Self.maximumCount else { return nil }
+            index[key] = Int32(patterns.count)
+            ofRow[a] = Int32(patterns.count)
+            patterns.append(key)
+        }
+        guard k > 0, 2 * patterns.count <= rowCount else { return nil }
+        self.ofRow = ofRow
+        self.values = patterns.flatMap { $0.map(Double.init(bitPattern:)) }
+        count = patterns.count
+    }
+
+    /// `body` with the table's storage as `RowPatterns`, or with nil when there is no table.
+    static func withPatterns<Result>(_ table: RowPatternTable?, _ body: (RowPatterns?) -> Result) -> Result {
+        guard let table else { return body(nil) }
+        return table.ofRow.withUnsafeBufferPointer { ofRow in
+            table.values.withUnsafeBufferPointer { values in
+                body(RowPatterns(ofRow: ofRow.baseAddress!, values: values.baseAddress!, count: table.count))
+            }
+        }
     }
 }
 
