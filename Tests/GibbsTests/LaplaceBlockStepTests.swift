@@ -44,7 +44,8 @@ import Testing
             rows.withUnsafeBufferPointer { rows in
                 priorFactor.withUnsafeBufferPointer { factor in
                     _ = step.step(rows: rows, values: values, order: 1, current: &current, priorPrecision: &precision,
-                                  priorShift: &shift, priorFactor: priorWide ? factor.baseAddress : nil, linearPredictor: &eta, random: random)
+                                  priorShift: &shift, priorFactor: priorWide ? factor.baseAddress : nil, patterns: nil, linearPredictor: &eta,
+                                  random: random)
                 }
             }
             draws.append(current[0])
@@ -90,7 +91,7 @@ import Testing
         for _ in 0..<40000 {
             rows.withUnsafeBufferPointer { rows in
                 _ = step.step(rows: rows, values: values, order: 2, current: &current, priorPrecision: &precision,
-                              priorShift: &shift, priorFactor: nil, linearPredictor: &eta, random: random, tries: tries)
+                              priorShift: &shift, priorFactor: nil, patterns: nil, linearPredictor: &eta, random: random, tries: tries)
             }
             draws[0].append(current[0])
             draws[1].append(current[1])
@@ -98,5 +99,45 @@ import Testing
         for c in 0..<2 {
             expectDraws(draws[c], match: GridDistribution(points: grid, masses: marginals[c]), "θ\(c), \(tries) tries")
         }
+    }
+
+    /// Rows that share their values (`RowPatterns`) take the same steps, bit for bit, as the rows
+    /// one by one: a binomial logit block (1, x) whose six rows take three values of x, from the
+    /// same random stream.
+    @Test func rowPatternsTakeTheSameSteps() throws {
+        let family = try Family(.binomial, link: .logit)
+        let x = [-1.0, 0.4, -1.0, 0.4, 1.2, 1.2], rest = [0.3, -0.2, 0.5, 0.1, -0.7, 0.9]
+        let proportions = [0.2, 0.5, 0.1, 0.7, 0.9, 0.6], trials = [10.0, 4, 20, 10, 10, 5]
+        let n = x.count
+        let values: [Double] = (0..<n).flatMap { [1.0, x[$0]] }
+        let table = try #require(RowPatternTable(values: values, order: 2, rowCount: n))
+        #expect(table.count == 3)
+        func run(patterns usePatterns: Bool) -> [Double] {
+            let anchorWeights = zip(rest, trials).map { eta, w in w * exp(eta) / ((1 + exp(eta)) * (1 + exp(eta))) }
+            let anchorWorking = (0..<n).map { i in
+                let mu = 1 / (1 + exp(-rest[i]))
+                return rest[i] + (proportions[i] - mu) / (mu * (1 - mu))
+            }
+            let step = LaplaceBlockStep(family: family, response: proportions, priorWeights: trials, anchorWeights: anchorWeights,
+                                        anchorWorking: anchorWorking, maximumRows: n, maximumOrder: 2)
+            let rows = (0..<n).map { Int32($0) }
+            var precision = [0.01, 0, 0, 0.01], shift = [0.0, 0], current = [0.0, 0]
+            var eta = rest
+            let random = RandomStream(seed: 41, chain: 1)
+            var draws: [Double] = []
+            for _ in 0..<2000 {
+                rows.withUnsafeBufferPointer { rows in
+                    RowPatternTable.withPatterns(usePatterns ? table : nil) { patterns in
+                        _ = step.step(rows: rows, values: values, order: 2, current: &current, priorPrecision: &precision,
+                                      priorShift: &shift, priorFactor: nil, patterns: patterns, linearPredictor: &eta, random: random, tries: 2)
+                    }
+                }
+                draws += current + eta
+            }
+            return draws
+        }
+        let byRow = run(patterns: false), byPattern = run(patterns: true)
+        #expect(byRow.map(\.bitPattern) == byPattern.map(\.bitPattern))
+        #expect(Set(byRow).count > 1000)
     }
 }
