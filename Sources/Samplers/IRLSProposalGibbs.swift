@@ -52,6 +52,10 @@ public struct IRLSProposalGibbs {
     /// A binomial design's successes, failures and log binomial coefficients for `lp__` (three
     /// lgamma calls a row otherwise); nil for Poisson.
     private let likelihoodRows: Design.BinomialRows?
+    /// Per term, the interweaving step's slice widths in each log τ_jc (`interweaveMaximumSteps`),
+    /// tuned over the warmup by `interweaveWidthAdaptation` (nil once warmup ends).
+    private var interweaveWidths: [[Double]]
+    private var interweaveWidthAdaptation: SliceWidthAdaptation?
     /// The Metropolis-Hastings step of one block, with its scratch: a class, so a copy of the
     /// sampler (one per chain, on its own thread) makes its own before its first step.
     private var blockStep: LaplaceBlockStep
@@ -156,6 +160,8 @@ public struct IRLSProposalGibbs {
         levelsAtBound = Self.levelsAtBound(design)
         unitIntercepts = design.terms.map { $0.size == 1 && $0.modelRows.storage.allSatisfy { $0 == 1 } }
         likelihoodRows = design.family.kind == .binomial ? design.binomialRows() : nil
+        interweaveWidths = design.terms.map { [Double](repeating: Self.initialInterweaveWidth, count: $0.size) }
+        interweaveWidthAdaptation = SliceWidthAdaptation(widths: interweaveWidths.flatMap { $0 }, multiple: Self.interweaveWidthMultiple)
         nestedShifts = Self.nestedShiftMoves(design)
         try moveToConditionalMode()
         for _ in 0..<Self.startingRounds {
@@ -487,6 +493,16 @@ public struct IRLSProposalGibbs {
         gaussian.design.linearPredictor(beta: gaussian.beta, randomEffects: gaussian.randomEffects, into: &linearPredictor)
     }
 
+    /// The interweaving step's slice in log τ does not step out (Neal 2003, m = 1): an interval
+    /// of the width tuned over the warmup, then shrinkage. cbpp: 2.8 evaluations of the rows a
+    /// step against 4.9 with stepping out from width 1, sd_herd's ESS 17k against 20k per
+    /// 20,000 draws, still above the period effects' 15-16k (docs/benchmarks.md, session 11).
+    static let interweaveMaximumSteps = 1
+    /// The width before the first window of the warmup ends, and the tuned width's multiple of
+    /// the SD of log τ's draws (cbpp's 0.30 gives about 2).
+    static let initialInterweaveWidth = 2.0
+    static let interweaveWidthMultiple = 6.0
+
     /// The non-centered half of an interweaving step for term j on the exact likelihood (eq.
     /// 110): with u_h = chol(Σ_j)⁻¹ b_h and the correlation factor held, slice steps on log τ_c
     /// under p(τ | u, β, b₋ⱼ, y); b_j and η follow the new scales.
@@ -511,7 +527,7 @@ public struct IRLSProposalGibbs {
         let family = gaussian.design.family
         let current = linearPredictor
         let bases = current.map { family.changeBasis(eta: $0) }
-        let slice = gaussian.slice
+        let slice = SliceSampler(width: Self.initialInterweaveWidth, maximumSteps: Self.interweaveMaximumSteps)
         // The likelihood relative to the current η (`Family.logLikelihoodChange`, with η's part
         // formed once for every evaluation), so that the slice level does not round to the
         // current value for large counts (SliceSampler.step).
@@ -525,7 +541,7 @@ public struct IRLSProposalGibbs {
         codes.withUnsafeBufferPointer { codes in
         current.withUnsafeBufferPointer { current in
         bases.withUnsafeBufferPointer { bases in
-            slice.sweep(x, random: random) { x -> Double in
+            slice.sweep(x, widths: interweaveWidths[j], random: random) { x -> Double in
                 var value = scales.withUnsafeBufferPointer { GibbsSampler.logScalePrior(x, scales: $0.baseAddress!, order: k) }
                 guard value.isFinite else { return -.infinity }
                 if let levelChanges {
@@ -674,7 +690,21 @@ extension IRLSProposalGibbs: GibbsChainSampler {
         for (j, levels) in levelsAtBound.enumerated() {
             if let levels, !gaussian.holdsVarianceParametersFixed { redrawLevelsAtBound(term: j, levels: levels, random: random) }
         }
+        if interweaveWidthAdaptation != nil {
+            let factors = gaussian.covarianceFactors
+            interweaveWidthAdaptation!.observe(gaussian.design.terms.indices.flatMap { j in
+                let k = gaussian.design.terms[j].size
+                return (0..<k).map { log(GibbsSampler.rowNorm(factors[j], row: $0, order: k)) }
+            })
+            var widths = interweaveWidthAdaptation!.widths[...]
+            for j in interweaveWidths.indices {
+                interweaveWidths[j] = Array(widths.prefix(interweaveWidths[j].count))
+                widths = widths.dropFirst(interweaveWidths[j].count)
+            }
+        }
     }
+
+    public mutating func endWarmup() { interweaveWidthAdaptation = nil }
 
     /// `lp__`: log p(y | β, b) + the log priors, as the other Gibbs samplers' (docs/chain-format.md).
     public func logJointDensity() -> Double {

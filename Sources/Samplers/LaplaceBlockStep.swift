@@ -29,10 +29,12 @@ final class LaplaceBlockStep {
     private static let logLaplaceWideScale = log(laplaceWideScale)
     /// Newton's method stops when its decrement (m − θ)ᵀP(m − θ) falls below this, or after
     /// `maximumNewtonIterations` steps; the last step's m and P make the proposal. The step is
-    /// exact wherever Newton stops; a decrement of 10⁻² leaves m about 10⁻² proposal SDs from the
-    /// mode (the next step's decrement is of order its square), and cbpp's acceptance rates were
-    /// the same as at 10⁻⁸ with half the Newton steps (levels 1.1 a step against 2.6).
-    static let newtonDecrementTolerance = 1e-2
+    /// exact wherever Newton stops; a decrement of 0.3 leaves m about 0.3 proposal SDs from the
+    /// mode (the next step's decrement is of order its square). cbpp, 10 seeds of 4 x (1000 + 5000):
+    /// the smallest bulk ESS 15.2k at 10⁻², 15.1k at 0.3, 14.7k at 1, for 4.7 % and 7 % fewer
+    /// instructions than at 10⁻² (docs/benchmarks.md, session 11); 10⁻⁸ had the acceptance rates
+    /// of 10⁻² with twice the Newton steps.
+    static let newtonDecrementTolerance = 0.3
     static let maximumNewtonIterations = 50
     /// Newton steps whose decrement is below this are not checked against the conditional: a step
     /// within one proposal SD of where it starts. β's first step from the anchored start has a
