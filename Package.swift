@@ -19,13 +19,16 @@ let package = Package(
         // The Swift runtime's allocation-free double printer, declared for ChainIO's number format.
         .systemLibrary(name: "CFloatText"),
 
+        // exp and log1p four at a time (glibc's libmvec) for the samplers' comparisons.
+        .target(name: "CVectorMath", linkerSettings: [.linkedLibrary("mvec"), .linkedLibrary("m")]),
+
         // Library modules, in dependency order.
         .target(name: "Linalg", dependencies: ["CNumerics"]),
         .target(name: "ModelSpec", dependencies: ["Linalg", "CNumerics", "TOMLKit"]),
         .target(name: "PenalizedLS", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
         .target(name: "ChainIO", dependencies: ["CFloatText"]),
         .target(name: "Diagnostics", dependencies: ["ChainIO", "PenalizedLS", "ModelSpec", "CNumerics"]),
-        .target(name: "Samplers", dependencies: ["ModelSpec", "Linalg", "CNumerics"]),
+        .target(name: "Samplers", dependencies: ["ModelSpec", "Linalg", "CNumerics", "CVectorMath"]),
 
         // The command-line tool.
         .executableTarget(name: "mixmc", dependencies: [
