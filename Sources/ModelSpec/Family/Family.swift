@@ -174,7 +174,7 @@ public struct Family: Sendable, Equatable, CustomStringConvertible {
     }
 
     /// y log(y/μ), taken as 0 at y = 0.
-    @inlinable @usableFromInline
+    @inlinable
     static func yLogYOverMu(_ y: Double, _ mu: Double) -> Double {
         y > 0 ? y * Foundation.log(y / mu) : 0
     }
