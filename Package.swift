@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "DiagnosticsTests", dependencies: ["Diagnostics", "ChainIO", "TestSupport"]),
         .testTarget(name: "ChainIOTests", dependencies: ["ChainIO", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["ChainIO", "Diagnostics", "ModelSpec", "TestSupport"]),
-        .testTarget(name: "SamplersTests", dependencies: ["Samplers", "TestSupport"]),
+        .testTarget(name: "SamplersTests", dependencies: ["Samplers", "CVectorMath", "TestSupport"]),
         .testTarget(name: "PriorsTests", dependencies: ["ModelSpec", "TestSupport"]),
         .testTarget(name: "GibbsTests", dependencies: ["Samplers", "ModelSpec", "Diagnostics", "TestSupport"]),
         .testTarget(name: "CompareTests", dependencies: ["Diagnostics", "PenalizedLS", "ModelSpec", "ChainIO", "CNumerics", "TestSupport"]),

@@ -35,7 +35,7 @@ import Testing
         let values = [Double](repeating: 1, count: n)
         var precision = [1 / (Self.priorSD * Self.priorSD)]
         var shift = [0.0]
-        var priorFactor = [1 / Self.priorSD]
+        let priorFactor = [1 / Self.priorSD]
         var current = [0.0]
         var eta = Self.rest
         let random = RandomStream(seed: 17, chain: priorWide ? 1 : 2)
