@@ -54,9 +54,9 @@ public struct IRLSProposalGibbs {
     /// lgamma calls a row otherwise); nil for Poisson.
     private let likelihoodRows: Design.BinomialRows?
     /// Per term, the interweaving step's slice widths in each log τ_jc (`interweaveMaximumSteps`),
-    /// tuned over the warmup by `interweaveWidthAdaptation` (nil once warmup ends).
-    private var interweaveWidths: [[Double]]
-    private var interweaveWidthAdaptation: SliceWidthAdaptation?
+    /// tuned over the warmup (until `endWarmup`).
+    private var interweaveWidths: [SliceWidthAdaptation]
+    private var tunesInterweaveWidths = true
     /// The Metropolis-Hastings step of one block, with its scratch: a class, so a copy of the
     /// sampler (one per chain, on its own thread) makes its own before its first step.
     private var blockStep: LaplaceBlockStep
@@ -161,8 +161,9 @@ public struct IRLSProposalGibbs {
         levelsAtBound = Self.levelsAtBound(design)
         unitIntercepts = design.terms.map { $0.size == 1 && $0.modelRows.storage.allSatisfy { $0 == 1 } }
         likelihoodRows = design.family.kind == .binomial ? design.binomialRows() : nil
-        interweaveWidths = design.terms.map { [Double](repeating: Self.initialInterweaveWidth, count: $0.size) }
-        interweaveWidthAdaptation = SliceWidthAdaptation(widths: interweaveWidths.flatMap { $0 }, multiple: Self.interweaveWidthMultiple)
+        interweaveWidths = design.terms.map {
+            SliceWidthAdaptation(widths: [Double](repeating: Self.initialInterweaveWidth, count: $0.size), multiple: Self.interweaveWidthMultiple)
+        }
         nestedShifts = Self.nestedShiftMoves(design)
         try moveToConditionalMode()
         for _ in 0..<Self.startingRounds {
@@ -505,18 +506,20 @@ public struct IRLSProposalGibbs {
     static let interweaveWidthMultiple = 6.0
 
     /// `Family.changeBasis` of every η, a Poisson or logit link's exponentials four at a time
-    /// (`mixmc_exp`: within a few ulp of libm's; the interweaving step only compares what it makes
-    /// of them with the slice's level).
+    /// (`mixmc_exp`, `LogisticRows`: within a few ulp of libm's; the interweaving step only
+    /// compares what it makes of them with the slice's level).
     static func changeBases(_ eta: [Double], family: Family) -> [Double] {
         switch (family.kind, family.link) {
         case (.poisson, _):
             var bases = eta
-            mixmc_exp(eta, &bases, eta.count)
+            bases.withUnsafeMutableBufferPointer { mixmc_exp($0.baseAddress!, $0.baseAddress!, $0.count) }
             return bases
         case (.binomial, .logit):
-            var exponentials = eta.map { -abs($0) }
-            exponentials.withUnsafeMutableBufferPointer { mixmc_exp($0.baseAddress!, $0.baseAddress!, $0.count) }
-            return zip(eta, exponentials).map { eta, e in eta >= 0 ? 1 / (1 + e) : e / (1 + e) }
+            var bases = eta
+            eta.withUnsafeBufferPointer { eta in
+                bases.withUnsafeMutableBufferPointer { LogisticRows.logistic(eta.baseAddress!, into: $0.baseAddress!, count: eta.count) }
+            }
+            return bases
         default:
             return eta.map { family.changeBasis(eta: $0) }
         }
@@ -554,18 +557,21 @@ public struct IRLSProposalGibbs {
         // the likelihood change (`Family.changeFactor`) is formed once per level.
         let levelChanges: UnsafeMutableBufferPointer<Double>? = unitIntercepts[j] ? .allocate(capacity: 2 * term.levelCount) : nil
         defer { levelChanges?.deallocate() }
-        // A binomial logit random intercept's rows take their log1p four at a time (`mixmc_log1p`;
-        // within a few ulp of libm's, and only compared with the slice's level).
-        let logisticTerms: UnsafeMutableBufferPointer<Double>? =
-            unitIntercepts[j] && family.kind == .binomial && family.link == .logit ? .allocate(capacity: n) : nil
-        defer { logisticTerms?.deallocate() }
+        // A binomial logit random intercept's rows take their exp and log1p four at a time
+        // (`LogisticRows`, a value only compared with the slice's level): each row's change and
+        // factor, and the log1p's scratch.
+        let logisticScratch: UnsafeMutableBufferPointer<Double>? =
+            unitIntercepts[j] && family.kind == .binomial && family.link == .logit ? .allocate(capacity: 3 * n) : nil
+        defer { logisticScratch?.deallocate() }
         let response = gaussian.design.response, priorWeights = gaussian.design.priorWeights, codes = term.groupCodes
+        let allRows = allRows
         x.withUnsafeMutableBufferPointer { x in
-        response.withUnsafeBufferPointer { response in
+        allRows.withUnsafeBufferPointer { allRows in
+        response.withUnsafeBufferPointer { responseValues in
         codes.withUnsafeBufferPointer { codes in
         current.withUnsafeBufferPointer { current in
         bases.withUnsafeBufferPointer { bases in
-            slice.sweep(x, widths: interweaveWidths[j], random: random) { x -> Double in
+            slice.sweep(x, widths: interweaveWidths[j].widths, random: random) { x -> Double in
                 var value = scales.withUnsafeBufferPointer { GibbsSampler.logScalePrior(x, scales: $0.baseAddress!, order: k) }
                 guard value.isFinite else { return -.infinity }
                 if let levelChanges {
@@ -578,25 +584,20 @@ public struct IRLSProposalGibbs {
                         levelChanges[h] = d
                         levelChanges[levels + h] = family.changeFactor(d)
                     }
-                    if let terms = logisticTerms {
+                    if let scratch = logisticScratch?.baseAddress {
+                        let (changes, factors) = (scratch, scratch + n)
                         for i in 0..<n {
                             let h = Int(codes[i])
-                            terms[i] = abs(levelChanges[h]) < 1 ? bases[i] * levelChanges[levels + h] : 0
+                            (changes[i], factors[i]) = (levelChanges[h], levelChanges[levels + h])
                         }
-                        mixmc_log1p(terms.baseAddress!, terms.baseAddress!, n)
-                        for i in 0..<n {
-                            let h = Int(codes[i])
-                            let d = levelChanges[h], weight = priorWeights?[i] ?? 1
-                            value += abs(d) < 1
-                                ? weight * response[i] * d - weight * terms[i]
-                                : family.logLikelihoodChange(y: response[i], eta: current[i], basis: bases[i], change: d,
-                                                             changeFactor: levelChanges[levels + h], weight: weight)
-                        }
+                        value = LogisticRows.likelihoodChange(family: family, response: response, priorWeights: priorWeights, rows: allRows,
+                                                              etas: current.baseAddress!, bases: bases.baseAddress!, changes: changes,
+                                                              factors: factors, scratch: scratch + 2 * n, addingTo: value)
                         return value.isNaN ? -.infinity : value
                     }
                     for i in 0..<n {
                         let h = Int(codes[i])
-                        value += family.logLikelihoodChange(y: response[i], eta: current[i], basis: bases[i], change: levelChanges[h],
+                        value += family.logLikelihoodChange(y: responseValues[i], eta: current[i], basis: bases[i], change: levelChanges[h],
                                                             changeFactor: levelChanges[levels + h], weight: priorWeights?[i] ?? 1)
                     }
                     return value.isNaN ? -.infinity : value
@@ -606,12 +607,12 @@ public struct IRLSProposalGibbs {
                 for i in 0..<n {
                     var d = 0.0
                     for c in 0..<k { d += changes[c] * contributions[c * n + i] }
-                    value += family.logLikelihoodChange(y: response[i], eta: current[i], basis: bases[i], change: d,
+                    value += family.logLikelihoodChange(y: responseValues[i], eta: current[i], basis: bases[i], change: d,
                                                         weight: priorWeights?[i] ?? 1)
                 }
                 return value.isNaN ? -.infinity : value
             }
-        } } } } }
+        } } } } } }
         let ratios = (0..<k).map { exp(x[$0]) / tau[$0] }
         gaussian.rescale(term: j, ratios: ratios, logScales: x)
         for i in 0..<n {
@@ -730,21 +731,15 @@ extension IRLSProposalGibbs: GibbsChainSampler {
         for (j, levels) in levelsAtBound.enumerated() {
             if let levels, !gaussian.holdsVarianceParametersFixed { redrawLevelsAtBound(term: j, levels: levels, random: random) }
         }
-        if interweaveWidthAdaptation != nil {
-            let factors = gaussian.covarianceFactors
-            interweaveWidthAdaptation!.observe(gaussian.design.terms.indices.flatMap { j in
-                let k = gaussian.design.terms[j].size
-                return (0..<k).map { log(GibbsSampler.rowNorm(factors[j], row: $0, order: k)) }
-            })
-            var widths = interweaveWidthAdaptation!.widths[...]
-            for j in interweaveWidths.indices {
-                interweaveWidths[j] = Array(widths.prefix(interweaveWidths[j].count))
-                widths = widths.dropFirst(interweaveWidths[j].count)
+        if tunesInterweaveWidths {
+            for (j, term) in gaussian.design.terms.enumerated() {
+                let factor = gaussian.covarianceFactors[j]
+                interweaveWidths[j].observe((0..<term.size).map { log(GibbsSampler.rowNorm(factor, row: $0, order: term.size)) })
             }
         }
     }
 
-    public mutating func endWarmup() { interweaveWidthAdaptation = nil }
+    public mutating func endWarmup() { tunesInterweaveWidths = false }
 
     /// `lp__`: log p(y | β, b) + the log priors, as the other Gibbs samplers' (docs/chain-format.md).
     public func logJointDensity() -> Double {

@@ -1,4 +1,3 @@
-import CVectorMath
 import Foundation
 import Linalg
 import ModelSpec
@@ -63,10 +62,10 @@ final class LaplaceBlockStep {
     private let rowWeights, rowTargets: UnsafeMutablePointer<Double>
     /// Per row pattern (`RowPatterns`): the change of a try and its `Family.changeFactor`.
     private let patternChanges, patternFactors: UnsafeMutablePointer<Double>
-    /// Per row of a binomial logit block, for `logisticLikelihoodChange`: η, the change, its
-    /// factor, and the exponentials' and log1p's arguments and values.
-    private let rowEtas, rowChanges, rowFactors, rowTerms: UnsafeMutablePointer<Double>
-    /// Whether the family is binomial with the logit link (`logisticLikelihoodChange`).
+    /// Per row of a try: η, the change and its factor; for a binomial logit block (`LogisticRows`)
+    /// also logistic(η) and the log1p's scratch.
+    private let rowEtas, rowChanges, rowFactors, rowBases, rowTerms: UnsafeMutablePointer<Double>
+    /// Whether the family is binomial with the logit link (`LogisticRows`).
     private let logisticRows: Bool
     /// Blocks of fewer rows (a level of a random intercept) take the rows one at a time: four at
     /// a time pays only past a few vectors.
@@ -90,6 +89,7 @@ final class LaplaceBlockStep {
         rowEtas = .allocate(capacity: max(maximumRows, 1))
         rowChanges = .allocate(capacity: max(maximumRows, 1))
         rowFactors = .allocate(capacity: max(maximumRows, 1))
+        rowBases = .allocate(capacity: max(maximumRows, 1))
         rowTerms = .allocate(capacity: max(maximumRows, 1))
         rowWeights = .allocate(capacity: max(maximumRows, 1))
         rowTargets = .allocate(capacity: max(maximumRows, 1))
@@ -111,7 +111,7 @@ final class LaplaceBlockStep {
     }
 
     deinit {
-        for buffer in [rest, rowEtas, rowChanges, rowFactors, rowTerms, rowWeights, rowTargets, patternChanges, patternFactors, point, next, mean, proposed, noise, factor] { buffer.deallocate() }
+        for buffer in [rest, rowEtas, rowChanges, rowFactors, rowBases, rowTerms, rowWeights, rowTargets, patternChanges, patternFactors, point, next, mean, proposed, noise, factor] { buffer.deallocate() }
     }
 
     /// The step for the block on `rows`, whose values vᵢ are `values` row by row (k per row, in
@@ -233,7 +233,9 @@ final class LaplaceBlockStep {
     /// log π(θ') − log π(θ) of the block's conditional, the likelihood's part row by row in the
     /// change of η (`Family.logLikelihoodChange`: exact for large counts, where the two
     /// log-likelihoods' own values lose the difference). Rows of one pattern share the change and
-    /// its factor, formed once: the same operations on the same values, so the same bits.
+    /// its factor, formed once: the same operations on the same values, so the same bits. A
+    /// binomial logit block of `minimumVectorRows` or more takes its exp and log1p four at a time
+    /// (`LogisticRows`), a value only ever compared.
     @inline(__always)
     private func logTargetChange(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int, patterns: RowPatterns?,
                                  from theta: UnsafePointer<Double>, to other: UnsafePointer<Double>,
@@ -250,31 +252,26 @@ final class LaplaceBlockStep {
                 patternFactors[pattern] = family.changeFactor(d)
             }
         }
+        for a in 0..<rows.count {
+            if let patterns {
+                let pattern = Int(patterns.ofRow[a])
+                (rowChanges[a], rowFactors[a]) = (patternChanges[pattern], patternFactors[pattern])
+            } else {
+                let d = change(values + a &* k)
+                (rowChanges[a], rowFactors[a]) = (d, family.changeFactor(d))
+            }
+            rowEtas[a] = eta(a, values: values, order: k, at: theta)
+        }
         var total = 0.0
         if logisticRows && rows.count >= Self.minimumVectorRows {
-            for a in 0..<rows.count {
-                if let patterns {
-                    let pattern = Int(patterns.ofRow[a])
-                    (rowChanges[a], rowFactors[a]) = (patternChanges[pattern], patternFactors[pattern])
-                } else {
-                    let d = change(values + a &* k)
-                    (rowChanges[a], rowFactors[a]) = (d, family.changeFactor(d))
-                }
-            }
-            total = logisticLikelihoodChange(rows: rows, values: values, order: k, at: theta)
-        } else if let patterns {
-            for (a, row) in rows.enumerated() {
-                let i = Int(row)
-                let pattern = Int(patterns.ofRow[a])
-                let eta = eta(a, values: values, order: k, at: theta)
-                total += family.logLikelihoodChange(y: response[i], eta: eta, basis: family.changeBasis(eta: eta), change: patternChanges[pattern],
-                                                    changeFactor: patternFactors[pattern], weight: priorWeights?[i] ?? 1)
-            }
+            LogisticRows.logistic(rowEtas, into: rowBases, count: rows.count)
+            total = LogisticRows.likelihoodChange(family: family, response: response, priorWeights: priorWeights, rows: rows, etas: rowEtas,
+                                                  bases: rowBases, changes: rowChanges, factors: rowFactors, scratch: rowTerms)
         } else {
             for (a, row) in rows.enumerated() {
                 let i = Int(row)
-                total += family.logLikelihoodChange(y: response[i], eta: eta(a, values: values, order: k, at: theta),
-                                                    change: change(values + a &* k), weight: priorWeights?[i] ?? 1)
+                total += family.logLikelihoodChange(y: response[i], eta: rowEtas[a], basis: family.changeBasis(eta: rowEtas[a]), change: rowChanges[a],
+                                                    changeFactor: rowFactors[a], weight: priorWeights?[i] ?? 1)
             }
         }
         func logPrior(_ theta: UnsafePointer<Double>) -> Double {
@@ -287,39 +284,6 @@ final class LaplaceBlockStep {
             return prior
         }
         return total + logPrior(other) - logPrior(theta)
-    }
-
-    /// The binomial logit likelihood's change over the block's rows from θ, each row's change d
-    /// and its factor in `rowChanges` and `rowFactors`: `Family.logLikelihoodChange`'s formula,
-    /// s d − n log1p(logistic(η) expm1(d)) for |d| < 1 (the rest row by row as there), with the
-    /// exponentials of logistic(η) and the log1p four at a time (`mixmc_exp`, `mixmc_log1p`;
-    /// within a few ulp of libm's, and only ever compared, as a Metropolis-Hastings ratio or a
-    /// Newton step's check).
-    @inline(__always)
-    private func logisticLikelihoodChange(rows: UnsafeBufferPointer<Int32>, values: UnsafePointer<Double>, order k: Int,
-                                          at theta: UnsafePointer<Double>) -> Double {
-        let n = rows.count
-        for a in 0..<n {
-            let eta = eta(a, values: values, order: k, at: theta)
-            rowEtas[a] = eta
-            rowTerms[a] = -abs(eta)
-        }
-        mixmc_exp(rowTerms, rowTerms, n)
-        for a in 0..<n {
-            let e = rowTerms[a]
-            let mu = rowEtas[a] >= 0 ? 1 / (1 + e) : e / (1 + e)
-            rowTerms[a] = abs(rowChanges[a]) < 1 ? mu * rowFactors[a] : 0
-        }
-        mixmc_log1p(rowTerms, rowTerms, n)
-        var total = 0.0
-        for (a, row) in rows.enumerated() {
-            let i = Int(row)
-            let d = rowChanges[a], weight = priorWeights?[i] ?? 1
-            total += abs(d) < 1
-                ? weight * response[i] * d - weight * rowTerms[a]
-                : family.logLikelihoodChange(y: response[i], eta: rowEtas[a], change: d, weight: weight)
-        }
-        return total
     }
 
     /// `point` ← the block's penalized weighted least-squares solution with the anchor's weights
